@@ -1,0 +1,200 @@
+//! The one error type of the core, and the per-field validation errors it carries.
+
+use std::{collections::BTreeMap, fmt, time::Duration};
+
+/// A boxed error kept as the `source` of [`Error::Unavailable`] and [`Error::Internal`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything an `Exit3` operation can answer instead of a result.
+///
+/// The `Display` texts are the `detail` texts of the HTTP contract, so that every frontend
+/// shows the same words; frontends pick their status codes by matching the variant.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// One or more fields failed validation; every failing field is listed.
+    #[error("invalid input: {0}")]
+    Validation(FieldErrors),
+    /// The object does not exist (or the caller may not know that it does).
+    #[error("Not found.")]
+    NotFound,
+    /// A page number that is not a positive integer or lies past the last page.
+    #[error("Invalid page.")]
+    InvalidPage,
+    /// The caller is not allowed to do this; the reason says why.
+    #[error("{0}")]
+    Forbidden(Denial),
+    /// A throttle scope refused the request; nothing was recorded in any scope.
+    #[error("Request was throttled. Expected available in {} seconds.", retry_after.as_secs())]
+    Throttled {
+        /// Whole seconds (rounded up) until the request would be accepted.
+        retry_after: Duration,
+    },
+    /// The store could not be reached or did not answer in time; nothing was written.
+    #[error("Service temporarily unavailable.")]
+    Unavailable {
+        /// What went wrong underneath, for logs.
+        #[source]
+        source: BoxError,
+    },
+    /// A bug or an unexpected failure; the source is for logs only.
+    #[error("A server error occurred.")]
+    Internal {
+        /// What went wrong underneath, for logs.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl Error {
+    /// Wraps a store's connection-level failure.
+    pub fn unavailable(source: impl Into<BoxError>) -> Self {
+        Self::Unavailable {
+            source: source.into(),
+        }
+    }
+
+    /// Wraps an unexpected failure.
+    pub fn internal(source: impl Into<BoxError>) -> Self {
+        Self::Internal {
+            source: source.into(),
+        }
+    }
+}
+
+impl From<FieldErrors> for Error {
+    fn from(errors: FieldErrors) -> Self {
+        Self::Validation(errors)
+    }
+}
+
+/// Why a caller was refused: the three answers of DRF's authentication and permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Denial {
+    /// No key was presented.
+    NoCredentials,
+    /// A key was presented but matches no configured key, or the header was malformed.
+    InvalidKey,
+    /// A valid key whose scope does not cover the operation.
+    PermissionDenied,
+}
+
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NoCredentials => "Authentication credentials were not provided.",
+            Self::InvalidKey => "Invalid API key.",
+            Self::PermissionDenied => "You do not have permission to perform this action.",
+        })
+    }
+}
+
+/// The field name under which errors that belong to no single field are reported.
+pub const NON_FIELD_ERRORS: &str = "non_field_errors";
+
+/// Field name → messages, in field-name order: the shape the HTTP contract renders as-is.
+///
+/// A `FieldErrors` value is only ever returned non-empty; callers collect into one and
+/// turn it into a result with [`FieldErrors::into_result`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(BTreeMap<String, Vec<String>>);
+
+impl FieldErrors {
+    /// No errors yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A single error on one field.
+    pub fn single(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut errors = Self::new();
+        errors.add(field, message);
+        errors
+    }
+
+    /// Adds one message to a field.
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.entry(field.into()).or_default().push(message.into());
+    }
+
+    /// Moves every error of `other` into `self`.
+    pub fn merge(&mut self, other: FieldErrors) {
+        for (field, messages) in other.0 {
+            self.0.entry(field).or_default().extend(messages);
+        }
+    }
+
+    /// Whether no field failed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The messages of one field, if it failed.
+    pub fn get(&self, field: &str) -> Option<&[String]> {
+        self.0.get(field).map(Vec::as_slice)
+    }
+
+    /// Every failing field with its messages, in field-name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
+    /// `Ok(value)` when nothing failed, otherwise `Err(Error::Validation(self))`.
+    pub fn into_result<T>(self, value: T) -> Result<T, Error> {
+        if self.is_empty() {
+            Ok(value)
+        } else {
+            Err(Error::Validation(self))
+        }
+    }
+}
+
+impl fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (field, messages) in &self.0 {
+            for message in messages {
+                if !first {
+                    f.write_str("; ")?;
+                }
+                first = false;
+                write!(f, "{field}: {message}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for FieldErrors {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttled_text_is_drf_text() {
+        let e = Error::Throttled {
+            retry_after: Duration::from_secs(36),
+        };
+        assert_eq!(
+            e.to_string(),
+            "Request was throttled. Expected available in 36 seconds."
+        );
+    }
+
+    #[test]
+    fn field_errors_serialise_as_a_map_of_lists() {
+        let mut e = FieldErrors::new();
+        e.add("full_name", "This field is required.");
+        e.add("email", "Enter a valid email address.");
+        assert_eq!(
+            serde_json::to_string(&e).unwrap_or_default(),
+            r#"{"email":["Enter a valid email address."],"full_name":["This field is required."]}"#
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! What a backend must do, split by capability and combined as [`Store`].
+//!
+//! Every method is dyn-compatible (`async-trait`), so that a service holds an
+//! [`Arc<dyn Store>`](DynStore) and any backend, including one of your own, can stand
+//! behind it. The `testing` feature's conformance suite checks each guarantee below.
+
+use std::{fmt::Debug, sync::Arc};
+
+use async_trait::async_trait;
+
+use crate::{
+    clock::Timestamp,
+    error::Error,
+    lead::{Lead, LeadId, LeadPatch, NewLead},
+    query::{Ordering, Page, PageRequest, LeadFilter, SubscriberFilter},
+    subscriber::{NewSubscriber, SubscribeOutcome, Subscriber, SubscriberId, SubscriberPatch},
+    throttle::{ThrottleDecision, ThrottleHit},
+};
+
+/// The result of every store call. Stores answer [`Error::Unavailable`] when the backend
+/// cannot be reached (and then must not have written anything), [`Error::Internal`] for
+/// anything unexpected, and never panic.
+pub type StoreResult<T> = Result<T, Error>;
+
+/// Persistence of leads.
+#[async_trait]
+pub trait LeadStore: Send + Sync + Debug + 'static {
+    /// Stores `lead` with a new id (unique, positive, larger than every id given before)
+    /// and `created_at = updated_at = now`, together with its client info, atomically.
+    /// Returns the lead exactly as [`LeadStore::get_lead`] would read it back.
+    async fn insert_lead(&self, lead: &NewLead, now: Timestamp) -> StoreResult<Lead>;
+
+    /// The lead with `id`, or `None`.
+    async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>>;
+
+    /// Applies `patch` as [`LeadPatch::apply`] does (only the given fields change;
+    /// `updated_at = now`; `created_at` and client info never change), atomically, and
+    /// returns the changed lead; `None` when there is no such lead.
+    async fn update_lead(
+        &self,
+        id: LeadId,
+        patch: &LeadPatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<Lead>>;
+
+    /// Deletes the lead (and its client info); `false` when there was none.
+    async fn delete_lead(&self, id: LeadId) -> StoreResult<bool>;
+
+    /// The leads that [`LeadFilter::matches`], in the order of
+    /// [`Ordering::compare_leads`], cut to `page`, with the count of all matches. A page
+    /// past the end is an empty page with the right count (the service decides what to
+    /// answer).
+    async fn list_leads(
+        &self,
+        filter: &LeadFilter,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> StoreResult<Page<Lead>>;
+}
+
+/// Persistence of newsletter subscribers.
+#[async_trait]
+pub trait SubscriberStore: Send + Sync + Debug + 'static {
+    /// Subscribes `subscriber.email()` atomically, even under concurrent calls for one
+    /// address: a new address is stored (`Created`); an unsubscribed one becomes active
+    /// again with `unsubscribed_at` cleared and `updated_at = now` (`Reactivated`); an
+    /// active one is returned unchanged (`AlreadyActive`). Addresses are unique
+    /// case-insensitively; there is never more than one row per address.
+    async fn subscribe(
+        &self,
+        subscriber: &NewSubscriber,
+        now: Timestamp,
+    ) -> StoreResult<(Subscriber, SubscribeOutcome)>;
+
+    /// The subscriber with `id`, or `None`.
+    async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>>;
+
+    /// Applies `patch` as [`SubscriberPatch::apply`] does, atomically. An e-mail address
+    /// that another subscriber has answers [`Error::Validation`] with
+    /// [`MSG_EMAIL_TAKEN`](crate::subscriber::MSG_EMAIL_TAKEN) on `email`, and changes
+    /// nothing. `None` when there is no such subscriber.
+    async fn update_subscriber(
+        &self,
+        id: SubscriberId,
+        patch: &SubscriberPatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<Subscriber>>;
+
+    /// Deletes the subscriber; `false` when there was none.
+    async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool>;
+
+    /// Marks the subscriber with this (lower-case) address unsubscribed, with
+    /// `unsubscribed_at = updated_at = now`, if it is active. `true` when a subscriber
+    /// changed.
+    async fn unsubscribe(&self, email: &str, now: Timestamp) -> StoreResult<bool>;
+
+    /// The subscribers that [`SubscriberFilter::matches`], in the order of
+    /// [`Ordering::compare_subscribers`], cut to `page`, with the count of all matches.
+    async fn list_subscribers(
+        &self,
+        filter: &SubscriberFilter,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> StoreResult<Page<Subscriber>>;
+}
+
+/// Throttle state, shared by every frontend (and every server instance) that uses the
+/// store.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync + Debug + 'static {
+    /// Decides and records one request in all of its scopes, atomically: the request is
+    /// accepted when every hit's key accepts it under the rule of the
+    /// [`throttle`](crate::throttle) module, and then recorded in every key; otherwise
+    /// nothing is recorded anywhere and the longest wait among the refusing keys is
+    /// returned. Concurrent calls, from any number of tasks or processes sharing the
+    /// store, behave as if they ran one at a time in some order. A decision costs O(1) in
+    /// the rate's limit, and state that can no longer affect a decision is removed so
+    /// that memory stays bounded by the keys active within their window.
+    async fn hit(&self, hits: &[ThrottleHit], now: Timestamp) -> StoreResult<ThrottleDecision>;
+}
+
+/// Whether the store can answer.
+#[async_trait]
+pub trait HealthCheck: Send + Sync + Debug + 'static {
+    /// `Ok(())` when the store answers a trivial query; otherwise
+    /// [`Error::Unavailable`]. Must not write.
+    async fn health(&self) -> StoreResult<()>;
+}
+
+/// A complete backend: every capability.
+pub trait Store: LeadStore + SubscriberStore + ThrottleStore + HealthCheck {}
+
+impl<T: LeadStore + SubscriberStore + ThrottleStore + HealthCheck> Store for T {}
+
+/// A shared, type-erased store: what the service holds.
+pub type DynStore = Arc<dyn Store>;

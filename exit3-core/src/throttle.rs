@@ -1,0 +1,337 @@
+//! Throttling (§6 of the contract): rates, scopes, and the exact sliding-window rule.
+//!
+//! The rule: a rate `N/period` never lets more than `N` requests of one key be accepted
+//! in any window of length `period`, and refuses a request only when `N` were accepted in
+//! the window before it. An accepted request at `s` lies in the window of a request at
+//! `t` while `s > t - period`, i.e. it leaves the window at `s + period`.
+//!
+//! A request is therefore accepted exactly when fewer than `N` requests were accepted, or
+//! when the `N`-th most recent accepted one has left the window. [`Window`] keeps the last
+//! `N` accepted times of one key in a ring and decides in O(1), whatever `N` is.
+
+use std::{collections::VecDeque, fmt, str::FromStr, time::Duration};
+
+use crate::clock::{Timestamp, to_micros};
+
+/// A rate `N/period`: at most `limit` accepted requests in any window of `period`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rate {
+    limit: u32,
+    period: Duration,
+}
+
+impl Rate {
+    /// `limit` requests per `period`; both must be non-zero.
+    pub fn new(limit: u32, period: Duration) -> Option<Self> {
+        (limit > 0 && !period.is_zero()).then_some(Self { limit, period })
+    }
+
+    /// The most requests accepted in one window.
+    pub fn limit(self) -> u32 {
+        self.limit
+    }
+
+    /// The window's length.
+    pub fn period(self) -> Duration {
+        self.period
+    }
+
+    /// The period in microseconds (how stores keep times).
+    pub fn period_micros(self) -> i64 {
+        i64::try_from(self.period.as_micros()).unwrap_or(i64::MAX)
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.period.as_secs() {
+            1 => "second",
+            60 => "minute",
+            3600 => "hour",
+            86400 => "day",
+            s => return write!(f, "{}/{s}s", self.limit),
+        };
+        write!(f, "{}/{unit}", self.limit)
+    }
+}
+
+/// A rate setting as written in configuration: `N/period` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RateSetting(pub Option<Rate>);
+
+/// A rate setting that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid rate {0:?}: expected N/second, N/minute, N/hour or N/day with N > 0, or off")]
+pub struct RateError(pub String);
+
+impl FromStr for RateSetting {
+    type Err = RateError;
+
+    /// DRF's syntax: `N/period` where only the period's first letter counts (`s`, `m`,
+    /// `h`, `d`); `off` (any case) turns the scope off.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("off") {
+            return Ok(Self(None));
+        }
+        let bad = || RateError(s.to_owned());
+        let (n, period) = s.split_once('/').ok_or_else(bad)?;
+        let limit: u32 = n.trim().parse().map_err(|_| bad())?;
+        let seconds = match period.trim().chars().next() {
+            Some('s') => 1,
+            Some('m') => 60,
+            Some('h') => 3600,
+            Some('d') => 86400,
+            _ => return Err(bad()),
+        };
+        Rate::new(limit, Duration::from_secs(seconds))
+            .map(|r| Self(Some(r)))
+            .ok_or_else(bad)
+    }
+}
+
+/// The throttle scopes of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ThrottleScope {
+    /// Every API request not made with the admin key.
+    General,
+    /// `POST leads/`.
+    LeadCreate,
+    /// `POST newsletter/` and `POST newsletter/unsubscribe/`.
+    Subscribe,
+    /// Every request made with the admin key, instead of `General`.
+    Admin,
+}
+
+impl ThrottleScope {
+    /// Every scope.
+    pub const ALL: [Self; 4] = [Self::General, Self::LeadCreate, Self::Subscribe, Self::Admin];
+
+    /// The scope's name, as in keys, logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::General => "general",
+            Self::LeadCreate => "lead_create",
+            Self::Subscribe => "subscribe",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// The rate of every scope; `None` turns a scope off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleRates {
+    /// Default `100/hour`.
+    pub general: Option<Rate>,
+    /// Default `10/hour`.
+    pub lead_create: Option<Rate>,
+    /// Default `10/hour`.
+    pub subscribe: Option<Rate>,
+    /// Default `10000/hour`.
+    pub admin: Option<Rate>,
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+impl Default for ThrottleRates {
+    fn default() -> Self {
+        Self {
+            general: Rate::new(100, HOUR),
+            lead_create: Rate::new(10, HOUR),
+            subscribe: Rate::new(10, HOUR),
+            admin: Rate::new(10_000, HOUR),
+        }
+    }
+}
+
+impl ThrottleRates {
+    /// Every scope off.
+    pub fn off() -> Self {
+        Self {
+            general: None,
+            lead_create: None,
+            subscribe: None,
+            admin: None,
+        }
+    }
+
+    /// The rate of `scope`.
+    pub fn get(&self, scope: ThrottleScope) -> Option<Rate> {
+        match scope {
+            ThrottleScope::General => self.general,
+            ThrottleScope::LeadCreate => self.lead_create,
+            ThrottleScope::Subscribe => self.subscribe,
+            ThrottleScope::Admin => self.admin,
+        }
+    }
+}
+
+/// One scope's part of a request: count a hit on `key` under `rate`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ThrottleHit {
+    /// The scope and who is counted, e.g. `lead_create:ip:203.0.113.9`.
+    pub key: String,
+    /// The scope's rate.
+    pub rate: Rate,
+}
+
+/// What a store decided for all the scopes of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleDecision {
+    /// Every scope accepted; the request was recorded in each.
+    Accepted,
+    /// At least one scope refused; nothing was recorded anywhere.
+    Refused {
+        /// The longest wait among the refusing scopes, whole seconds rounded up.
+        retry_after: Duration,
+    },
+}
+
+/// Whole seconds, rounded up, in `micros` microseconds (at least 1 for any positive wait).
+pub fn retry_after_secs(micros: i64) -> Duration {
+    let micros = u64::try_from(micros.max(0)).unwrap_or(0);
+    Duration::from_secs(micros.div_ceil(1_000_000))
+}
+
+/// The accepted times of one key, the last `N` of them: the reference model of the rule,
+/// and what the memory store keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Window {
+    /// Accepted times in microseconds, oldest first; never longer than the rate's limit.
+    times: VecDeque<i64>,
+}
+
+impl Window {
+    /// An empty window.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `Ok(())` when a request at `now` would be accepted under `rate`, otherwise how long
+    /// until it would be. O(1).
+    pub fn check(&self, rate: Rate, now: Timestamp) -> Result<(), Duration> {
+        self.check_micros(rate, to_micros(now))
+    }
+
+    /// [`Window::check`] with `now` in microseconds.
+    pub fn check_micros(&self, rate: Rate, now: i64) -> Result<(), Duration> {
+        if self.times.len() < rate.limit as usize {
+            return Ok(());
+        }
+        // The N-th most recent accepted request: it must have left the window.
+        let oldest = self.times.front().copied().unwrap_or(i64::MIN);
+        let leaves_at = oldest.saturating_add(rate.period_micros());
+        if leaves_at <= now {
+            Ok(())
+        } else {
+            Err(retry_after_secs(leaves_at - now))
+        }
+    }
+
+    /// Records an accepted request at `now`, keeping only the last `rate.limit()` times.
+    pub fn record_micros(&mut self, rate: Rate, now: i64) {
+        self.times.push_back(now);
+        while self.times.len() > rate.limit as usize {
+            self.times.pop_front();
+        }
+    }
+
+    /// The latest accepted time, if any.
+    pub fn newest(&self) -> Option<i64> {
+        self.times.back().copied()
+    }
+
+    /// Whether nothing recorded here can affect a decision at `now` or later.
+    pub fn is_expired(&self, rate: Rate, now: i64) -> bool {
+        self.newest()
+            .is_none_or(|t| t.saturating_add(rate.period_micros()) <= now)
+    }
+
+    /// How many times are kept.
+    pub fn len(&self) -> usize {
+        self.times.len()
+    }
+
+    /// Whether no time is kept.
+    pub fn is_empty(&self) -> bool {
+        self.times.is_empty()
+    }
+}
+
+/// The rule stated directly, by scanning every accepted time: the specification that
+/// [`Window`] and every store are tested against. O(number of accepted times).
+pub fn decide_by_scan(accepted: &[i64], rate: Rate, now: i64) -> Result<(), Duration> {
+    let period = rate.period_micros();
+    let mut in_window: Vec<i64> = accepted
+        .iter()
+        .copied()
+        .filter(|&s| s > now.saturating_sub(period))
+        .collect();
+    if in_window.len() < rate.limit as usize {
+        return Ok(());
+    }
+    in_window.sort_unstable();
+    // The request becomes acceptable once all but N-1 of them have left.
+    let must_leave = in_window[in_window.len() - rate.limit as usize];
+    Err(retry_after_secs(must_leave + period - now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(s: &str) -> Rate {
+        s.parse::<RateSetting>()
+            .ok()
+            .and_then(|r| r.0)
+            .unwrap_or_else(|| panic!("{s} should parse"))
+    }
+
+    #[test]
+    fn rates_use_drf_syntax() {
+        assert_eq!(rate("10/hour"), rate("10/h"));
+        assert_eq!(rate("5/m").period(), Duration::from_secs(60));
+        assert_eq!(rate("1/day").to_string(), "1/day");
+        assert_eq!("OFF".parse::<RateSetting>(), Ok(RateSetting(None)));
+        for bad in ["", "10", "x/hour", "0/hour", "10/week", "-1/s", "10/"] {
+            assert!(bad.parse::<RateSetting>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_window_accepts_n_then_refuses_until_the_oldest_leaves() {
+        let r = rate("3/minute");
+        let mut w = Window::new();
+        let s = 1_000_000;
+        for t in [0, 10 * s, 20 * s] {
+            assert_eq!(w.check_micros(r, t), Ok(()));
+            w.record_micros(r, t);
+        }
+        assert_eq!(w.check_micros(r, 30 * s), Err(Duration::from_secs(30)));
+        assert_eq!(w.check_micros(r, 59 * s + 1), Err(Duration::from_secs(1)));
+        assert_eq!(w.check_micros(r, 60 * s), Ok(()));
+        assert_eq!(w.len(), 3);
+    }
+
+    #[test]
+    fn retry_after_rounds_up() {
+        assert_eq!(retry_after_secs(1), Duration::from_secs(1));
+        assert_eq!(retry_after_secs(1_000_000), Duration::from_secs(1));
+        assert_eq!(retry_after_secs(1_000_001), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn scan_and_window_agree_on_an_example() {
+        let r = rate("2/second");
+        let mut w = Window::new();
+        let mut accepted = Vec::new();
+        for t in [0, 100, 200, 999_999, 1_000_000, 1_000_100, 1_500_000, 2_000_100] {
+            let expect = decide_by_scan(&accepted, r, t);
+            assert_eq!(w.check_micros(r, t), expect, "at {t}");
+            if expect.is_ok() {
+                w.record_micros(r, t);
+                accepted.push(t);
+            }
+        }
+    }
+}
