@@ -33,7 +33,10 @@ impl Caller {
     /// A short, stable, non-reversible id of the key: the first 8 bytes of its SHA-256,
     /// in hex.
     pub fn key_fingerprint(&self) -> String {
-        self.fingerprint.iter().map(|b| format!("{b:02x}")).collect()
+        self.fingerprint
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
@@ -154,8 +157,9 @@ impl ApiKeys {
         };
         let presented = digest(key);
         let matches = |keys: &[[u8; 32]]| {
-            keys.iter()
-                .fold(subtle::Choice::from(0), |found, k| found | k.ct_eq(&presented))
+            keys.iter().fold(subtle::Choice::from(0), |found, k| {
+                found | k.ct_eq(&presented)
+            })
         };
         let (admin, public) = (matches(&self.admin), matches(&self.public));
         let scope = if bool::from(admin) {
@@ -235,19 +239,38 @@ mod tests {
                 Credential::Key(ADMIN.into())
             );
         }
-        assert_eq!(Credential::from_headers(Some("Token x"), None), Credential::Malformed);
-        assert_eq!(Credential::from_headers(Some("Basic a b"), None), Credential::Malformed);
-        assert_eq!(Credential::from_headers(Some(""), None), Credential::Missing);
+        assert_eq!(
+            Credential::from_headers(Some("Token x"), None),
+            Credential::Malformed
+        );
+        assert_eq!(
+            Credential::from_headers(Some("Basic a b"), None),
+            Credential::Malformed
+        );
+        assert_eq!(
+            Credential::from_headers(Some(""), None),
+            Credential::Missing
+        );
     }
 
     #[test]
     fn keys_map_to_scopes_and_failures_to_drf_answers() {
         let k = keys();
-        let scope = |c: Credential| k.authenticate(&c).map(|c| c.scope()).map_err(|e| e.to_string());
+        let scope = |c: Credential| {
+            k.authenticate(&c)
+                .map(|c| c.scope())
+                .map_err(|e| e.to_string())
+        };
         assert_eq!(scope(Credential::Key(ADMIN.into())), Ok(Scope::Admin));
-        assert_eq!(scope(Credential::Key("old-admin-key".into())), Ok(Scope::Admin));
+        assert_eq!(
+            scope(Credential::Key("old-admin-key".into())),
+            Ok(Scope::Admin)
+        );
         assert_eq!(scope(Credential::Key(PUBLIC.into())), Ok(Scope::Public));
-        assert_eq!(scope(Credential::Key("nope".into())), Err("Invalid API key.".into()));
+        assert_eq!(
+            scope(Credential::Key("nope".into())),
+            Err("Invalid API key.".into())
+        );
         assert_eq!(
             scope(Credential::Missing),
             Err("Authentication credentials were not provided.".into())

@@ -77,12 +77,11 @@ pub fn to_micros(at: Timestamp) -> i64 {
 
 /// The timestamp `micros` microseconds after the Unix epoch (saturating at the range ends).
 pub fn from_micros(micros: i64) -> Timestamp {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
-        .unwrap_or(if micros < 0 {
-            OffsetDateTime::UNIX_EPOCH
-        } else {
-            time::macros::datetime!(9999-12-31 23:59:59.999999 UTC)
-        })
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).unwrap_or(if micros < 0 {
+        OffsetDateTime::UNIX_EPOCH
+    } else {
+        time::macros::datetime!(9999-12-31 23:59:59.999999 UTC)
+    })
 }
 
 /// Drops the nanoseconds below one microsecond, so that a stored time reads back equal.

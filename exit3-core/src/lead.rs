@@ -194,7 +194,10 @@ impl NewLead {
         let mut errors = FieldErrors::new();
         let fields = LeadFields::parse(payload, policy, scope, false, &mut errors);
         let mut utm = [None, None, None];
-        for (slot, name) in utm.iter_mut().zip(["utm_source", "utm_medium", "utm_campaign"]) {
+        for (slot, name) in utm
+            .iter_mut()
+            .zip(["utm_source", "utm_medium", "utm_campaign"])
+        {
             *slot = payload::optional_text(payload, &mut errors, name, NAME).flatten();
         }
         let [utm_source, utm_medium, utm_campaign] = utm;
@@ -458,7 +461,10 @@ mod tests {
 
     #[test]
     fn a_minimal_lead_gets_the_defaults() {
-        let lead = new_lead(json!({"full_name": " Ada ", "position": "CTO"}), Scope::Public);
+        let lead = new_lead(
+            json!({"full_name": " Ada ", "position": "CTO"}),
+            Scope::Public,
+        );
         let lead = lead.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(lead.full_name(), "Ada");
         assert_eq!(lead.status(), LeadStatus::New);
@@ -476,10 +482,25 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|(f, _)| f).collect();
         assert_eq!(
             fields,
-            ["email", "full_name", "message", "phone", "position", "source", "status", "utm_source"]
+            [
+                "email",
+                "full_name",
+                "message",
+                "phone",
+                "position",
+                "source",
+                "status",
+                "utm_source"
+            ]
         );
-        assert_eq!(errors.get("status"), Some(&["\"bogus\" is not a valid choice.".to_owned()][..]));
-        assert_eq!(errors.get("message"), Some(&["HTML markup is not allowed.".to_owned()][..]));
+        assert_eq!(
+            errors.get("status"),
+            Some(&["\"bogus\" is not a valid choice.".to_owned()][..])
+        );
+        assert_eq!(
+            errors.get("message"),
+            Some(&["HTML markup is not allowed.".to_owned()][..])
+        );
     }
 
     #[test]
@@ -522,9 +543,12 @@ mod tests {
 
     #[test]
     fn display_names_the_company_or_says_there_is_none() {
-        let mut lead = new_lead(json!({"full_name": "Ada Lovelace", "position": "x"}), Scope::Admin)
-            .map(|l| l.into_lead(LeadId(1), crate::clock::from_micros(0)))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let mut lead = new_lead(
+            json!({"full_name": "Ada Lovelace", "position": "x"}),
+            Scope::Admin,
+        )
+        .map(|l| l.into_lead(LeadId(1), crate::clock::from_micros(0)))
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(lead.to_string(), "Ada Lovelace (No company)");
         lead.company_name = Some("Analytical".into());
         assert_eq!(lead.to_string(), "Ada Lovelace (Analytical)");
@@ -538,10 +562,16 @@ mod tests {
         )
         .map(|l| l.into_lead(LeadId(1), crate::clock::from_micros(0)))
         .unwrap_or_else(|e| panic!("{e}"));
-        let patch = LeadPatch::partial(&body(json!({"company_name": null, "position": "P"})), &Policy::default())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let patch = LeadPatch::partial(
+            &body(json!({"company_name": null, "position": "P"})),
+            &Policy::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         patch.apply(&mut lead, crate::clock::from_micros(5));
-        assert_eq!((lead.full_name.as_str(), lead.position.as_str()), ("A", "P"));
+        assert_eq!(
+            (lead.full_name.as_str(), lead.position.as_str()),
+            ("A", "P")
+        );
         assert_eq!(lead.company_name, None);
         assert_eq!(lead.updated_at, crate::clock::from_micros(5));
     }

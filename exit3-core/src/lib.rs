@@ -95,7 +95,7 @@ pub use query::{
     LeadFilter, LeadQuery, Ordering, Page, PageRequest, QueryParams, Search, SortField,
     SubscriberFilter, SubscriberQuery,
 };
-pub use service::{Exit3, Exit3Builder, RequestContext, SubscriberView, Subscribed};
+pub use service::{Exit3, Exit3Builder, RequestContext, Subscribed, SubscriberView};
 pub use store::{
     DynStore, HealthCheck, LeadStore, Store, StoreResult, SubscriberStore, ThrottleStore,
 };
@@ -103,4 +103,6 @@ pub use subscriber::{
     NewSubscriber, SubscribeOutcome, Subscriber, SubscriberId, SubscriberPatch, SubscriberStatus,
     Unsubscribe,
 };
-pub use throttle::{Rate, RateSetting, ThrottleDecision, ThrottleHit, ThrottleRates, ThrottleScope};
+pub use throttle::{
+    Rate, RateSetting, ThrottleDecision, ThrottleHit, ThrottleRates, ThrottleScope,
+};

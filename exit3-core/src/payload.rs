@@ -32,7 +32,9 @@ impl Payload {
     pub fn from_json(value: Value) -> Result<Self, Error> {
         let kind = match value {
             Value::Object(map) => return Ok(Self(map)),
-            Value::Null => return Err(FieldErrors::single(NON_FIELD_ERRORS, "No data provided").into()),
+            Value::Null => {
+                return Err(FieldErrors::single(NON_FIELD_ERRORS, "No data provided").into());
+            }
             Value::Array(_) => "list",
             Value::String(_) => "str",
             Value::Bool(_) => "bool",
@@ -253,8 +255,14 @@ mod tests {
         let p = payload(json!({"a": 12, "b": 1.5, "c": true, "d": [], "e": {}}));
         let mut errors = FieldErrors::new();
         let rule = TextRule::plain(10);
-        assert_eq!(required_text(&p, &mut errors, "a", rule, false), Some("12".into()));
-        assert_eq!(required_text(&p, &mut errors, "b", rule, false), Some("1.5".into()));
+        assert_eq!(
+            required_text(&p, &mut errors, "a", rule, false),
+            Some("12".into())
+        );
+        assert_eq!(
+            required_text(&p, &mut errors, "b", rule, false),
+            Some("1.5".into())
+        );
         for f in ["c", "d", "e"] {
             assert_eq!(required_text(&p, &mut errors, f, rule, false), None);
             assert_eq!(errors.get(f), Some(&[MSG_NOT_STRING.to_owned()][..]));
@@ -308,7 +316,13 @@ mod tests {
         let parse = |s: &str| (s == "ok").then_some(());
         assert_eq!(choice(&p, &mut errors, "s", parse), None);
         assert_eq!(choice(&p, &mut errors, "t", parse), None);
-        assert_eq!(errors.get("s"), Some(&["\"bogus\" is not a valid choice.".to_owned()][..]));
-        assert_eq!(errors.get("t"), Some(&["\"3\" is not a valid choice.".to_owned()][..]));
+        assert_eq!(
+            errors.get("s"),
+            Some(&["\"bogus\" is not a valid choice.".to_owned()][..])
+        );
+        assert_eq!(
+            errors.get("t"),
+            Some(&["\"3\" is not a valid choice.".to_owned()][..])
+        );
     }
 }

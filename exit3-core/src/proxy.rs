@@ -110,19 +110,31 @@ mod tests {
     #[test]
     fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
         let p = proxies("127.0.0.1");
-        assert_eq!(p.client_addr(ip("203.0.113.5"), ["1.2.3.4"]), ip("203.0.113.5"));
+        assert_eq!(
+            p.client_addr(ip("203.0.113.5"), ["1.2.3.4"]),
+            ip("203.0.113.5")
+        );
     }
 
     #[test]
     fn the_right_most_untrusted_hop_is_the_client() {
         let p = proxies("127.0.0.1, 10.0.0.0/8");
         let peer = ip("127.0.0.1");
-        assert_eq!(p.client_addr(peer, ["6.6.6.6, 198.51.100.7, 10.1.1.1"]), ip("198.51.100.7"));
-        assert_eq!(p.client_addr(peer, ["6.6.6.6", "198.51.100.7"]), ip("198.51.100.7"));
+        assert_eq!(
+            p.client_addr(peer, ["6.6.6.6, 198.51.100.7, 10.1.1.1"]),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            p.client_addr(peer, ["6.6.6.6", "198.51.100.7"]),
+            ip("198.51.100.7")
+        );
         assert_eq!(p.client_addr(peer, ["10.2.2.2, 10.1.1.1"]), ip("10.2.2.2"));
         assert_eq!(p.client_addr(peer, Vec::<&str>::new()), peer);
         assert_eq!(p.client_addr(peer, ["garbage, 10.1.1.1"]), ip("10.1.1.1"));
-        assert_eq!(p.client_addr(peer, ["[2001:db8::1]:443"]), ip("2001:db8::1"));
+        assert_eq!(
+            p.client_addr(peer, ["[2001:db8::1]:443"]),
+            ip("2001:db8::1")
+        );
     }
 
     #[test]
@@ -131,6 +143,9 @@ mod tests {
             "10.0.0.0/8, nope".parse::<TrustedProxies>(),
             Err(ProxyError("nope".into()))
         );
-        assert!(proxies("::ffff:127.0.0.1").contains(ip("127.0.0.1")) || proxies("127.0.0.1").contains(ip("::ffff:127.0.0.1")));
+        assert!(
+            proxies("::ffff:127.0.0.1").contains(ip("127.0.0.1"))
+                || proxies("127.0.0.1").contains(ip("::ffff:127.0.0.1"))
+        );
     }
 }

@@ -197,7 +197,10 @@ impl SubscriberFilter {
             && self.source.as_ref().is_none_or(|s| &subscriber.source == s)
             && self.search.as_ref().is_none_or(|s| {
                 s.matches(&subscriber.email)
-                    || subscriber.full_name.as_deref().is_some_and(|n| s.matches(n))
+                    || subscriber
+                        .full_name
+                        .as_deref()
+                        .is_some_and(|n| s.matches(n))
             })
     }
 }
@@ -241,14 +244,38 @@ impl Ordering {
     pub const ALL: [Self; 8] = {
         use SortField::*;
         [
-            Self { field: CreatedAt, descending: false },
-            Self { field: CreatedAt, descending: true },
-            Self { field: UpdatedAt, descending: false },
-            Self { field: UpdatedAt, descending: true },
-            Self { field: FullName, descending: false },
-            Self { field: FullName, descending: true },
-            Self { field: Status, descending: false },
-            Self { field: Status, descending: true },
+            Self {
+                field: CreatedAt,
+                descending: false,
+            },
+            Self {
+                field: CreatedAt,
+                descending: true,
+            },
+            Self {
+                field: UpdatedAt,
+                descending: false,
+            },
+            Self {
+                field: UpdatedAt,
+                descending: true,
+            },
+            Self {
+                field: FullName,
+                descending: false,
+            },
+            Self {
+                field: FullName,
+                descending: true,
+            },
+            Self {
+                field: Status,
+                descending: false,
+            },
+            Self {
+                field: Status,
+                descending: true,
+            },
         ]
     };
 
@@ -338,7 +365,12 @@ pub struct QueryParams(Vec<(String, String)>);
 impl QueryParams {
     /// Decoded `(name, value)` pairs in request order.
     pub fn new<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Self(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 
     /// The last non-empty value of `name`.
@@ -389,7 +421,9 @@ fn time_filter(params: &QueryParams, errors: &mut FieldErrors, name: &str) -> Op
 /// offset (taken as UTC) or a bare date (its midnight, UTC).
 pub fn parse_datetime(value: &str) -> Option<Timestamp> {
     if let Ok(t) = OffsetDateTime::parse(value, &Rfc3339) {
-        return Some(crate::clock::truncate_to_micros(t.to_offset(time::UtcOffset::UTC)));
+        return Some(crate::clock::truncate_to_micros(
+            t.to_offset(time::UtcOffset::UTC),
+        ));
     }
     let naive = format_description!(
         version = 2,
@@ -420,7 +454,10 @@ impl LeadQuery {
         let query = errors.into_result(filter)?;
         Ok(Self {
             filter: query,
-            ordering: params.get("ordering").map(Ordering::from_param).unwrap_or_default(),
+            ordering: params
+                .get("ordering")
+                .map(Ordering::from_param)
+                .unwrap_or_default(),
             page: PageRequest::from_params(params.get("page"), params.get("page_size"))?,
         })
     }
@@ -438,7 +475,10 @@ impl SubscriberQuery {
         let filter = errors.into_result(filter)?;
         Ok(Self {
             filter,
-            ordering: params.get("ordering").map(Ordering::from_param).unwrap_or_default(),
+            ordering: params
+                .get("ordering")
+                .map(Ordering::from_param)
+                .unwrap_or_default(),
             page: PageRequest::from_params(params.get("page"), params.get("page_size"))?,
         })
     }
@@ -494,7 +534,11 @@ mod tests {
     #[test]
     fn unknown_filter_values_are_reported_together() {
         let r = LeadQuery::from_params(
-            &params(&[("status", "bogus"), ("category", "x"), ("created_after", "soon")]),
+            &params(&[
+                ("status", "bogus"),
+                ("category", "x"),
+                ("created_after", "soon"),
+            ]),
             &Policy::default(),
         );
         let Err(Error::Validation(e)) = r else {
@@ -502,14 +546,19 @@ mod tests {
         };
         assert_eq!(
             e.get("status"),
-            Some(&["Select a valid choice. bogus is not one of the available choices.".to_owned()][..])
+            Some(
+                &["Select a valid choice. bogus is not one of the available choices.".to_owned()][..]
+            )
         );
         assert_eq!(e.iter().count(), 3);
     }
 
     #[test]
     fn ordering_takes_the_first_known_term() {
-        assert_eq!(Ordering::from_param("bogus,full_name").as_param(), "full_name");
+        assert_eq!(
+            Ordering::from_param("bogus,full_name").as_param(),
+            "full_name"
+        );
         assert_eq!(Ordering::from_param("").as_param(), "-created_at");
         assert_eq!(Ordering::from_param("-status").as_param(), "-status");
     }
@@ -535,12 +584,27 @@ mod tests {
 
     #[test]
     fn pages_report_neighbours() {
-        let page = paginate(1..=7, |_| true, |a, b| a.cmp(b), PageRequest::new(2, 3).unwrap_or_default());
+        let page = paginate(
+            1..=7,
+            |_| true,
+            |a, b| a.cmp(b),
+            PageRequest::new(2, 3).unwrap_or_default(),
+        );
         assert_eq!(page.items, vec![4, 5, 6]);
         assert!(page.has_next() && page.has_previous() && !page.is_past_end());
-        let past = paginate(1..=6, |_| true, |a, b| a.cmp(b), PageRequest::new(3, 3).unwrap_or_default());
+        let past = paginate(
+            1..=6,
+            |_| true,
+            |a, b| a.cmp(b),
+            PageRequest::new(3, 3).unwrap_or_default(),
+        );
         assert!(past.is_past_end());
-        let empty = paginate(0..0, |_| true, |a: &i32, b| a.cmp(b), PageRequest::default());
+        let empty = paginate(
+            0..0,
+            |_| true,
+            |a: &i32, b| a.cmp(b),
+            PageRequest::default(),
+        );
         assert!(!empty.is_past_end() && !empty.has_next());
     }
 }

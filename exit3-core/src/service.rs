@@ -189,7 +189,12 @@ impl Exit3 {
     }
 
     /// The throttle keys of one request: admin requests by key, others by address.
-    fn throttle_hits(&self, caller: &Caller, ctx: &RequestContext, op: Operation) -> Vec<ThrottleHit> {
+    fn throttle_hits(
+        &self,
+        caller: &Caller,
+        ctx: &RequestContext,
+        op: Operation,
+    ) -> Vec<ThrottleHit> {
         let who = match caller.scope() {
             Scope::Admin => format!("key:{}", caller.key_fingerprint()),
             Scope::Public => match ctx.origin.ip {
@@ -219,7 +224,11 @@ impl Exit3 {
     }
 
     /// `GET leads/`: a page of leads.
-    pub async fn list_leads(&self, ctx: &RequestContext, params: &QueryParams) -> Result<Page<Lead>, Error> {
+    pub async fn list_leads(
+        &self,
+        ctx: &RequestContext,
+        params: &QueryParams,
+    ) -> Result<Page<Lead>, Error> {
         self.admit(ctx, Operation::ListLeads).await?;
         let query = LeadQuery::from_params(params, self.policy())?;
         let page = self
@@ -234,7 +243,11 @@ impl Exit3 {
     }
 
     /// `POST leads/`: creates a lead from the contact form.
-    pub async fn create_lead(&self, ctx: &RequestContext, payload: &Payload) -> Result<Lead, Error> {
+    pub async fn create_lead(
+        &self,
+        ctx: &RequestContext,
+        payload: &Payload,
+    ) -> Result<Lead, Error> {
         let caller = self.admit(ctx, Operation::CreateLead).await?;
         let lead = NewLead::parse(payload, self.policy(), caller.scope(), &ctx.origin)?;
         self.inner.store.insert_lead(&lead, self.now()).await
@@ -248,16 +261,32 @@ impl Exit3 {
     }
 
     /// `PATCH leads/{id}/`: changes the given fields.
-    pub async fn patch_lead(&self, ctx: &RequestContext, id: i64, payload: &Payload) -> Result<Lead, Error> {
+    pub async fn patch_lead(
+        &self,
+        ctx: &RequestContext,
+        id: i64,
+        payload: &Payload,
+    ) -> Result<Lead, Error> {
         self.update_lead(ctx, id, payload, true).await
     }
 
     /// `PUT leads/{id}/`: full update; `full_name` and `position` required.
-    pub async fn put_lead(&self, ctx: &RequestContext, id: i64, payload: &Payload) -> Result<Lead, Error> {
+    pub async fn put_lead(
+        &self,
+        ctx: &RequestContext,
+        id: i64,
+        payload: &Payload,
+    ) -> Result<Lead, Error> {
         self.update_lead(ctx, id, payload, false).await
     }
 
-    async fn update_lead(&self, ctx: &RequestContext, id: i64, payload: &Payload, partial: bool) -> Result<Lead, Error> {
+    async fn update_lead(
+        &self,
+        ctx: &RequestContext,
+        id: i64,
+        payload: &Payload,
+        partial: bool,
+    ) -> Result<Lead, Error> {
         self.admit(ctx, Operation::UpdateLead).await?;
         let id = LeadId::new(id).ok_or(Error::NotFound)?;
         // DRF looks the object up before it validates the body: an unknown id is a 404
@@ -289,7 +318,11 @@ impl Exit3 {
     }
 
     /// `GET newsletter/`: a page of subscribers.
-    pub async fn list_subscribers(&self, ctx: &RequestContext, params: &QueryParams) -> Result<Page<Subscriber>, Error> {
+    pub async fn list_subscribers(
+        &self,
+        ctx: &RequestContext,
+        params: &QueryParams,
+    ) -> Result<Page<Subscriber>, Error> {
         self.admit(ctx, Operation::ListSubscribers).await?;
         let query = SubscriberQuery::from_params(params, self.policy())?;
         let page = self
@@ -304,7 +337,11 @@ impl Exit3 {
     }
 
     /// `POST newsletter/`: subscribes, idempotently and case-insensitively.
-    pub async fn subscribe(&self, ctx: &RequestContext, payload: &Payload) -> Result<Subscribed, Error> {
+    pub async fn subscribe(
+        &self,
+        ctx: &RequestContext,
+        payload: &Payload,
+    ) -> Result<Subscribed, Error> {
         let caller = self.admit(ctx, Operation::Subscribe).await?;
         let new = NewSubscriber::parse(payload, self.policy())?;
         let (subscriber, outcome) = self.inner.store.subscribe(&new, self.now()).await?;
@@ -322,11 +359,20 @@ impl Exit3 {
     pub async fn get_subscriber(&self, ctx: &RequestContext, id: i64) -> Result<Subscriber, Error> {
         self.admit(ctx, Operation::GetSubscriber).await?;
         let id = SubscriberId::new(id).ok_or(Error::NotFound)?;
-        self.inner.store.get_subscriber(id).await?.ok_or(Error::NotFound)
+        self.inner
+            .store
+            .get_subscriber(id)
+            .await?
+            .ok_or(Error::NotFound)
     }
 
     /// `PATCH newsletter/{id}/`.
-    pub async fn patch_subscriber(&self, ctx: &RequestContext, id: i64, payload: &Payload) -> Result<Subscriber, Error> {
+    pub async fn patch_subscriber(
+        &self,
+        ctx: &RequestContext,
+        id: i64,
+        payload: &Payload,
+    ) -> Result<Subscriber, Error> {
         self.admit(ctx, Operation::UpdateSubscriber).await?;
         let id = SubscriberId::new(id).ok_or(Error::NotFound)?;
         if self.inner.store.get_subscriber(id).await?.is_none() {
@@ -353,10 +399,17 @@ impl Exit3 {
 
     /// `POST newsletter/unsubscribe/`: answers the same whether or not the address was
     /// known ([`UNSUBSCRIBED_DETAIL`]).
-    pub async fn unsubscribe(&self, ctx: &RequestContext, payload: &Payload) -> Result<&'static str, Error> {
+    pub async fn unsubscribe(
+        &self,
+        ctx: &RequestContext,
+        payload: &Payload,
+    ) -> Result<&'static str, Error> {
         self.admit(ctx, Operation::Unsubscribe).await?;
         let request = Unsubscribe::parse(payload)?;
-        self.inner.store.unsubscribe(request.email(), self.now()).await?;
+        self.inner
+            .store
+            .unsubscribe(request.email(), self.now())
+            .await?;
         Ok(UNSUBSCRIBED_DETAIL)
     }
 

@@ -12,7 +12,7 @@ use crate::{
     clock::Timestamp,
     error::Error,
     lead::{Lead, LeadId, LeadPatch, NewLead},
-    query::{Ordering, Page, PageRequest, LeadFilter, SubscriberFilter},
+    query::{LeadFilter, Ordering, Page, PageRequest, SubscriberFilter},
     subscriber::{NewSubscriber, SubscribeOutcome, Subscriber, SubscriberId, SubscriberPatch},
     throttle::{ThrottleDecision, ThrottleHit},
 };

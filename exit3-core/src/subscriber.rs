@@ -129,7 +129,13 @@ impl NewSubscriber {
     /// lower-cased whole, as it is stored and compared.
     pub fn parse(payload: &Payload, policy: &Policy) -> Result<Self, Error> {
         let mut errors = FieldErrors::new();
-        let email = lower(payload::required_text(payload, &mut errors, "email", EMAIL, false));
+        let email = lower(payload::required_text(
+            payload,
+            &mut errors,
+            "email",
+            EMAIL,
+            false,
+        ));
         let full_name = payload::optional_text(payload, &mut errors, "full_name", NAME).flatten();
         let source = payload::choice(payload, &mut errors, "source", |s| policy.source(s));
         let Some(email) = email else {
@@ -184,7 +190,13 @@ impl SubscriberPatch {
     pub fn parse(payload: &Payload, policy: &Policy) -> Result<Self, Error> {
         let mut errors = FieldErrors::new();
         let patch = Self {
-            email: lower(payload::required_text(payload, &mut errors, "email", EMAIL, true)),
+            email: lower(payload::required_text(
+                payload,
+                &mut errors,
+                "email",
+                EMAIL,
+                true,
+            )),
             full_name: payload::optional_text(payload, &mut errors, "full_name", NAME),
             status: payload::choice(payload, &mut errors, "status", SubscriberStatus::parse),
             source: payload::choice(payload, &mut errors, "source", |s| policy.source(s)),
@@ -286,7 +298,10 @@ mod tests {
 
     #[test]
     fn subscribing_lower_cases_the_whole_address() {
-        let s = NewSubscriber::parse(&body(json!({"email": " Ada@Example.COM "})), &Policy::default());
+        let s = NewSubscriber::parse(
+            &body(json!({"email": " Ada@Example.COM "})),
+            &Policy::default(),
+        );
         assert_eq!(s.ok().map(|s| s.email), Some("ada@example.com".to_owned()));
     }
 

@@ -159,7 +159,10 @@ mod tests {
     #[test]
     fn clean_trims_and_normalises_to_nfc() {
         assert_eq!(clean("  Cafe\u{301}  ", false), Ok("Café".to_owned()));
-        assert_eq!(char_len(&clean("Cafe\u{301}", false).unwrap_or_default()), 4);
+        assert_eq!(
+            char_len(&clean("Cafe\u{301}", false).unwrap_or_default()),
+            4
+        );
     }
 
     #[test]
@@ -185,7 +188,15 @@ mod tests {
         ] {
             assert!(has_markup(bad), "{bad:?} should be markup");
         }
-        for good in ["a < b", "<3", "I <3 you", "x<1", "javascript is fun", "< b", ""] {
+        for good in [
+            "a < b",
+            "<3",
+            "I <3 you",
+            "x<1",
+            "javascript is fun",
+            "< b",
+            "",
+        ] {
             assert!(!has_markup(good), "{good:?} should be fine");
         }
     }
@@ -205,8 +216,16 @@ mod tests {
 
     #[test]
     fn disposable_domains_and_their_subdomains_are_refused() {
-        assert!(DISPOSABLE.len() > 10_000, "the list should be the maintained one");
-        for d in ["mailinator.com", "x.mailinator.com", "a.b.yopmail.com", "tempmail.com"] {
+        assert!(
+            DISPOSABLE.len() > 10_000,
+            "the list should be the maintained one"
+        );
+        for d in [
+            "mailinator.com",
+            "x.mailinator.com",
+            "a.b.yopmail.com",
+            "tempmail.com",
+        ] {
             assert!(is_disposable_domain(d), "{d}");
         }
         for d in ["example.com", "gmail.com", "com", "exitthree.example"] {

@@ -105,7 +105,12 @@ pub enum ThrottleScope {
 
 impl ThrottleScope {
     /// Every scope.
-    pub const ALL: [Self; 4] = [Self::General, Self::LeadCreate, Self::Subscribe, Self::Admin];
+    pub const ALL: [Self; 4] = [
+        Self::General,
+        Self::LeadCreate,
+        Self::Subscribe,
+        Self::Admin,
+    ];
 
     /// The scope's name, as in keys, logs and metrics.
     pub fn as_str(self) -> &'static str {
@@ -215,11 +220,13 @@ impl Window {
 
     /// [`Window::check`] with `now` in microseconds.
     pub fn check_micros(&self, rate: Rate, now: i64) -> Result<(), Duration> {
-        if self.times.len() < rate.limit as usize {
+        let limit = rate.limit as usize;
+        if self.times.len() < limit {
             return Ok(());
         }
-        // The N-th most recent accepted request: it must have left the window.
-        let oldest = self.times.front().copied().unwrap_or(i64::MIN);
+        // The N-th most recent accepted request must have left the window. (With a
+        // limit lowered since the last call, more than N times are kept.)
+        let oldest = self.times[self.times.len() - limit];
         let leaves_at = oldest.saturating_add(rate.period_micros());
         if leaves_at <= now {
             Ok(())
@@ -325,7 +332,9 @@ mod tests {
         let r = rate("2/second");
         let mut w = Window::new();
         let mut accepted = Vec::new();
-        for t in [0, 100, 200, 999_999, 1_000_000, 1_000_100, 1_500_000, 2_000_100] {
+        for t in [
+            0, 100, 200, 999_999, 1_000_000, 1_000_100, 1_500_000, 2_000_100,
+        ] {
             let expect = decide_by_scan(&accepted, r, t);
             assert_eq!(w.check_micros(r, t), expect, "at {t}");
             if expect.is_ok() {

@@ -1,1 +1,375 @@
-//! x
+//! # exit3-store-memory
+//!
+//! [`MemoryStore`]: every exit3 store capability in process memory — for tests, demos
+//! and embedding where persistence is not needed. Data is lost when the process ends.
+//!
+//! It follows the core's reference rules to the letter ([`LeadFilter::matches`],
+//! [`Ordering::compare_leads`], [`Window`]), and passes the whole conformance suite.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use exit3_core::{ApiKeys, Exit3};
+//! use exit3_store_memory::MemoryStore;
+//!
+//! let exit3 = Exit3::builder(Arc::new(MemoryStore::new()))
+//!     .keys(ApiKeys::new(["admin-key"], ["public-key"]))
+//!     .build();
+//! # let _ = exit3;
+//! ```
+
+use std::{
+    cmp,
+    collections::{BTreeMap, HashMap},
+    sync::{Mutex, MutexGuard, PoisonError},
+};
+
+use async_trait::async_trait;
+use exit3_core::{
+    Error, Lead, LeadFilter, LeadId, LeadPatch, NewLead, NewSubscriber, Ordering, Page,
+    PageRequest, SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId, SubscriberPatch,
+    SubscriberStatus, ThrottleDecision, ThrottleHit, Timestamp,
+    clock::to_micros,
+    store::{HealthCheck, LeadStore, StoreResult, SubscriberStore, ThrottleStore},
+    subscriber::{MSG_EMAIL_TAKEN, set_status},
+    throttle::{Rate, Window},
+};
+
+/// An in-memory store. One lock guards the data and another the throttle state, so
+/// throttle decisions never wait on list queries.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    data: Mutex<Data>,
+    throttle: Mutex<Throttle>,
+}
+
+#[derive(Debug, Default)]
+struct Data {
+    leads: BTreeMap<i64, Lead>,
+    last_lead_id: i64,
+    subscribers: BTreeMap<i64, Subscriber>,
+    /// Lower-case address → id: the unique index.
+    emails: HashMap<String, i64>,
+    last_subscriber_id: i64,
+}
+
+#[derive(Debug, Default)]
+struct Throttle {
+    windows: HashMap<String, (Rate, Window)>,
+    /// Hits since the last sweep of expired keys.
+    since_sweep: usize,
+    /// How many keys survived the last sweep.
+    kept_at_sweep: usize,
+}
+
+/// The fewest hits between two sweeps of expired throttle keys.
+const MIN_SWEEP_INTERVAL: usize = 1024;
+
+impl Throttle {
+    /// Removes every key whose accepted times have all left their window. Runs once the
+    /// hits since the last sweep outnumber the keys that survived it, so that its cost is
+    /// amortised O(1) per hit and the map never holds much more than twice the keys
+    /// active within one window.
+    fn sweep_if_due(&mut self, now: i64) {
+        self.since_sweep += 1;
+        if self.since_sweep < self.kept_at_sweep.max(MIN_SWEEP_INTERVAL) {
+            return;
+        }
+        self.windows
+            .retain(|_, (rate, w)| !w.is_expired(*rate, now));
+        self.since_sweep = 0;
+        self.kept_at_sweep = self.windows.len();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The data stays consistent even if a panic elsewhere poisoned the lock: every
+    // mutation below completes before it could panic.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many throttle keys are kept (for tests of the memory bound).
+    pub fn throttle_keys(&self) -> usize {
+        lock(&self.throttle).windows.len()
+    }
+}
+
+/// The reference pagination, done with a partial sort: O(n) to find the page, then a
+/// sort of the page alone.
+fn page_of<T: Clone>(
+    rows: impl Iterator<Item = T>,
+    matches: impl Fn(&T) -> bool,
+    compare: impl Fn(&T, &T) -> cmp::Ordering,
+    page: PageRequest,
+) -> Page<T> {
+    let mut hits: Vec<T> = rows.filter(|r| matches(r)).collect();
+    let count = hits.len() as u64;
+    let start = usize::try_from(page.offset())
+        .unwrap_or(usize::MAX)
+        .min(hits.len());
+    let end = start
+        .saturating_add(page.page_size() as usize)
+        .min(hits.len());
+    if end < hits.len() {
+        hits.select_nth_unstable_by(end, &compare);
+        hits.truncate(end);
+    }
+    if start > 0 && start < hits.len() {
+        hits.select_nth_unstable_by(start, &compare);
+    }
+    let mut items = hits.split_off(start);
+    items.sort_by(&compare);
+    Page {
+        items,
+        count,
+        request: page,
+    }
+}
+
+#[async_trait]
+impl LeadStore for MemoryStore {
+    async fn insert_lead(&self, lead: &NewLead, now: Timestamp) -> StoreResult<Lead> {
+        let mut data = lock(&self.data);
+        let id = data.last_lead_id + 1;
+        let id_ = LeadId::new(id).ok_or_else(|| Error::internal("lead id overflow"))?;
+        let lead = lead.clone().into_lead(id_, now);
+        data.last_lead_id = id;
+        data.leads.insert(id, lead.clone());
+        Ok(lead)
+    }
+
+    async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
+        Ok(lock(&self.data).leads.get(&id.get()).cloned())
+    }
+
+    async fn update_lead(
+        &self,
+        id: LeadId,
+        patch: &LeadPatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<Lead>> {
+        let mut data = lock(&self.data);
+        Ok(data.leads.get_mut(&id.get()).map(|lead| {
+            patch.apply(lead, now);
+            lead.clone()
+        }))
+    }
+
+    async fn delete_lead(&self, id: LeadId) -> StoreResult<bool> {
+        Ok(lock(&self.data).leads.remove(&id.get()).is_some())
+    }
+
+    async fn list_leads(
+        &self,
+        filter: &LeadFilter,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> StoreResult<Page<Lead>> {
+        let data = lock(&self.data);
+        let page = page_of(
+            data.leads.values(),
+            |l| filter.matches(l),
+            |a, b| ordering.compare_leads(a, b),
+            page,
+        );
+        Ok(page.map(Lead::clone))
+    }
+}
+
+#[async_trait]
+impl SubscriberStore for MemoryStore {
+    async fn subscribe(
+        &self,
+        new: &NewSubscriber,
+        now: Timestamp,
+    ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
+        let mut data = lock(&self.data);
+        if let Some(&id) = data.emails.get(new.email()) {
+            let existing = data
+                .subscribers
+                .get_mut(&id)
+                .ok_or_else(|| Error::internal("e-mail index points to no subscriber"))?;
+            return Ok(match existing.status {
+                SubscriberStatus::Active => (existing.clone(), SubscribeOutcome::AlreadyActive),
+                SubscriberStatus::Unsubscribed => {
+                    set_status(existing, SubscriberStatus::Active, now);
+                    (existing.clone(), SubscribeOutcome::Reactivated)
+                }
+            });
+        }
+        let id = data.last_subscriber_id + 1;
+        let id_ = SubscriberId::new(id).ok_or_else(|| Error::internal("subscriber id overflow"))?;
+        let subscriber = new.clone().into_subscriber(id_, now);
+        data.last_subscriber_id = id;
+        data.emails.insert(subscriber.email.clone(), id);
+        data.subscribers.insert(id, subscriber.clone());
+        Ok((subscriber, SubscribeOutcome::Created))
+    }
+
+    async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
+        Ok(lock(&self.data).subscribers.get(&id.get()).cloned())
+    }
+
+    async fn update_subscriber(
+        &self,
+        id: SubscriberId,
+        patch: &SubscriberPatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<Subscriber>> {
+        let mut data = lock(&self.data);
+        let Data {
+            subscribers,
+            emails,
+            ..
+        } = &mut *data;
+        let Some(subscriber) = subscribers.get_mut(&id.get()) else {
+            return Ok(None);
+        };
+        if let Some(email) = patch.email() {
+            if emails.get(email).is_some_and(|&owner| owner != id.get()) {
+                return Err(exit3_core::FieldErrors::single("email", MSG_EMAIL_TAKEN).into());
+            }
+            emails.remove(&subscriber.email);
+            emails.insert(email.to_owned(), id.get());
+        }
+        patch.apply(subscriber, now);
+        Ok(Some(subscriber.clone()))
+    }
+
+    async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {
+        let mut data = lock(&self.data);
+        let Some(gone) = data.subscribers.remove(&id.get()) else {
+            return Ok(false);
+        };
+        data.emails.remove(&gone.email);
+        Ok(true)
+    }
+
+    async fn unsubscribe(&self, email: &str, now: Timestamp) -> StoreResult<bool> {
+        let mut data = lock(&self.data);
+        let Some(&id) = data.emails.get(email) else {
+            return Ok(false);
+        };
+        match data.subscribers.get_mut(&id) {
+            Some(s) if s.status == SubscriberStatus::Active => {
+                set_status(s, SubscriberStatus::Unsubscribed, now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn list_subscribers(
+        &self,
+        filter: &SubscriberFilter,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> StoreResult<Page<Subscriber>> {
+        let data = lock(&self.data);
+        let page = page_of(
+            data.subscribers.values(),
+            |s| filter.matches(s),
+            |a, b| ordering.compare_subscribers(a, b),
+            page,
+        );
+        Ok(page.map(Subscriber::clone))
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for MemoryStore {
+    async fn hit(&self, hits: &[ThrottleHit], now: Timestamp) -> StoreResult<ThrottleDecision> {
+        let now = to_micros(now);
+        let mut throttle = lock(&self.throttle);
+        let mut retry_after = None;
+        for hit in hits {
+            if let Some((_, window)) = throttle.windows.get(&hit.key)
+                && let Err(wait) = window.check_micros(hit.rate, now)
+            {
+                retry_after = retry_after.max(Some(wait));
+            }
+        }
+        if let Some(retry_after) = retry_after {
+            return Ok(ThrottleDecision::Refused { retry_after });
+        }
+        for hit in hits {
+            let (rate, window) = throttle
+                .windows
+                .entry(hit.key.clone())
+                .or_insert_with(|| (hit.rate, Window::new()));
+            *rate = hit.rate;
+            window.record_micros(hit.rate, now);
+        }
+        throttle.sweep_if_due(now);
+        Ok(ThrottleDecision::Accepted)
+    }
+}
+
+#[async_trait]
+impl HealthCheck for MemoryStore {
+    async fn health(&self) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::Arc, time::Duration};
+
+    use exit3_core::{DynStore, ManualClock, clock::Clock, testing::at};
+
+    use super::*;
+
+    async fn fresh() -> Option<DynStore> {
+        Some(Arc::new(MemoryStore::new()))
+    }
+
+    exit3_core::store_conformance!(fresh);
+
+    #[tokio::test]
+    async fn throttle_memory_stays_bounded_by_the_active_keys() {
+        let store = MemoryStore::new();
+        let clock = ManualClock::new(at(0));
+        let rate = Rate::new(10, Duration::from_secs(3600)).expect("rate");
+        // A million distinct clients over a simulated day: one every 86.4 ms.
+        let (clients, day) = (1_000_000u32, Duration::from_secs(86_400));
+        let step = day / clients;
+        let active_per_window = (3600.0 / step.as_secs_f64()).ceil() as usize;
+        let mut peak = 0;
+        for i in 0..clients {
+            let hit = ThrottleHit {
+                key: format!("general:ip:{i}"),
+                rate,
+            };
+            let d = store.hit(&[hit], clock.now()).await.expect("hit");
+            assert_eq!(d, ThrottleDecision::Accepted);
+            clock.advance(step);
+            peak = peak.max(store.throttle_keys());
+        }
+        assert!(
+            peak <= 2 * active_per_window + MIN_SWEEP_INTERVAL,
+            "peak {peak} keys, {active_per_window} active in one window"
+        );
+    }
+
+    #[test]
+    fn partial_sort_pages_equal_full_sort_pages() {
+        let rows: Vec<u32> = (0..200).map(|i| (i * 7919) % 211).collect();
+        for (page, size) in [(1, 10), (3, 7), (20, 10), (21, 10), (1, 100), (2, 100)] {
+            let req = PageRequest::new(page, size).expect("page");
+            let fast = page_of(rows.iter().copied(), |r| r % 3 != 0, |a, b| a.cmp(b), req);
+            let slow = exit3_core::query::paginate(
+                rows.iter().copied(),
+                |r| r % 3 != 0,
+                |a, b| a.cmp(b),
+                req,
+            );
+            assert_eq!(fast, slow, "page {page} size {size}");
+        }
+    }
+}
