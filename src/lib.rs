@@ -1,1 +1,36 @@
-//! x
+//! # exit3
+//!
+//! Lead capture and newsletter subscriptions, as a library to embed in Rust services and
+//! as the server the Exit Three website calls. This facade re-exports the core
+//! ([`exit3_core`]: models, validation, scopes, throttling, store traits and the
+//! [`Exit3`] service) and, behind features, each store.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `memory` (default) | [`MemoryStore`] |
+//! | `testing` | the store conformance suite ([`testing`], [`store_conformance!`]) |
+//!
+//! ```
+//! # #[cfg(feature = "memory")]
+//! # async fn demo() -> Result<(), exit3::Error> {
+//! use std::sync::Arc;
+//! use exit3::{ApiKeys, Exit3, MemoryStore, Payload, QueryParams, RequestContext};
+//!
+//! let exit3 = Exit3::builder(Arc::new(MemoryStore::new()))
+//!     .keys(ApiKeys::new(["admin-key"], ["public-key"]))
+//!     .build();
+//! let form = Payload::empty().with("full_name", "Ada").with("position", "CTO");
+//! exit3.create_lead(&RequestContext::with_key("public-key"), &form).await?;
+//! let page = exit3
+//!     .list_leads(&RequestContext::with_key("admin-key"), &QueryParams::default())
+//!     .await?;
+//! assert_eq!(page.count, 1);
+//! # Ok(()) }
+//! ```
+
+#[doc(inline)]
+pub use exit3_core::*;
+
+#[cfg(feature = "memory")]
+#[doc(inline)]
+pub use exit3_store_memory::MemoryStore;

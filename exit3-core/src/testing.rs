@@ -2,7 +2,7 @@
 //! a public async function over a fresh, empty store. Run it against a backend with
 //! [`store_conformance!`](crate::store_conformance), which stamps one test per function.
 //!
-//! ```ignore
+//! ```text
 //! async fn fresh_store() -> Option<exit3_core::DynStore> {
 //!     Some(std::sync::Arc::new(MyStore::new()))
 //! }
