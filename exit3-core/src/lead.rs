@@ -192,7 +192,7 @@ impl NewLead {
         origin: &Origin,
     ) -> Result<Self, Error> {
         let mut errors = FieldErrors::new();
-        let fields = LeadFields::parse(payload, policy, scope, false, &mut errors);
+        let fields = LeadPatch::read(payload, policy, scope, false, &mut errors);
         let mut utm = [None, None, None];
         for (slot, name) in utm
             .iter_mut()
@@ -291,23 +291,9 @@ impl NewLead {
     }
 }
 
-/// The writable fields of a lead as a body gave them: `None` = not given; for optional
-/// fields `Some(None)` = cleared.
-#[derive(Debug, Default)]
-struct LeadFields {
-    full_name: Option<String>,
-    position: Option<String>,
-    company_name: Option<Option<String>>,
-    email: Option<Option<String>>,
-    phone: Option<Option<String>>,
-    message: Option<Option<String>>,
-    status: Option<LeadStatus>,
-    source: Option<String>,
-    category: Option<String>,
-}
-
-impl LeadFields {
-    fn parse(
+impl LeadPatch {
+    /// Reads the writable fields a body gives, recording failures in `errors`.
+    fn read(
         payload: &Payload,
         policy: &Policy,
         scope: Scope,
@@ -360,18 +346,8 @@ impl LeadPatch {
 
     fn parse(payload: &Payload, policy: &Policy, partial: bool) -> Result<Self, Error> {
         let mut errors = FieldErrors::new();
-        let f = LeadFields::parse(payload, policy, Scope::Admin, partial, &mut errors);
-        errors.into_result(Self {
-            full_name: f.full_name,
-            position: f.position,
-            company_name: f.company_name,
-            email: f.email,
-            phone: f.phone,
-            message: f.message,
-            status: f.status,
-            source: f.source,
-            category: f.category,
-        })
+        let patch = Self::read(payload, policy, Scope::Admin, partial, &mut errors);
+        errors.into_result(patch)
     }
 
     /// New full name, if given.
