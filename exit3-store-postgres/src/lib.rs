@@ -1,1 +1,90 @@
-//! Placeholder, being built.
+#![doc = include_str!("../README.md")]
+
+mod error;
+mod lead;
+mod options;
+mod query;
+mod subscriber;
+mod throttle;
+
+use std::sync::{Arc, atomic::AtomicU64};
+
+use async_trait::async_trait;
+use exit3_core::{
+    Error,
+    store::{HealthCheck, StoreResult},
+};
+use sqlx::{PgPool, migrate::Migrator};
+
+pub use crate::options::PostgresOptions;
+
+/// The embedded migrations of `migrations/`, applied by [`PostgresStore::migrate`].
+///
+/// Exposed so that tools (a `migrate` sub-command, test harnesses) can inspect or run
+/// them themselves.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// exit3's store on PostgreSQL: every capability of
+/// [`exit3_core::Store`], shared safely by any number of server instances.
+///
+/// Cloning is cheap and clones share the pool.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    /// Throttle calls since this store last removed expired throttle state.
+    throttle_calls: Arc<AtomicU64>,
+}
+
+impl PostgresStore {
+    /// Connects with `options`, retrying with back-off for
+    /// [`PostgresOptions::connect_retry_for`] while the database cannot be reached (it
+    /// may start after the server). Answers [`Error::Unavailable`] when it never could,
+    /// and [`Error::Internal`] for an unusable URL. Does not migrate: call
+    /// [`PostgresStore::migrate`].
+    pub async fn connect(options: PostgresOptions) -> StoreResult<Self> {
+        options::connect(&options).await.map(Self::from_pool)
+    }
+
+    /// A store on an existing pool (whose settings are then the caller's).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
+            pool,
+            throttle_calls: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The pool, for embedders that need their own queries.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies the embedded migrations that the database does not have yet.
+    ///
+    /// Safe when several instances start at once: sqlx's migrator holds a PostgreSQL
+    /// advisory lock (keyed by the database name) while it checks and applies, so one
+    /// instance migrates and the others then find nothing to do. The migration runs on a
+    /// connection of its own that is closed afterwards, so that a failure cannot leave
+    /// the lock held by a pooled connection.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(error::from_sqlx)?;
+        let result = MIGRATOR.run(&mut *conn).await;
+        conn.close_on_drop();
+        result.map_err(error::from_migrate)
+    }
+
+    /// Closes the pool: later calls answer [`Error::Unavailable`].
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl HealthCheck for PostgresStore {
+    async fn health(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(Error::unavailable)
+    }
+}

@@ -1,0 +1,56 @@
+//! sqlx errors → the core's errors.
+
+use exit3_core::Error;
+use sqlx::migrate::MigrateError;
+
+/// SQLSTATE classes and codes that mean "the database cannot answer now".
+fn unavailable_code(code: &str) -> bool {
+    code.starts_with("08") // connection exception
+        || code.starts_with("53") // insufficient resources (too many connections, …)
+        || code.starts_with("57P") // admin/crash shutdown, cannot connect now
+        || code == "57014" // query canceled (statement timeout)
+}
+
+/// SQLSTATE of a failed transaction that is safe to run again: deadlock or
+/// serialization failure.
+pub(crate) fn is_retryable(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40P01" | "40001")))
+}
+
+/// Connection loss, pool time-out and a closed pool are [`Error::Unavailable`];
+/// anything else is [`Error::Internal`].
+pub(crate) fn from_sqlx(e: sqlx::Error) -> Error {
+    let unavailable = match &e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| unavailable_code(&c)),
+        _ => false,
+    };
+    if unavailable {
+        Error::unavailable(e)
+    } else {
+        Error::internal(e)
+    }
+}
+
+/// A migration failure: unavailable when the connection failed, internal otherwise.
+pub(crate) fn from_migrate(e: MigrateError) -> Error {
+    match e {
+        MigrateError::Execute(e) => from_sqlx(e),
+        other => Error::internal(other),
+    }
+}
+
+/// Whether `e` is a unique violation of the index or constraint `name`.
+pub(crate) fn is_unique_violation(e: &sqlx::Error, name: &str) -> bool {
+    matches!(e, sqlx::Error::Database(d)
+        if d.code().as_deref() == Some("23505") && d.constraint() == Some(name))
+}
+
+/// A value read from the database that the core refuses (a bug or a hand edit).
+pub(crate) fn corrupt(what: &str, value: impl std::fmt::Display) -> Error {
+    Error::internal(format!("the database holds an invalid {what}: {value}"))
+}

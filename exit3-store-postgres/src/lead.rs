@@ -1,0 +1,283 @@
+//! Leads and their client info.
+
+use async_trait::async_trait;
+use exit3_core::{
+    ClientInfo, Lead, LeadFilter, LeadId, LeadPatch, LeadStatus, NewLead, Ordering, Page,
+    PageRequest, Timestamp,
+    store::{LeadStore, StoreResult},
+};
+use sqlx::{FromRow, Postgres, QueryBuilder};
+
+use crate::{
+    PostgresStore,
+    error::{corrupt, from_sqlx},
+    query::{count_from_page, push_order, push_page, push_search},
+};
+
+/// The columns every lead query reads: the lead `l` and its client info `c`.
+const LEAD_COLUMNS: &str = "l.id, l.full_name, l.position, l.company_name, l.email, \
+    l.phone, l.message, l.status, l.source, l.category, l.created_at, l.updated_at, \
+    c.lead_id IS NOT NULL AS has_client_info, host(c.ip_address) AS ip_address, \
+    c.user_agent, c.referrer, c.utm_source, c.utm_medium, c.utm_campaign";
+
+#[derive(Debug, FromRow)]
+struct LeadRow {
+    id: i64,
+    full_name: String,
+    position: String,
+    company_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    message: Option<String>,
+    status: String,
+    source: String,
+    category: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    has_client_info: bool,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    referrer: Option<String>,
+    utm_source: Option<String>,
+    utm_medium: Option<String>,
+    utm_campaign: Option<String>,
+}
+
+impl TryFrom<LeadRow> for Lead {
+    type Error = exit3_core::Error;
+
+    fn try_from(r: LeadRow) -> Result<Self, Self::Error> {
+        let client_info = if r.has_client_info {
+            let ip_address = match r.ip_address {
+                None => None,
+                Some(ip) => Some(ip.parse().map_err(|_| corrupt("IP address", &ip))?),
+            };
+            Some(ClientInfo {
+                ip_address,
+                user_agent: r.user_agent,
+                referrer: r.referrer,
+                utm_source: r.utm_source,
+                utm_medium: r.utm_medium,
+                utm_campaign: r.utm_campaign,
+            })
+        } else {
+            None
+        };
+        Ok(Lead {
+            id: LeadId::new(r.id).ok_or_else(|| corrupt("lead id", r.id))?,
+            status: LeadStatus::parse(&r.status)
+                .ok_or_else(|| corrupt("lead status", &r.status))?,
+            full_name: r.full_name,
+            position: r.position,
+            company_name: r.company_name,
+            email: r.email,
+            phone: r.phone,
+            message: r.message,
+            source: r.source,
+            category: r.category,
+            client_info,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
+    qb.push(" WHERE TRUE");
+    if let Some(status) = filter.status {
+        qb.push(" AND l.status = ").push_bind(status.as_str());
+    }
+    if let Some(source) = &filter.source {
+        qb.push(" AND l.source = ").push_bind(source.clone());
+    }
+    if let Some(category) = &filter.category {
+        qb.push(" AND l.category = ").push_bind(category.clone());
+    }
+    if let Some(after) = filter.created_after {
+        qb.push(" AND l.created_at >= ").push_bind(after);
+    }
+    if let Some(before) = filter.created_before {
+        qb.push(" AND l.created_at < ").push_bind(before);
+    }
+    if let Some(search) = &filter.search {
+        qb.push(" AND ");
+        push_search(
+            qb,
+            &["l.full_name", "l.position", "l.company_name", "l.email"],
+            search,
+        );
+    }
+}
+
+/// The page query of a lead list (also used by the index check).
+pub(crate) fn page_query(
+    filter: &LeadFilter,
+    ordering: Ordering,
+    page: PageRequest,
+) -> QueryBuilder<'static, Postgres> {
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN client_info c ON c.lead_id = l.id"
+    ));
+    push_filter(&mut qb, filter);
+    push_order(&mut qb, "l", ordering);
+    push_page(&mut qb, page);
+    qb
+}
+
+/// The count query of a lead list.
+pub(crate) fn count_query(filter: &LeadFilter) -> QueryBuilder<'static, Postgres> {
+    let mut qb = QueryBuilder::new("SELECT count(*) FROM leads l");
+    push_filter(&mut qb, filter);
+    qb
+}
+
+#[async_trait]
+impl LeadStore for PostgresStore {
+    async fn insert_lead(&self, lead: &NewLead, now: Timestamp) -> StoreResult<Lead> {
+        let info = lead.client_info();
+        let sql = format!(
+            "WITH l AS (
+                INSERT INTO leads (full_name, position, company_name, email, phone, message,
+                                   status, source, category, created_at, updated_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+                RETURNING *
+            ), c AS (
+                INSERT INTO client_info (lead_id, ip_address, user_agent, referrer,
+                                         utm_source, utm_medium, utm_campaign)
+                SELECT id, $11::inet, $12, $13, $14, $15, $16 FROM l
+                RETURNING *
+            )
+            SELECT {LEAD_COLUMNS} FROM l JOIN c ON c.lead_id = l.id"
+        );
+        let row: LeadRow = sqlx::query_as(&sql)
+            .bind(lead.full_name())
+            .bind(lead.position())
+            .bind(lead.company_name())
+            .bind(lead.email())
+            .bind(lead.phone())
+            .bind(lead.message())
+            .bind(lead.status().as_str())
+            .bind(lead.source())
+            .bind(lead.category())
+            .bind(now)
+            .bind(info.ip_address.map(|ip| ip.to_string()))
+            .bind(info.user_agent.as_deref())
+            .bind(info.referrer.as_deref())
+            .bind(info.utm_source.as_deref())
+            .bind(info.utm_medium.as_deref())
+            .bind(info.utm_campaign.as_deref())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.try_into()
+    }
+
+    async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
+        let sql = format!(
+            "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN client_info c ON c.lead_id = l.id \
+             WHERE l.id = $1"
+        );
+        let row: Option<LeadRow> = sqlx::query_as(&sql)
+            .bind(id.get())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.map(Lead::try_from).transpose()
+    }
+
+    async fn update_lead(
+        &self,
+        id: LeadId,
+        patch: &LeadPatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<Lead>> {
+        let sql = format!(
+            "WITH l AS (
+                UPDATE leads SET
+                    full_name = COALESCE($2::text, full_name),
+                    position = COALESCE($3::text, position),
+                    company_name = CASE WHEN $4 THEN $5::text ELSE company_name END,
+                    email = CASE WHEN $6 THEN $7::text ELSE email END,
+                    phone = CASE WHEN $8 THEN $9::text ELSE phone END,
+                    message = CASE WHEN $10 THEN $11::text ELSE message END,
+                    status = COALESCE($12::text, status),
+                    source = COALESCE($13::text, source),
+                    category = COALESCE($14::text, category),
+                    updated_at = $15
+                WHERE id = $1
+                RETURNING *
+            )
+            SELECT {LEAD_COLUMNS} FROM l LEFT JOIN client_info c ON c.lead_id = l.id"
+        );
+        let row: Option<LeadRow> = sqlx::query_as(&sql)
+            .bind(id.get())
+            .bind(patch.full_name())
+            .bind(patch.position())
+            .bind(patch.company_name().is_some())
+            .bind(patch.company_name().flatten())
+            .bind(patch.email().is_some())
+            .bind(patch.email().flatten())
+            .bind(patch.phone().is_some())
+            .bind(patch.phone().flatten())
+            .bind(patch.message().is_some())
+            .bind(patch.message().flatten())
+            .bind(patch.status().map(LeadStatus::as_str))
+            .bind(patch.source())
+            .bind(patch.category())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        row.map(Lead::try_from).transpose()
+    }
+
+    async fn delete_lead(&self, id: LeadId) -> StoreResult<bool> {
+        // The client info goes with it (ON DELETE CASCADE).
+        let done = sqlx::query("DELETE FROM leads WHERE id = $1")
+            .bind(id.get())
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_leads(
+        &self,
+        filter: &LeadFilter,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> StoreResult<Page<Lead>> {
+        // One snapshot for the page and the count, so that they agree.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(from_sqlx)?;
+        let rows: Vec<LeadRow> = page_query(filter, ordering, page)
+            .build_query_as()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(from_sqlx)?;
+        let count = match count_from_page(page, rows.len()) {
+            Some(count) => count,
+            None => {
+                let (n,): (i64,) = count_query(filter)
+                    .build_query_as()
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(from_sqlx)?;
+                u64::try_from(n).unwrap_or(0)
+            }
+        };
+        tx.commit().await.map_err(from_sqlx)?;
+        let items = rows
+            .into_iter()
+            .map(Lead::try_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            count,
+            request: page,
+        })
+    }
+}

@@ -1,0 +1,123 @@
+//! Connection settings and the start-up connect with back-off.
+
+use std::{str::FromStr, time::Duration};
+
+use exit3_core::Error;
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+use crate::error;
+
+/// How to reach PostgreSQL and how to pool connections. Every setting has a default
+/// fit for one server instance; [`PostgresOptions::new`] takes only the URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// `postgres://user:password@host:port/database?…` (libpq's URL form).
+    pub url: String,
+    /// The most connections open at once. Default 10.
+    pub max_connections: u32,
+    /// Connections kept open even when idle. Default 0.
+    pub min_connections: u32,
+    /// How long a call waits for a free connection (or a new one) before it answers
+    /// [`Error::Unavailable`]. Default 3 s (below the health check's 2 s budget plus
+    /// slack for a slow first connect; lower it for a stricter health check).
+    pub acquire_timeout: Duration,
+    /// An idle connection is closed after this long. Default 10 minutes.
+    pub idle_timeout: Option<Duration>,
+    /// A connection is closed after this long, idle or not. Default 30 minutes.
+    pub max_lifetime: Option<Duration>,
+    /// How long [`PostgresStore::connect`](crate::PostgresStore::connect) keeps
+    /// retrying, with back-off from 100 ms to 5 s, while the database cannot be
+    /// reached. Default 30 s; zero tries once.
+    pub connect_retry_for: Duration,
+}
+
+impl PostgresOptions {
+    /// The defaults, for `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(3),
+            idle_timeout: Some(Duration::from_secs(600)),
+            max_lifetime: Some(Duration::from_secs(1800)),
+            connect_retry_for: Duration::from_secs(30),
+        }
+    }
+
+    /// Sets [`PostgresOptions::max_connections`].
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    /// Sets [`PostgresOptions::min_connections`].
+    pub fn min_connections(mut self, n: u32) -> Self {
+        self.min_connections = n;
+        self
+    }
+
+    /// Sets [`PostgresOptions::acquire_timeout`].
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Sets [`PostgresOptions::idle_timeout`].
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`PostgresOptions::max_lifetime`].
+    pub fn max_lifetime(mut self, lifetime: Option<Duration>) -> Self {
+        self.max_lifetime = lifetime;
+        self
+    }
+
+    /// Sets [`PostgresOptions::connect_retry_for`].
+    pub fn connect_retry_for(mut self, total: Duration) -> Self {
+        self.connect_retry_for = total;
+        self
+    }
+
+    /// The sqlx pool settings these options stand for.
+    pub fn pool_options(&self) -> PgPoolOptions {
+        PgPoolOptions::new()
+            .max_connections(self.max_connections.max(1))
+            .min_connections(self.min_connections)
+            .acquire_timeout(self.acquire_timeout)
+            .idle_timeout(self.idle_timeout)
+            .max_lifetime(self.max_lifetime)
+            // A connection broken while it sat in the pool is found and replaced
+            // before a call gets it, so the store recovers after an outage.
+            .test_before_acquire(true)
+    }
+}
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+pub(crate) async fn connect(options: &PostgresOptions) -> Result<PgPool, Error> {
+    let connect = PgConnectOptions::from_str(&options.url).map_err(Error::internal)?;
+    let started = tokio::time::Instant::now();
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        match options.pool_options().connect_with(connect.clone()).await {
+            Ok(pool) => return Ok(pool),
+            Err(e) => {
+                let e = error::from_sqlx(e);
+                let elapsed = started.elapsed();
+                if !matches!(e, Error::Unavailable { .. }) || elapsed >= options.connect_retry_for {
+                    return Err(e);
+                }
+                let left = options.connect_retry_for - elapsed;
+                tokio::time::sleep(backoff.min(left)).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
