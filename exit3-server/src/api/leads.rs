@@ -1,0 +1,326 @@
+//! `leads/` and `leads/{id}/`.
+
+use std::sync::Arc;
+
+use exit3_core::{Operation, Payload, RequestContext};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, param::Query, payload::Json};
+
+use super::{ApiState, ApiTags};
+use crate::{
+    extract::{ApiKey, Client, LenientBody, ListQuery},
+    wire::{LeadOut, LeadPage, LeadStatusWire, ReadError, WriteError},
+};
+
+/// The fields of a lead that a client sends (create, full update). Unknown and read-only
+/// fields are ignored; every failing field is reported at once.
+#[derive(Debug, Object)]
+#[oai(rename = "LeadInput")]
+pub struct LeadInput {
+    /// Required; trimmed; 1–255 characters.
+    pub full_name: String,
+    /// Required; trimmed; 1–255 characters.
+    pub position: String,
+    /// Optional; up to 255 characters.
+    pub company_name: Option<String>,
+    /// Optional; a valid address of at most 254 characters; disposable domains refused.
+    pub email: Option<String>,
+    /// Optional; up to 32 characters of digits, spaces and `+ - ( ) .`.
+    pub phone: Option<String>,
+    /// Optional; up to 5000 characters; line breaks allowed.
+    pub message: Option<String>,
+    /// Default `new`; ignored when sent with the public key.
+    pub status: Option<LeadStatusWire>,
+    /// One of the configured sources; default `website`.
+    pub source: Option<String>,
+    /// One of the configured categories; default `other`.
+    pub category: Option<String>,
+    /// Kept in `client_info` (create only); up to 255 characters.
+    pub utm_source: Option<String>,
+    /// Kept in `client_info` (create only); up to 255 characters.
+    pub utm_medium: Option<String>,
+    /// Kept in `client_info` (create only); up to 255 characters.
+    pub utm_campaign: Option<String>,
+}
+
+/// The fields of a partial update: only those sent change.
+#[derive(Debug, Object)]
+#[oai(rename = "LeadPatchInput")]
+pub struct LeadPatchInput {
+    /// 1–255 characters.
+    pub full_name: Option<String>,
+    /// 1–255 characters.
+    pub position: Option<String>,
+    /// Up to 255 characters; null clears it.
+    pub company_name: Option<String>,
+    /// A valid address; null clears it.
+    pub email: Option<String>,
+    /// Null clears it.
+    pub phone: Option<String>,
+    /// Null clears it.
+    pub message: Option<String>,
+    /// The workflow status.
+    pub status: Option<LeadStatusWire>,
+    /// One of the configured sources.
+    pub source: Option<String>,
+    /// One of the configured categories.
+    pub category: Option<String>,
+}
+
+/// `GET leads/`.
+#[derive(Debug, ApiResponse)]
+pub enum LeadList {
+    /// A page of leads.
+    #[oai(status = 200)]
+    Ok(Json<LeadPage>),
+}
+
+/// `POST leads/`.
+#[derive(Debug, ApiResponse)]
+pub enum LeadCreated {
+    /// The lead was created.
+    #[oai(status = 201)]
+    Created(Json<LeadOut>),
+}
+
+/// One lead.
+#[derive(Debug, ApiResponse)]
+pub enum LeadFound {
+    /// The lead.
+    #[oai(status = 200)]
+    Ok(Json<LeadOut>),
+}
+
+/// `DELETE`.
+#[derive(Debug, ApiResponse)]
+pub enum Deleted {
+    /// Deleted; the body is empty.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+/// Reads an id from the path: anything that is not a positive integer is an unknown id
+/// (answered 404 after the key and the throttle, as DRF does).
+pub(crate) fn path_id(raw: &str) -> i64 {
+    raw.parse::<i64>().unwrap_or(0)
+}
+
+/// The payload of an admitted request: a body that cannot be read is answered only after
+/// the key and the throttle have been checked (and the request counted), as in DRF.
+pub(crate) async fn payload_or_admit<T>(
+    state: &ApiState,
+    ctx: &RequestContext,
+    operation: Operation,
+    body: LenientBody<T>,
+) -> Result<Payload, WriteError> {
+    match body.payload {
+        Ok(payload) => Ok(payload),
+        Err(problem) => {
+            state
+                .exit3
+                .admit(ctx, operation)
+                .await
+                .map_err(|e| WriteError::from_core(e, state.debug))?;
+            Err(problem.into_error(state.debug))
+        }
+    }
+}
+
+async fn list(state: &ApiState, ctx: RequestContext, q: ListQuery) -> Result<LeadList, ReadError> {
+    let page = state
+        .exit3
+        .list_leads(&ctx, &q.params)
+        .await
+        .map_err(|e| ReadError::from_core(e, state.debug))?;
+    let (next, previous) = q.links.of(&page);
+    Ok(LeadList::Ok(Json(LeadPage {
+        count: page.count,
+        next,
+        previous,
+        results: page.items.into_iter().map(Into::into).collect(),
+    })))
+}
+
+async fn create(
+    state: &ApiState,
+    ctx: RequestContext,
+    body: LenientBody<LeadInput>,
+) -> Result<LeadCreated, WriteError> {
+    let payload = payload_or_admit(state, &ctx, Operation::CreateLead, body).await?;
+    let lead = state
+        .exit3
+        .create_lead(&ctx, &payload)
+        .await
+        .map_err(|e| WriteError::from_core(e, state.debug))?;
+    Ok(LeadCreated::Created(Json(lead.into())))
+}
+
+async fn get(state: &ApiState, ctx: RequestContext, id: &str) -> Result<LeadFound, ReadError> {
+    let lead = state
+        .exit3
+        .get_lead(&ctx, path_id(id))
+        .await
+        .map_err(|e| ReadError::from_core(e, state.debug))?;
+    Ok(LeadFound::Ok(Json(lead.into())))
+}
+
+async fn update<T>(
+    state: &ApiState,
+    ctx: RequestContext,
+    id: &str,
+    body: LenientBody<T>,
+    partial: bool,
+) -> Result<LeadFound, WriteError> {
+    let payload = payload_or_admit(state, &ctx, Operation::UpdateLead, body).await?;
+    let result = if partial {
+        state.exit3.patch_lead(&ctx, path_id(id), &payload).await
+    } else {
+        state.exit3.put_lead(&ctx, path_id(id), &payload).await
+    };
+    let lead = result.map_err(|e| WriteError::from_core(e, state.debug))?;
+    Ok(LeadFound::Ok(Json(lead.into())))
+}
+
+async fn delete(state: &ApiState, ctx: RequestContext, id: &str) -> Result<Deleted, ReadError> {
+    state
+        .exit3
+        .delete_lead(&ctx, path_id(id))
+        .await
+        .map_err(|e| ReadError::from_core(e, state.debug))?;
+    Ok(Deleted::NoContent)
+}
+
+macro_rules! leads_api {
+    (
+        $(#[$meta:meta])*
+        $name:ident,
+        prefix = $prefix:tt,
+        deprecated = $deprecated:tt,
+        ids = [$list_id:tt, $create_id:tt, $get_id:tt, $put_id:tt, $patch_id:tt, $delete_id:tt]
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub Arc<ApiState>);
+
+        #[OpenApi(prefix_path = $prefix, tag = "ApiTags::Leads")]
+        impl $name {
+            /// List leads (admin)
+            ///
+            /// A page of leads, filtered, searched and ordered. An unknown filter value
+            /// is a 400 in the validation shape; a page past the end is `Invalid page.`
+            #[oai(path = "/leads/", method = "get", operation_id = $list_id, deprecated = $deprecated)]
+            #[allow(clippy::too_many_arguments)]
+            async fn list(
+                &self,
+                key: ApiKey,
+                client: Client,
+                query: ListQuery,
+                /// Page number, from 1 (default 1).
+                #[oai(name = "page")] _page: Query<Option<String>>,
+                /// Rows per page (default 50, at most 100).
+                #[oai(name = "page_size")] _page_size: Query<Option<String>>,
+                /// Exact status: `new`, `contacted`, `qualified`, `converted`, `lost`.
+                #[oai(name = "status")] _status: Query<Option<String>>,
+                /// Exact source (one of the configured sources).
+                #[oai(name = "source")] _source: Query<Option<String>>,
+                /// Exact category (one of the configured categories).
+                #[oai(name = "category")] _category: Query<Option<String>>,
+                /// Created at or after (RFC 3339 date or date-time; inclusive).
+                #[oai(name = "created_after")] _created_after: Query<Option<String>>,
+                /// Created before (RFC 3339 date or date-time; exclusive).
+                #[oai(name = "created_before")] _created_before: Query<Option<String>>,
+                /// Case-insensitive substring of `full_name`, `company_name`, `email`,
+                /// `position`.
+                #[oai(name = "search")] _search: Query<Option<String>>,
+                /// `created_at`, `-created_at` (default), `updated_at`, `-updated_at`,
+                /// `full_name`, `-full_name`, `status`, `-status`.
+                #[oai(name = "ordering")] _ordering: Query<Option<String>>,
+            ) -> Result<LeadList, ReadError> {
+                list(&self.0, key.context(client), query).await
+            }
+
+            /// Create a lead (admin, public)
+            ///
+            /// The contact form. JSON or form-urlencoded; every failing field is
+            /// reported at once. The public key cannot set `status`.
+            #[oai(path = "/leads/", method = "post", operation_id = $create_id, deprecated = $deprecated)]
+            async fn create(
+                &self,
+                key: ApiKey,
+                client: Client,
+                body: LenientBody<LeadInput>,
+            ) -> Result<LeadCreated, WriteError> {
+                create(&self.0, key.context(client), body).await
+            }
+
+            /// Read a lead (admin)
+            #[oai(path = "/leads/:id/", method = "get", operation_id = $get_id, deprecated = $deprecated)]
+            async fn get(
+                &self,
+                key: ApiKey,
+                client: Client,
+                /// The lead's id.
+                id: Path<String>,
+            ) -> Result<LeadFound, ReadError> {
+                get(&self.0, key.context(client), &id.0).await
+            }
+
+            /// Replace a lead (admin)
+            ///
+            /// Full update: `full_name` and `position` are required.
+            #[oai(path = "/leads/:id/", method = "put", operation_id = $put_id, deprecated = $deprecated)]
+            async fn put(
+                &self,
+                key: ApiKey,
+                client: Client,
+                /// The lead's id.
+                id: Path<String>,
+                body: LenientBody<LeadInput>,
+            ) -> Result<LeadFound, WriteError> {
+                update(&self.0, key.context(client), &id.0, body, false).await
+            }
+
+            /// Update a lead (admin)
+            ///
+            /// Partial update (status workflow, fields): only the fields sent change.
+            #[oai(path = "/leads/:id/", method = "patch", operation_id = $patch_id, deprecated = $deprecated)]
+            async fn patch(
+                &self,
+                key: ApiKey,
+                client: Client,
+                /// The lead's id.
+                id: Path<String>,
+                body: LenientBody<LeadPatchInput>,
+            ) -> Result<LeadFound, WriteError> {
+                update(&self.0, key.context(client), &id.0, body, true).await
+            }
+
+            /// Delete a lead (admin)
+            #[oai(path = "/leads/:id/", method = "delete", operation_id = $delete_id, deprecated = $deprecated)]
+            async fn delete(
+                &self,
+                key: ApiKey,
+                client: Client,
+                /// The lead's id.
+                id: Path<String>,
+            ) -> Result<Deleted, ReadError> {
+                delete(&self.0, key.context(client), &id.0).await
+            }
+        }
+    };
+}
+
+leads_api!(
+    /// The lead operations under `/backend/api/v1/`.
+    LeadsApi,
+    prefix = "/backend/api/v1",
+    deprecated = false,
+    ids = ["leads_list", "leads_create", "leads_retrieve", "leads_update", "leads_partial_update", "leads_destroy"]
+);
+
+leads_api!(
+    /// The lead operations under the legacy `/backend/api/` (deprecated).
+    LegacyLeadsApi,
+    prefix = "/backend/api",
+    deprecated = true,
+    ids = ["legacy_leads_list", "legacy_leads_create", "legacy_leads_retrieve", "legacy_leads_update", "legacy_leads_partial_update", "legacy_leads_destroy"]
+);

@@ -1,0 +1,67 @@
+//! The operations of the contract, one `#[OpenApi]` struct per resource, each stamped
+//! twice: under `/backend/api/v1/` and under the legacy `/backend/api/` (deprecated).
+
+use std::sync::Arc;
+
+use exit3_core::Exit3;
+use poem_openapi::{OpenApiService, Tags};
+
+pub mod health;
+pub mod leads;
+pub mod newsletter;
+
+/// The canonical prefix.
+pub const V1_PREFIX: &str = "/backend/api/v1";
+/// The older, unversioned prefix (deprecated in the document).
+pub const LEGACY_PREFIX: &str = "/backend/api";
+
+/// What every operation needs.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    /// The service.
+    pub exit3: Exit3,
+    /// `DEBUG=true`: 500 bodies carry the error chain.
+    pub debug: bool,
+}
+
+/// The document's tags.
+#[derive(Debug, Tags)]
+pub enum ApiTags {
+    /// Leads from the contact form.
+    Leads,
+    /// Newsletter subscribers.
+    Newsletter,
+    /// Readiness and liveness.
+    Health,
+}
+
+/// Every API of the server, combined.
+pub type Apis = (
+    leads::LeadsApi,
+    leads::LegacyLeadsApi,
+    newsletter::NewsletterApi,
+    newsletter::LegacyNewsletterApi,
+    health::HealthApi,
+);
+
+/// The OpenAPI service over `state`.
+pub fn service(state: ApiState) -> OpenApiService<Apis, ()> {
+    let state = Arc::new(state);
+    OpenApiService::new(
+        (
+            leads::LeadsApi(state.clone()),
+            leads::LegacyLeadsApi(state.clone()),
+            newsletter::NewsletterApi(state.clone()),
+            newsletter::LegacyNewsletterApi(state.clone()),
+            health::HealthApi(state),
+        ),
+        "Exit Three API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Lead capture and newsletter subscriptions: a drop-in for the Exit Three Django \
+         REST Framework backend. Every route exists under `/backend/api/v1/` and, \
+         deprecated, under `/backend/api/`; with or without the trailing slash. Every \
+         error body is JSON.",
+    )
+}

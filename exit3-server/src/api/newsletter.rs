@@ -1,0 +1,301 @@
+//! `newsletter/`, `newsletter/{id}/` and `newsletter/unsubscribe/`.
+
+use std::sync::Arc;
+
+use exit3_core::{Operation, RequestContext, SubscribeOutcome};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, param::Query, payload::Json};
+
+use super::{
+    ApiState, ApiTags,
+    leads::{Deleted, path_id, payload_or_admit},
+};
+use crate::{
+    extract::{ApiKey, Client, LenientBody, ListQuery},
+    wire::{
+        Detail, ReadError, SubscribeBody, SubscriberOut, SubscriberPage, SubscriberStatusWire,
+        WriteError,
+    },
+};
+
+/// A subscription (the newsletter form).
+#[derive(Debug, Object)]
+#[oai(rename = "SubscribeInput")]
+pub struct SubscribeInput {
+    /// Required; a valid, non-disposable address; stored lower-cased.
+    pub email: String,
+    /// Optional; up to 255 characters.
+    pub full_name: Option<String>,
+    /// One of the configured sources; default `website`.
+    pub source: Option<String>,
+}
+
+/// The fields of a subscriber an admin may change.
+#[derive(Debug, Object)]
+#[oai(rename = "SubscriberPatchInput")]
+pub struct SubscriberPatchInput {
+    /// A valid address not held by another subscriber.
+    pub email: Option<String>,
+    /// Up to 255 characters; null clears it.
+    pub full_name: Option<String>,
+    /// `active` or `unsubscribed`.
+    pub status: Option<SubscriberStatusWire>,
+    /// One of the configured sources.
+    pub source: Option<String>,
+}
+
+/// An unsubscribe request.
+#[derive(Debug, Object)]
+#[oai(rename = "UnsubscribeInput")]
+pub struct UnsubscribeInput {
+    /// The address to unsubscribe.
+    pub email: String,
+}
+
+/// `GET newsletter/`.
+#[derive(Debug, ApiResponse)]
+pub enum SubscriberList {
+    /// A page of subscribers.
+    #[oai(status = 200)]
+    Ok(Json<SubscriberPage>),
+}
+
+/// `POST newsletter/`: idempotent.
+#[derive(Debug, ApiResponse)]
+pub enum Subscribed {
+    /// A new subscriber. The public key sees only `{"email", "status"}`.
+    #[oai(status = 201)]
+    Created(Json<SubscribeBody>),
+    /// The address was already active (unchanged), or was unsubscribed and is active
+    /// again. The public key sees only `{"email", "status"}`.
+    #[oai(status = 200)]
+    Ok(Json<SubscribeBody>),
+}
+
+/// One subscriber.
+#[derive(Debug, ApiResponse)]
+pub enum SubscriberFound {
+    /// The subscriber.
+    #[oai(status = 200)]
+    Ok(Json<SubscriberOut>),
+}
+
+/// `POST newsletter/unsubscribe/`.
+#[derive(Debug, ApiResponse)]
+pub enum Unsubscribed {
+    /// Always, known address or not:
+    /// `If this address was subscribed, it is now unsubscribed.`
+    #[oai(status = 200)]
+    Ok(Json<Detail>),
+}
+
+async fn list(
+    state: &ApiState,
+    ctx: RequestContext,
+    q: ListQuery,
+) -> Result<SubscriberList, ReadError> {
+    let page = state
+        .exit3
+        .list_subscribers(&ctx, &q.params)
+        .await
+        .map_err(|e| ReadError::from_core(e, state.debug))?;
+    let (next, previous) = q.links.of(&page);
+    Ok(SubscriberList::Ok(Json(SubscriberPage {
+        count: page.count,
+        next,
+        previous,
+        results: page.items.into_iter().map(Into::into).collect(),
+    })))
+}
+
+async fn subscribe(
+    state: &ApiState,
+    ctx: RequestContext,
+    body: LenientBody<SubscribeInput>,
+) -> Result<Subscribed, WriteError> {
+    let payload = payload_or_admit(state, &ctx, Operation::Subscribe, body).await?;
+    let done = state
+        .exit3
+        .subscribe(&ctx, &payload)
+        .await
+        .map_err(|e| WriteError::from_core(e, state.debug))?;
+    let body = Json(SubscribeBody::from(done.view));
+    Ok(match done.outcome {
+        SubscribeOutcome::Created => Subscribed::Created(body),
+        _ => Subscribed::Ok(body),
+    })
+}
+
+async fn get(
+    state: &ApiState,
+    ctx: RequestContext,
+    id: &str,
+) -> Result<SubscriberFound, ReadError> {
+    let s = state
+        .exit3
+        .get_subscriber(&ctx, path_id(id))
+        .await
+        .map_err(|e| ReadError::from_core(e, state.debug))?;
+    Ok(SubscriberFound::Ok(Json(s.into())))
+}
+
+async fn patch(
+    state: &ApiState,
+    ctx: RequestContext,
+    id: &str,
+    body: LenientBody<SubscriberPatchInput>,
+) -> Result<SubscriberFound, WriteError> {
+    let payload = payload_or_admit(state, &ctx, Operation::UpdateSubscriber, body).await?;
+    let s = state
+        .exit3
+        .patch_subscriber(&ctx, path_id(id), &payload)
+        .await
+        .map_err(|e| WriteError::from_core(e, state.debug))?;
+    Ok(SubscriberFound::Ok(Json(s.into())))
+}
+
+async fn delete(state: &ApiState, ctx: RequestContext, id: &str) -> Result<Deleted, ReadError> {
+    state
+        .exit3
+        .delete_subscriber(&ctx, path_id(id))
+        .await
+        .map_err(|e| ReadError::from_core(e, state.debug))?;
+    Ok(Deleted::NoContent)
+}
+
+async fn unsubscribe(
+    state: &ApiState,
+    ctx: RequestContext,
+    body: LenientBody<UnsubscribeInput>,
+) -> Result<Unsubscribed, WriteError> {
+    let payload = payload_or_admit(state, &ctx, Operation::Unsubscribe, body).await?;
+    let text = state
+        .exit3
+        .unsubscribe(&ctx, &payload)
+        .await
+        .map_err(|e| WriteError::from_core(e, state.debug))?;
+    Ok(Unsubscribed::Ok(Json(Detail::new(text))))
+}
+
+macro_rules! newsletter_api {
+    (
+        $(#[$meta:meta])*
+        $name:ident,
+        prefix = $prefix:tt,
+        deprecated = $deprecated:tt,
+        ids = [$list_id:tt, $create_id:tt, $get_id:tt, $patch_id:tt, $delete_id:tt, $unsub_id:tt]
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub Arc<ApiState>);
+
+        #[OpenApi(prefix_path = $prefix, tag = "ApiTags::Newsletter")]
+        impl $name {
+            /// List subscribers (admin)
+            ///
+            /// A page of subscribers, filtered, searched and ordered.
+            #[oai(path = "/newsletter/", method = "get", operation_id = $list_id, deprecated = $deprecated)]
+            #[allow(clippy::too_many_arguments)]
+            async fn list(
+                &self,
+                key: ApiKey,
+                client: Client,
+                query: ListQuery,
+                /// Page number, from 1 (default 1).
+                #[oai(name = "page")] _page: Query<Option<String>>,
+                /// Rows per page (default 50, at most 100).
+                #[oai(name = "page_size")] _page_size: Query<Option<String>>,
+                /// Exact status: `active`, `unsubscribed`.
+                #[oai(name = "status")] _status: Query<Option<String>>,
+                /// Exact source (one of the configured sources).
+                #[oai(name = "source")] _source: Query<Option<String>>,
+                /// Case-insensitive substring of `email`, `full_name`.
+                #[oai(name = "search")] _search: Query<Option<String>>,
+                /// `created_at`, `-created_at` (default), `updated_at`, `-updated_at`,
+                /// `full_name`, `-full_name`, `status`, `-status`.
+                #[oai(name = "ordering")] _ordering: Query<Option<String>>,
+            ) -> Result<SubscriberList, ReadError> {
+                list(&self.0, key.context(client), query).await
+            }
+
+            /// Subscribe (admin, public)
+            ///
+            /// The newsletter form; idempotent: 201 for a new address, 200 for one
+            /// already active or re-activated.
+            #[oai(path = "/newsletter/", method = "post", operation_id = $create_id, deprecated = $deprecated)]
+            async fn subscribe(
+                &self,
+                key: ApiKey,
+                client: Client,
+                body: LenientBody<SubscribeInput>,
+            ) -> Result<Subscribed, WriteError> {
+                subscribe(&self.0, key.context(client), body).await
+            }
+
+            /// Read a subscriber (admin)
+            #[oai(path = "/newsletter/:id/", method = "get", operation_id = $get_id, deprecated = $deprecated)]
+            async fn get(
+                &self,
+                key: ApiKey,
+                client: Client,
+                /// The subscriber's id.
+                id: Path<String>,
+            ) -> Result<SubscriberFound, ReadError> {
+                get(&self.0, key.context(client), &id.0).await
+            }
+
+            /// Update a subscriber (admin)
+            #[oai(path = "/newsletter/:id/", method = "patch", operation_id = $patch_id, deprecated = $deprecated)]
+            async fn patch(
+                &self,
+                key: ApiKey,
+                client: Client,
+                /// The subscriber's id.
+                id: Path<String>,
+                body: LenientBody<SubscriberPatchInput>,
+            ) -> Result<SubscriberFound, WriteError> {
+                patch(&self.0, key.context(client), &id.0, body).await
+            }
+
+            /// Delete a subscriber (admin)
+            #[oai(path = "/newsletter/:id/", method = "delete", operation_id = $delete_id, deprecated = $deprecated)]
+            async fn delete(
+                &self,
+                key: ApiKey,
+                client: Client,
+                /// The subscriber's id.
+                id: Path<String>,
+            ) -> Result<Deleted, ReadError> {
+                delete(&self.0, key.context(client), &id.0).await
+            }
+
+            /// Unsubscribe (admin, public)
+            ///
+            /// Always 200 with the same text, whether or not the address was known.
+            #[oai(path = "/newsletter/unsubscribe/", method = "post", operation_id = $unsub_id, deprecated = $deprecated)]
+            async fn unsubscribe(
+                &self,
+                key: ApiKey,
+                client: Client,
+                body: LenientBody<UnsubscribeInput>,
+            ) -> Result<Unsubscribed, WriteError> {
+                unsubscribe(&self.0, key.context(client), body).await
+            }
+        }
+    };
+}
+
+newsletter_api!(
+    /// The newsletter operations under `/backend/api/v1/`.
+    NewsletterApi,
+    prefix = "/backend/api/v1",
+    deprecated = false,
+    ids = ["newsletter_list", "newsletter_create", "newsletter_retrieve", "newsletter_partial_update", "newsletter_destroy", "newsletter_unsubscribe"]
+);
+
+newsletter_api!(
+    /// The newsletter operations under the legacy `/backend/api/` (deprecated).
+    LegacyNewsletterApi,
+    prefix = "/backend/api",
+    deprecated = true,
+    ids = ["legacy_newsletter_list", "legacy_newsletter_create", "legacy_newsletter_retrieve", "legacy_newsletter_partial_update", "legacy_newsletter_destroy", "legacy_newsletter_unsubscribe"]
+);
