@@ -1,0 +1,320 @@
+//! The test app: the real server on 127.0.0.1:0 over a switchable memory store, with a
+//! manual clock, and an HTTP client.
+
+#![allow(dead_code)]
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicU8, Ordering as AtomicOrdering},
+    },
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use exit3_core::{
+    DynStore, Error, Exit3, HealthCheck, Lead, LeadFilter, LeadId, LeadPatch, LeadStore,
+    ManualClock, NewLead, NewSubscriber, Ordering, Page, PageRequest, StoreResult,
+    SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStore,
+    ThrottleDecision, ThrottleHit, ThrottleStore, Timestamp,
+};
+use exit3_server::{Settings, config::HostPattern, endpoint, server};
+use exit3_store_memory::MemoryStore;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+pub const ADMIN: &str = "admin-key-0123456789abcdef0123456789";
+pub const PUBLIC: &str = "public-key-0123456789abcdef01234567";
+
+/// What the switchable store does.
+pub const UP: u8 = 0;
+/// Every call answers `Unavailable`.
+pub const DOWN: u8 = 1;
+/// Every call answers `Internal`.
+pub const BROKEN: u8 = 2;
+
+/// A memory store that can be switched to fail.
+#[derive(Debug)]
+pub struct SwitchStore {
+    inner: MemoryStore,
+    mode: AtomicU8,
+}
+
+impl SwitchStore {
+    pub fn set(&self, mode: u8) {
+        self.mode.store(mode, AtomicOrdering::SeqCst);
+    }
+
+    fn check(&self) -> StoreResult<()> {
+        match self.mode.load(AtomicOrdering::SeqCst) {
+            UP => Ok(()),
+            DOWN => Err(Error::unavailable("connection refused (test outage)")),
+            _ => Err(Error::internal("disk on fire (test failure)")),
+        }
+    }
+}
+
+#[async_trait]
+impl LeadStore for SwitchStore {
+    async fn insert_lead(&self, l: &NewLead, now: Timestamp) -> StoreResult<Lead> {
+        self.check()?;
+        self.inner.insert_lead(l, now).await
+    }
+    async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
+        self.check()?;
+        self.inner.get_lead(id).await
+    }
+    async fn update_lead(
+        &self,
+        id: LeadId,
+        p: &LeadPatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<Lead>> {
+        self.check()?;
+        self.inner.update_lead(id, p, now).await
+    }
+    async fn delete_lead(&self, id: LeadId) -> StoreResult<bool> {
+        self.check()?;
+        self.inner.delete_lead(id).await
+    }
+    async fn list_leads(
+        &self,
+        f: &LeadFilter,
+        o: Ordering,
+        p: PageRequest,
+    ) -> StoreResult<Page<Lead>> {
+        self.check()?;
+        self.inner.list_leads(f, o, p).await
+    }
+}
+
+#[async_trait]
+impl SubscriberStore for SwitchStore {
+    async fn subscribe(
+        &self,
+        s: &NewSubscriber,
+        now: Timestamp,
+    ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
+        self.check()?;
+        self.inner.subscribe(s, now).await
+    }
+    async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
+        self.check()?;
+        self.inner.get_subscriber(id).await
+    }
+    async fn update_subscriber(
+        &self,
+        id: SubscriberId,
+        p: &SubscriberPatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<Subscriber>> {
+        self.check()?;
+        self.inner.update_subscriber(id, p, now).await
+    }
+    async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {
+        self.check()?;
+        self.inner.delete_subscriber(id).await
+    }
+    async fn unsubscribe(&self, email: &str, now: Timestamp) -> StoreResult<bool> {
+        self.check()?;
+        self.inner.unsubscribe(email, now).await
+    }
+    async fn list_subscribers(
+        &self,
+        f: &SubscriberFilter,
+        o: Ordering,
+        p: PageRequest,
+    ) -> StoreResult<Page<Subscriber>> {
+        self.check()?;
+        self.inner.list_subscribers(f, o, p).await
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for SwitchStore {
+    async fn hit(&self, hits: &[ThrottleHit], now: Timestamp) -> StoreResult<ThrottleDecision> {
+        self.check()?;
+        self.inner.hit(hits, now).await
+    }
+}
+
+#[async_trait]
+impl HealthCheck for SwitchStore {
+    async fn health(&self) -> StoreResult<()> {
+        self.check()?;
+        self.inner.health().await
+    }
+}
+
+/// A running server.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub clock: ManualClock,
+    pub store: Arc<SwitchStore>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Settings from variables (on top of the test keys), every host allowed unless set.
+pub fn settings(vars: &[(&str, &str)]) -> Settings {
+    let mut all: std::collections::HashMap<String, String> =
+        [("BASIC_API_KEY", ADMIN), ("PUBLIC_API_KEY", PUBLIC)]
+            .into_iter()
+            .chain(vars.iter().copied())
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+    let hosts_given = all.contains_key("ALLOWED_HOSTS");
+    all.entry("LOG_FORMAT".into())
+        .or_insert_with(|| "text".into());
+    let mut s = Settings::from_vars(&all).unwrap_or_else(|e| panic!("{e}"));
+    if !hosts_given {
+        s.allowed_hosts = vec![HostPattern::Any];
+    }
+    s
+}
+
+/// The server with default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(&[]).await
+}
+
+/// The server with extra settings.
+pub async fn spawn_with(vars: &[(&str, &str)]) -> TestApp {
+    let settings = settings(vars);
+    let store = Arc::new(SwitchStore {
+        inner: MemoryStore::new(),
+        mode: AtomicU8::new(UP),
+    });
+    spawn_on(settings, store).await
+}
+
+/// The server over `store`.
+pub async fn spawn_on(settings: Settings, store: Arc<SwitchStore>) -> TestApp {
+    let clock = ManualClock::default();
+    let dyn_store: DynStore = store.clone();
+    let exit3 = Exit3::builder(dyn_store)
+        .keys(settings.api_keys())
+        .rates(settings.rates)
+        .clock(clock.clone())
+        .build();
+    let app = endpoint(exit3, &settings);
+    let bound = server::bind("127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = bound.local_addr();
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(bound.serve(
+        app,
+        async move {
+            let _ = rx.await;
+        },
+        Duration::from_secs(1),
+    ));
+    TestApp {
+        addr,
+        http: client(),
+        clock,
+        store,
+        shutdown: Some(tx),
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends `method path` with `key` (as `Authorization: Basic`), an optional JSON body
+    /// and extra headers.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let method =
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(key) = key {
+            req = req.header("authorization", format!("Basic {key}"));
+        }
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        send(req).await
+    }
+
+    pub async fn get(&self, path: &str, key: Option<&str>) -> Answer {
+        self.call("GET", path, key, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, key: Option<&str>, body: Value) -> Answer {
+        self.call("POST", path, key, Some(body), &[]).await
+    }
+
+    /// Creates a lead as admin; its JSON.
+    pub async fn create_lead(&self, body: Value) -> Value {
+        let a = self.post("/backend/api/v1/leads/", Some(ADMIN), body).await;
+        assert_eq!(a.status, 201, "{}", a.text);
+        a.json()
+    }
+}
+
+pub async fn send(req: reqwest::RequestBuilder) -> Answer {
+    let resp = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("request failed: {e}"));
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap_or_default();
+    Answer {
+        status,
+        headers,
+        text,
+    }
+}
