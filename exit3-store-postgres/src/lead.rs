@@ -109,14 +109,15 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
     }
 }
 
-/// The page query of a lead list (also used by the index check).
-pub(crate) fn page_query(
+/// The page query of a lead list, after `prefix` (`EXPLAIN …` or nothing).
+fn page_query(
+    prefix: &str,
     filter: &LeadFilter,
     ordering: Ordering,
     page: PageRequest,
 ) -> QueryBuilder<'static, Postgres> {
     let mut qb = QueryBuilder::new(format!(
-        "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN client_info c ON c.lead_id = l.id"
+        "{prefix}SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN client_info c ON c.lead_id = l.id"
     ));
     push_filter(&mut qb, filter);
     push_order(&mut qb, "l", ordering);
@@ -124,9 +125,9 @@ pub(crate) fn page_query(
     qb
 }
 
-/// The count query of a lead list.
-pub(crate) fn count_query(filter: &LeadFilter) -> QueryBuilder<'static, Postgres> {
-    let mut qb = QueryBuilder::new("SELECT count(*) FROM leads l");
+/// The count query of a lead list, after `prefix`.
+fn count_query(prefix: &str, filter: &LeadFilter) -> QueryBuilder<'static, Postgres> {
+    let mut qb = QueryBuilder::new(format!("{prefix}SELECT count(*) FROM leads l"));
     push_filter(&mut qb, filter);
     qb
 }
@@ -253,7 +254,7 @@ impl LeadStore for PostgresStore {
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(from_sqlx)?;
-        let rows: Vec<LeadRow> = page_query(filter, ordering, page)
+        let rows: Vec<LeadRow> = page_query("", filter, ordering, page)
             .build_query_as()
             .fetch_all(&mut *tx)
             .await
@@ -261,7 +262,7 @@ impl LeadStore for PostgresStore {
         let count = match count_from_page(page, rows.len()) {
             Some(count) => count,
             None => {
-                let (n,): (i64,) = count_query(filter)
+                let (n,): (i64,) = count_query("", filter)
                     .build_query_as()
                     .fetch_one(&mut *tx)
                     .await
@@ -279,5 +280,37 @@ impl LeadStore for PostgresStore {
             count,
             request: page,
         })
+    }
+}
+
+impl PostgresStore {
+    /// PostgreSQL's plans (`EXPLAIN`, not executed; text format, one line per row) of the
+    /// two queries that [`LeadStore::list_leads`] sends for this list: the page, then the
+    /// count (which `list_leads` skips when the page alone tells it). For checking that
+    /// the indexes serve the lists on real data.
+    pub async fn explain_list_leads(
+        &self,
+        filter: &LeadFilter,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> StoreResult<(String, String)> {
+        const EXPLAIN: &str = "EXPLAIN ";
+        let lines = |rows: Vec<(String,)>| {
+            rows.into_iter()
+                .map(|(line,)| line)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let page_plan: Vec<(String,)> = page_query(EXPLAIN, filter, ordering, page)
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        let count_plan: Vec<(String,)> = count_query(EXPLAIN, filter)
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok((lines(page_plan), lines(count_plan)))
     }
 }

@@ -1,0 +1,272 @@
+//! Fault test: a TCP proxy between the store and PostgreSQL that the test cuts and
+//! restores. While it is cut, calls fail as `Unavailable` within a bounded time; no write
+//! is reported done that was not committed; after the restore the same store works.
+
+mod common;
+
+use std::{
+    collections::BTreeSet,
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use exit3_core::{
+    Error, LeadFilter, Ordering, PageRequest, ThrottleHit,
+    store::{HealthCheck, LeadStore, SubscriberStore, ThrottleStore},
+    testing::{at, new_lead, new_subscriber},
+    throttle::Rate,
+};
+use exit3_store_postgres::PostgresStore;
+use serde_json::json;
+use sqlx::{ConnectOptions, Connection};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::watch,
+};
+
+/// A TCP proxy to PostgreSQL. `cut` closes every open connection and refuses new ones
+/// (accepts and closes them at once); `restore` forwards again.
+struct Proxy {
+    addr: SocketAddr,
+    cut: watch::Sender<bool>,
+}
+
+impl Proxy {
+    async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("addr: {e}"));
+        let (cut, watching) = watch::channel(false);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                if *watching.borrow() {
+                    drop(client);
+                    continue;
+                }
+                let mut cut = watching.clone();
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    let (mut client, mut server) = (client, server);
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.wait_for(|&c| c) => {}
+                    }
+                    // Both sockets are dropped here: the connection is gone.
+                });
+            }
+        });
+        Self { addr, cut }
+    }
+
+    fn cut(&self) {
+        let _ = self.cut.send(true);
+    }
+
+    fn restore(&self) {
+        let _ = self.cut.send(false);
+    }
+}
+
+fn assert_unavailable<T: std::fmt::Debug>(what: &str, r: Result<T, Error>, started: Instant) {
+    let took = started.elapsed();
+    assert!(
+        matches!(r, Err(Error::Unavailable { .. })),
+        "{what} while cut: expected Unavailable, got {r:?}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "{what} took {took:?} to fail"
+    );
+    eprintln!("{what}: Unavailable after {took:?}");
+}
+
+async fn lead_names(db: &common::TestDb) -> BTreeSet<String> {
+    let mut conn = db
+        .options
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("direct: {e}"));
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT full_name FROM leads")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("read back: {e}"));
+    let _ = conn.close().await;
+    rows.into_iter().map(|(n,)| n).collect()
+}
+
+async fn insert(store: &PostgresStore, name: &str) -> Result<(), Error> {
+    store
+        .insert_lead(
+            &new_lead(json!({"full_name": name, "position": "P"})),
+            at(0),
+        )
+        .await
+        .map(|_| ())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cut_connection_is_unavailable_and_the_store_recovers() {
+    let Some(db) = common::test_db().await else {
+        return;
+    };
+    let upstream: SocketAddr = format!("{}:{}", db.options.get_host(), db.options.get_port())
+        .parse()
+        .unwrap_or_else(|e| panic!("upstream address: {e}"));
+    let proxy = Proxy::start(upstream).await;
+    let options = db.options.clone().host("127.0.0.1").port(proxy.addr.port());
+    let store = PostgresStore::connect(
+        exit3_store_postgres::PostgresOptions::new(options.to_url_lossy().to_string())
+            .max_connections(3)
+            .acquire_timeout(Duration::from_secs(1))
+            .connect_retry_for(Duration::ZERO),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("connect through the proxy: {e:?}"));
+
+    let mut acknowledged = BTreeSet::new();
+    for i in 0..5 {
+        let name = format!("before {i}");
+        insert(&store, &name)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        acknowledged.insert(name);
+    }
+    let hit = ThrottleHit {
+        key: "general:ip:192.0.2.1".into(),
+        rate: Rate::new(100, Duration::from_secs(60)).unwrap_or_else(|| panic!("rate")),
+    };
+    store
+        .hit(std::slice::from_ref(&hit), at(0))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    proxy.cut();
+    let t = Instant::now();
+    assert_unavailable("insert_lead", insert(&store, "during").await, t);
+    let t = Instant::now();
+    let r = store
+        .list_leads(
+            &LeadFilter::default(),
+            Ordering::default(),
+            PageRequest::default(),
+        )
+        .await;
+    assert_unavailable("list_leads", r, t);
+    let t = Instant::now();
+    let r = store
+        .subscribe(&new_subscriber(json!({"email": "cut@example.com"})), at(1))
+        .await;
+    assert_unavailable("subscribe", r, t);
+    let t = Instant::now();
+    assert_unavailable("hit", store.hit(std::slice::from_ref(&hit), at(1)).await, t);
+    let t = Instant::now();
+    assert_unavailable("health", store.health().await, t);
+
+    proxy.restore();
+    for i in 0..5 {
+        let name = format!("after {i}");
+        insert(&store, &name)
+            .await
+            .unwrap_or_else(|e| panic!("after restore: {e:?}"));
+        acknowledged.insert(name);
+    }
+    store
+        .health()
+        .await
+        .unwrap_or_else(|e| panic!("health after restore: {e:?}"));
+    let (s, _) = store
+        .subscribe(&new_subscriber(json!({"email": "cut@example.com"})), at(2))
+        .await
+        .unwrap_or_else(|e| panic!("subscribe after restore: {e:?}"));
+    assert_eq!(s.email, "cut@example.com");
+    // The hit refused while cut was not recorded: this is the second one.
+    store
+        .hit(std::slice::from_ref(&hit), at(2))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        lead_names(&db).await,
+        acknowledged,
+        "exactly the acknowledged writes"
+    );
+    store.close().await;
+    db.drop_database().await;
+}
+
+/// Writes racing with the cut: every acknowledged write exists, every error is
+/// `Unavailable`, and only a write whose connection died during its own commit can
+/// exist without an acknowledgement (the one ambiguity no client can avoid).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_racing_a_cut_never_acknowledge_what_was_not_committed() {
+    let Some(db) = common::test_db().await else {
+        return;
+    };
+    let upstream: SocketAddr = format!("{}:{}", db.options.get_host(), db.options.get_port())
+        .parse()
+        .unwrap_or_else(|e| panic!("upstream address: {e}"));
+    let proxy = Proxy::start(upstream).await;
+    let options = db.options.clone().host("127.0.0.1").port(proxy.addr.port());
+    let store = Arc::new(
+        PostgresStore::connect(
+            exit3_store_postgres::PostgresOptions::new(options.to_url_lossy().to_string())
+                .max_connections(4)
+                .acquire_timeout(Duration::from_millis(500))
+                .connect_retry_for(Duration::ZERO),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e:?}")),
+    );
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut failed) = (Vec::new(), Vec::new());
+            for i in 0..60 {
+                let name = format!("w{w} {i}");
+                match insert(&store, &name).await {
+                    Ok(()) => ok.push(name),
+                    Err(Error::Unavailable { .. }) => failed.push(name),
+                    Err(e) => panic!("{name}: expected success or Unavailable, got {e:?}"),
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            (ok, failed)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    proxy.restore();
+    let (mut acknowledged, mut failed) = (BTreeSet::new(), BTreeSet::new());
+    for task in tasks {
+        let (ok, bad) = task.await.unwrap_or_else(|e| panic!("task: {e}"));
+        acknowledged.extend(ok);
+        failed.extend(bad);
+    }
+    let stored = lead_names(&db).await;
+    assert!(
+        stored.is_superset(&acknowledged),
+        "an acknowledged write is missing"
+    );
+    let unacknowledged: Vec<_> = stored.difference(&acknowledged).collect();
+    assert!(unacknowledged.iter().all(|n| failed.contains(*n)));
+    assert!(!failed.is_empty(), "the cut should have failed some writes");
+    eprintln!(
+        "{} acknowledged, {} failed as Unavailable, {} committed although their commit's \
+         answer was lost",
+        acknowledged.len(),
+        failed.len(),
+        unacknowledged.len()
+    );
+    insert(&store, "after")
+        .await
+        .unwrap_or_else(|e| panic!("after restore: {e:?}"));
+    store.close().await;
+    db.drop_database().await;
+}
