@@ -436,11 +436,9 @@ impl Front {
             return resp;
         }
         let status = err.status();
-        if status.is_server_error() {
-            let body = server_error_body(&err, self.settings.debug);
-            return json_response(StatusCode::INTERNAL_SERVER_ERROR, &body);
-        }
         let text = err.to_string();
+        // Errors built from an operation's typed response already hold the contract's
+        // JSON; anything else is rendered here.
         let resp = err.into_response();
         let is_json = resp
             .headers()
@@ -449,11 +447,19 @@ impl Front {
             .is_some_and(|c| c.starts_with("application/json"));
         if is_json {
             resp
+        } else if status.is_server_error() {
+            let body = server_error_body(&Unexpected(text), self.settings.debug);
+            json_response(StatusCode::INTERNAL_SERVER_ERROR, &body)
         } else {
             detail_response(status, &text)
         }
     }
 }
+
+/// An unexpected error that left the routes without a JSON body.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Unexpected(String);
 
 /// How long a graceful shutdown waits for in-flight requests by default.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

@@ -168,10 +168,7 @@ async fn the_authentication_table() {
         (&[("authorization", "Token abc")], "Invalid API key."),
         (&[("x-api-key", "wrong")], "Invalid API key."),
         (
-            &[(
-                "authorization",
-                &"Basic public-key-0123456789abcdef01234567",
-            )],
+            &[("authorization", "Basic public-key-0123456789abcdef01234567")],
             "You do not have permission to perform this action.",
         ),
     ];

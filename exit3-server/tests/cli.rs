@@ -1,0 +1,156 @@
+//! The binary: subcommands, configuration errors, the generated key, `healthcheck`, and a
+//! graceful stop on SIGTERM.
+
+use std::{
+    io::Read,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_exit3-server");
+
+fn cmd(args: &[&str], vars: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args).env_clear().envs(vars.iter().copied());
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn run(args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
+    let out = cmd(args, vars).output().unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn openapi_prints_a_valid_document() {
+    let (code, out, _) = run(&["openapi"], &[]);
+    assert_eq!(code, 0);
+    let doc: Result<openapiv3::OpenAPI, _> = serde_json::from_str(&out);
+    assert!(doc.is_ok(), "{out}");
+}
+
+#[test]
+fn a_configuration_that_cannot_work_is_reported_whole_without_a_panic() {
+    let (code, _, err) = run(
+        &["check"],
+        &[
+            ("BASIC_API_KEY", "short"),
+            ("THROTTLE_GENERAL", "5/fortnight"),
+            ("TRUSTED_PROXIES", "10.0.0.0/99"),
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("BASIC_API_KEY")
+            && err.contains("THROTTLE_GENERAL")
+            && err.contains("TRUSTED_PROXIES"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_deploy_fails_on_any_production_problem_and_passes_a_production_setup() {
+    let (code, out, _) = run(
+        &["check", "--deploy"],
+        &[("DEBUG", "true"), ("ALLOWED_HOSTS", "*")],
+    );
+    assert_eq!(code, 1);
+    for word in [
+        "DEBUG",
+        "SECRET_KEY",
+        "BASIC_API_KEY",
+        "ALLOWED_HOSTS",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "memory",
+    ] {
+        assert!(out.contains(word), "{word} not reported: {out}");
+    }
+    let secret = "s3cr3t-K3y_for-Pr0duction!".repeat(3);
+    let (code, out, _) = run(
+        &["check", "--deploy"],
+        &[
+            ("SECRET_KEY", &secret),
+            ("BASIC_API_KEY", "admin-key-0123456789abcdef0123456789"),
+            ("ALLOWED_HOSTS", "api.example.com"),
+            ("SECURE_SSL_REDIRECT", "true"),
+            ("SECURE_HSTS_SECONDS", "31536000"),
+            ("DATABASE_URL", "postgres://u@db/exit3"),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn serve_prints_the_generated_key_answers_healthcheck_and_stops_on_sigterm() {
+    let bind = format!("127.0.0.1:{}", free_port());
+    let vars = [("BIND", bind.as_str()), ("LOG_FORMAT", "json")];
+    let (code, _, _) = run(&["healthcheck"], &vars);
+    assert_eq!(code, 1, "nothing listens yet");
+    let mut child = cmd(&[], &vars)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let started = Instant::now();
+    let mut healthy = false;
+    while started.elapsed() < Duration::from_secs(20) {
+        if run(&["healthcheck"], &vars).0 == 0 {
+            healthy = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(term.is_ok_and(|s| s.success()));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut s) = child.stdout.take() {
+        let _ = s.read_to_string(&mut out);
+    }
+    if let Some(mut s) = child.stderr.take() {
+        let _ = s.read_to_string(&mut err);
+    }
+    assert!(healthy, "healthcheck never passed: {err}");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "did not stop cleanly on SIGTERM: {err}"
+    );
+    assert!(out.contains("BASIC_API_KEY is not set"), "{out}");
+    assert!(
+        err.contains("in-memory") || err.contains("IN MEMORY"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\"route\":\"/backend/health/\""),
+        "one log line per request: {err}"
+    );
+}
