@@ -4,7 +4,7 @@ use std::{str::FromStr, time::Duration};
 
 use exit3_core::Error;
 use sqlx::{
-    PgPool,
+    Connection, PgConnection, PgPool,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
@@ -106,18 +106,31 @@ pub(crate) async fn connect(options: &PostgresOptions) -> Result<PgPool, Error> 
     let started = tokio::time::Instant::now();
     let mut backoff = FIRST_BACKOFF;
     loop {
-        match options.pool_options().connect_with(connect.clone()).await {
-            Ok(pool) => return Ok(pool),
-            Err(e) => {
-                let e = error::from_sqlx(e);
-                let elapsed = started.elapsed();
-                if !matches!(e, Error::Unavailable { .. }) || elapsed >= options.connect_retry_for {
-                    return Err(e);
-                }
-                let left = options.connect_retry_for - elapsed;
-                tokio::time::sleep(backoff.min(left)).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+        // One plain connection per attempt (the pool's own connect would retry for its
+        // whole acquire time-out), bounded by the time left.
+        let left = options.connect_retry_for.saturating_sub(started.elapsed());
+        let attempt = tokio::time::timeout(
+            left.max(options.acquire_timeout),
+            PgConnection::connect_with(&connect),
+        )
+        .await;
+        let e = match attempt {
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+                return options
+                    .pool_options()
+                    .connect_with(connect)
+                    .await
+                    .map_err(error::from_sqlx);
             }
+            Ok(Err(e)) => error::from_sqlx(e),
+            Err(elapsed) => Error::unavailable(elapsed),
+        };
+        let left = options.connect_retry_for.saturating_sub(started.elapsed());
+        if !matches!(e, Error::Unavailable { .. }) || left.is_zero() {
+            return Err(e);
         }
+        tokio::time::sleep(backoff.min(left)).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }

@@ -1,0 +1,168 @@
+//! PostgreSQL-specific guarantees beyond the conformance suite: concurrent migrations,
+//! bounded throttle state, the start-up connect's back-off, the subscriber index name.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use exit3_core::{
+    Error, ThrottleDecision, ThrottleHit, store::ThrottleStore, testing::at, throttle::Rate,
+};
+use exit3_store_postgres::{PostgresOptions, PostgresStore};
+use sqlx::ConnectOptions;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_migrating_at_once_both_succeed() {
+    let Some(db) = common::test_db().await else {
+        return;
+    };
+    // The test database is already migrated from the template: start from nothing.
+    let store = db.store().await;
+    for sql in [
+        "DROP TABLE throttle_slots, throttle_keys, client_info, leads, newsletter_subscribers, _sqlx_migrations",
+    ] {
+        sqlx::query(sql)
+            .execute(store.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (a, b) = (db.store().await, db.store().await);
+    let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
+    ra.unwrap_or_else(|e| panic!("first: {e:?}"));
+    rb.unwrap_or_else(|e| panic!("second: {e:?}"));
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        n,
+        i64::try_from(exit3_store_postgres::MIGRATOR.iter().count()).unwrap_or(0)
+    );
+    // And again: nothing to do.
+    a.migrate().await.unwrap_or_else(|e| panic!("again: {e:?}"));
+    db.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttle_state_stays_bounded_by_the_active_keys() {
+    let Some(db) = common::test_db().await else {
+        return;
+    };
+    let store = db.store().await;
+    let rate = Rate::new(3, Duration::from_secs(60)).unwrap_or_else(|| panic!("rate"));
+    // 2,000 distinct clients, one every second: at most 60 are active in a window.
+    let mut peak = 0;
+    for i in 0..2_000i64 {
+        let hit = ThrottleHit {
+            key: format!("general:ip:10.1.{}.{}", i / 256, i % 256),
+            rate,
+        };
+        let d = store
+            .hit(&[hit], at(i))
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(d, ThrottleDecision::Accepted);
+        if i % 100 == 99 {
+            peak = peak.max(store.throttle_key_count().await.unwrap_or(u64::MAX));
+        }
+    }
+    // Purges run every 64 calls: at most 60 active keys plus 64 since the last purge.
+    assert!(peak <= 60 + 64, "peak of {peak} keys");
+    let left = store
+        .purge_expired_throttle_state(at(10_000))
+        .await
+        .unwrap_or(0);
+    assert!(left <= 60 + 64);
+    assert_eq!(store.throttle_key_count().await.ok(), Some(0));
+    db.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ring_holds_one_row_per_kept_time_whatever_the_hits() {
+    let Some(db) = common::test_db().await else {
+        return;
+    };
+    let store = db.store().await;
+    let rate = Rate::new(5, Duration::from_secs(10)).unwrap_or_else(|| panic!("rate"));
+    let hit = ThrottleHit {
+        key: "admin:key:k".into(),
+        rate,
+    };
+    for i in 0..100 {
+        let _ = store.hit(std::slice::from_ref(&hit), at(i)).await;
+    }
+    let (slots,): (i64,) = sqlx::query_as("SELECT count(*) FROM throttle_slots")
+        .fetch_one(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(slots, 5);
+    db.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_retries_until_its_time_is_up() {
+    // Nothing listens on this port (bound, then closed).
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        l.local_addr().map(|a| a.port()).unwrap_or(1)
+    };
+    let started = Instant::now();
+    let r = PostgresStore::connect(
+        PostgresOptions::new(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+            .connect_retry_for(Duration::from_millis(800)),
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(matches!(r, Err(Error::Unavailable { .. })), "{r:?}");
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    // A URL that cannot be read is a configuration error, answered at once.
+    let r = PostgresStore::connect(PostgresOptions::new("postgres://[::1")).await;
+    assert!(matches!(r, Err(Error::Internal { .. })), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_waits_for_a_database_that_comes_up_late() {
+    let Some(db) = common::test_db().await else {
+        return;
+    };
+    // Reserve a port, start connecting, then open a forwarder on it after 600 ms.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(1);
+    drop(listener);
+    let upstream = format!("{}:{}", db.options.get_host(), db.options.get_port());
+    let url = db
+        .options
+        .clone()
+        .host("127.0.0.1")
+        .port(port)
+        .to_url_lossy()
+        .to_string();
+    let late = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        while let Ok((mut client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    let store = PostgresStore::connect(
+        PostgresOptions::new(url).connect_retry_for(Duration::from_secs(10)),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("connect: {e:?}"));
+    exit3_core::store::HealthCheck::health(&store)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    store.close().await;
+    late.abort();
+    db.drop_database().await;
+}
