@@ -17,6 +17,7 @@ use exit3_server::{
     endpoint, openapi_json, server,
 };
 use exit3_store_memory::MemoryStore;
+use exit3_store_postgres::{PostgresOptions, PostgresStore};
 use tracing_subscriber::EnvFilter;
 
 /// exit3's HTTP API: lead capture and newsletter subscriptions.
@@ -125,15 +126,24 @@ async fn open_store(settings: &Settings, migrate: bool) -> Result<DynStore, Stri
             );
             Ok(Arc::new(MemoryStore::new()))
         }
-        Database::Postgres(_) => {
-            let _ = migrate;
-            Err(
-                "PostgreSQL is not supported by this build yet (unset DATABASE_URL / DB_NAME \
-                 to use the in-memory store)"
-                    .into(),
-            )
+        Database::Postgres(url) => {
+            let store = PostgresStore::connect(PostgresOptions::new(url.clone()))
+                .await
+                .map_err(|e| format!("cannot connect to PostgreSQL: {}", chain(&e)))?;
+            if migrate {
+                store
+                    .migrate()
+                    .await
+                    .map_err(|e| format!("cannot apply the migrations: {}", chain(&e)))?;
+                tracing::info!("database migrations applied");
+            }
+            Ok(Arc::new(store))
         }
     }
+}
+
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    exit3_server::wire::chain(e).join(": ")
 }
 
 async fn migrate(settings: &Settings) -> Result<(), String> {

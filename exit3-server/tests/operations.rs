@@ -614,3 +614,39 @@ async fn a_client_that_sends_garbage_gets_an_answer_and_the_server_lives_on() {
     }
     assert_eq!(app.get("/backend/health/", None).await.status, 200);
 }
+
+// --- PostgreSQL: two instances on one database ------------------------------------------------------
+
+#[tokio::test]
+async fn two_instances_on_one_database_share_throttle_counts() {
+    let Some(url) = common::database_url() else {
+        if std::env::var("EXIT3_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+            panic!("EXIT3_REQUIRE_POSTGRES=1 but DATABASE_URL is not set");
+        }
+        eprintln!("skipped: DATABASE_URL is not set");
+        return;
+    };
+    let db = common::fresh_database(&url).await;
+    let vars = [("THROTTLE_LEAD_CREATE", "2/hour")];
+    let one = common::spawn_on(
+        common::settings(&vars),
+        common::switch(Arc::new(common::postgres_store(&db).await)),
+    )
+    .await;
+    let two = common::spawn_on(
+        common::settings(&vars),
+        common::switch(Arc::new(common::postgres_store(&db).await)),
+    )
+    .await;
+    two.clock.set(exit3_core::Clock::now(&one.clock));
+    assert_eq!(one.post(LEADS, Some(PUBLIC), lead()).await.status, 201);
+    assert_eq!(two.post(LEADS, Some(PUBLIC), lead()).await.status, 201);
+    let refused = one.post(LEADS, Some(PUBLIC), lead()).await;
+    assert_eq!(
+        (refused.status, refused.header("retry-after")),
+        (429, Some("3600"))
+    );
+    assert_eq!(two.post(LEADS, Some(PUBLIC), lead()).await.status, 429);
+    // Both see the same data.
+    assert_eq!(two.get(LEADS, Some(ADMIN)).await.json()["count"], 2);
+}

@@ -37,7 +37,7 @@ pub const BROKEN: u8 = 2;
 /// A memory store that can be switched to fail.
 #[derive(Debug)]
 pub struct SwitchStore {
-    inner: MemoryStore,
+    inner: DynStore,
     mode: AtomicU8,
 }
 
@@ -191,10 +191,74 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(vars: &[(&str, &str)]) -> TestApp {
     let settings = settings(vars);
     let store = Arc::new(SwitchStore {
-        inner: MemoryStore::new(),
+        inner: backing_store().await,
         mode: AtomicU8::new(UP),
     });
     spawn_on(settings, store).await
+}
+
+/// A switchable store over `inner`.
+pub fn switch(inner: DynStore) -> Arc<SwitchStore> {
+    Arc::new(SwitchStore {
+        inner,
+        mode: AtomicU8::new(UP),
+    })
+}
+
+/// `DATABASE_URL`, when the suite runs against PostgreSQL.
+pub fn database_url() -> Option<String> {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// The store behind one test: a fresh PostgreSQL database when `DATABASE_URL` is set,
+/// otherwise memory.
+pub async fn backing_store() -> DynStore {
+    match database_url() {
+        Some(url) => Arc::new(postgres_store(&fresh_database(&url).await).await),
+        None => Arc::new(MemoryStore::new()),
+    }
+}
+
+/// A migrated store on `url`.
+pub async fn postgres_store(url: &str) -> exit3_store_postgres::PostgresStore {
+    use exit3_store_postgres::{PostgresOptions, PostgresStore};
+    let store = PostgresStore::connect(PostgresOptions::new(url).max_connections(5))
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    store
+        .migrate()
+        .await
+        .unwrap_or_else(|e| panic!("migrate: {e}"));
+    store
+}
+
+/// Creates an empty database next to the one of `url`; its URL.
+pub async fn fresh_database(url: &str) -> String {
+    use std::sync::atomic::AtomicU32;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "exit3_server_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, AtomicOrdering::SeqCst)
+    );
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("create database: {e}"));
+    pool.close().await;
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    format!("{base}/{name}{query}")
 }
 
 /// The server over `store`.
