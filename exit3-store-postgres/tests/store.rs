@@ -166,3 +166,93 @@ async fn connect_waits_for_a_database_that_comes_up_late() {
     late.abort();
     db.drop_database().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn several_stores_sharing_a_database_throttle_as_one() {
+    let Some(db) = common::test_db().await else {
+        return;
+    };
+    // Four instances, each with its own pool: like four server processes.
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(db.store().await);
+    }
+    let rate = Rate::new(10, Duration::from_secs(3600)).unwrap_or_else(|| panic!("rate"));
+    let mut tasks = Vec::new();
+    for (i, store) in stores.iter().enumerate() {
+        for j in 0..25 {
+            let store = store.clone();
+            let hits = vec![
+                ThrottleHit {
+                    key: "general:ip:203.0.113.5".into(),
+                    rate,
+                },
+                ThrottleHit {
+                    key: format!("lead_create:ip:203.0.113.5:{}", (i + j) % 3),
+                    rate: Rate::new(100, Duration::from_secs(3600))
+                        .unwrap_or_else(|| panic!("rate")),
+                },
+            ];
+            tasks.push(tokio::spawn(async move { store.hit(&hits, at(1)).await }));
+        }
+    }
+    let mut accepted = 0;
+    for task in tasks {
+        match task.await.unwrap_or_else(|e| panic!("{e}")) {
+            Ok(ThrottleDecision::Accepted) => accepted += 1,
+            Ok(ThrottleDecision::Refused { retry_after }) => {
+                assert_eq!(retry_after, Duration::from_secs(3600));
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(accepted, 10);
+    db.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_does_not_wait_for_another_keys_lock() {
+    let Some(db) = common::test_db().await else {
+        return;
+    };
+    let store = db.store().await;
+    let rate = Rate::new(5, Duration::from_secs(60)).unwrap_or_else(|| panic!("rate"));
+    let hit = |key: &str| ThrottleHit {
+        key: key.into(),
+        rate,
+    };
+    store
+        .hit(&[hit("general:ip:a")], at(0))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    // Another transaction holds key a's row for as long as it likes.
+    let mut holder = store.pool().begin().await.unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query("SELECT 1 FROM throttle_keys WHERE key = 'general:ip:a' FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let started = Instant::now();
+    let d = tokio::time::timeout(
+        Duration::from_secs(2),
+        store.hit(&[hit("general:ip:b")], at(1)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("key b waited for key a"))
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(d, ThrottleDecision::Accepted);
+    // An expired-key purge skips the locked row instead of waiting for it.
+    let purged = tokio::time::timeout(
+        Duration::from_secs(2),
+        store.purge_expired_throttle_state(at(3600)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the purge waited for a locked key"))
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(purged, 1, "b goes, a is skipped while locked");
+    eprintln!(
+        "key b decided in {:?} while key a was locked",
+        started.elapsed()
+    );
+    holder.rollback().await.unwrap_or_else(|e| panic!("{e}"));
+    db.drop_database().await;
+}
