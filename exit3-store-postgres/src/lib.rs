@@ -5,6 +5,8 @@ mod lead;
 mod options;
 mod query;
 mod subscriber;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod throttle;
 
 use std::sync::{Arc, atomic::AtomicU64};

@@ -1,6 +1,6 @@
 //! The core's whole store conformance suite against PostgreSQL, one fresh database per
 //! test.
 
-mod common;
+use exit3_store_postgres::testing;
 
-exit3_core::store_conformance!(common::fresh_dyn_store);
+exit3_core::store_conformance!(testing::fresh_dyn_store);

@@ -6,7 +6,7 @@
 //! subscriber ids may skip numbers in PostgreSQL. Both give ids in creation order, so
 //! the map keeps every ordering tie-break intact.
 
-mod common;
+use exit3_store_postgres::testing;
 
 use std::{collections::HashMap, time::Duration};
 
@@ -257,7 +257,7 @@ fn map_subscriber(ids: &Ids, mut s: exit3_core::Subscriber) -> exit3_core::Subsc
 }
 
 async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
-    let Some(db) = common::test_db().await else {
+    let Some(db) = testing::test_db().await else {
         return Ok(());
     };
     let pg = db.store().await;
@@ -395,7 +395,7 @@ fn memory_and_postgres_agree_on_random_operation_sequences() {
         .build()
         .unwrap_or_else(|e| panic!("runtime: {e}"));
     // Skip (or fail, with EXIT3_REQUIRE_POSTGRES=1) once, before generating cases.
-    let Some(probe) = runtime.block_on(common::test_db()) else {
+    let Some(probe) = runtime.block_on(testing::test_db()) else {
         return;
     };
     runtime.block_on(probe.drop_database());

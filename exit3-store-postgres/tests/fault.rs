@@ -2,7 +2,7 @@
 //! restores. While it is cut, calls fail as `Unavailable` within a bounded time; no write
 //! is reported done that was not committed; after the restore the same store works.
 
-mod common;
+use exit3_store_postgres::testing;
 
 use std::{
     collections::BTreeSet,
@@ -86,7 +86,7 @@ fn assert_unavailable<T: std::fmt::Debug>(what: &str, r: Result<T, Error>, start
     eprintln!("{what}: Unavailable after {took:?}");
 }
 
-async fn lead_names(db: &common::TestDb) -> BTreeSet<String> {
+async fn lead_names(db: &testing::TestDb) -> BTreeSet<String> {
     let mut conn = db
         .options
         .connect()
@@ -112,7 +112,7 @@ async fn insert(store: &PostgresStore, name: &str) -> Result<(), Error> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_cut_connection_is_unavailable_and_the_store_recovers() {
-    let Some(db) = common::test_db().await else {
+    let Some(db) = testing::test_db().await else {
         return;
     };
     let upstream: SocketAddr = format!("{}:{}", db.options.get_host(), db.options.get_port())
@@ -204,7 +204,7 @@ async fn a_cut_connection_is_unavailable_and_the_store_recovers() {
 /// exist without an acknowledgement (the one ambiguity no client can avoid).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writes_racing_a_cut_never_acknowledge_what_was_not_committed() {
-    let Some(db) = common::test_db().await else {
+    let Some(db) = testing::test_db().await else {
         return;
     };
     let upstream: SocketAddr = format!("{}:{}", db.options.get_host(), db.options.get_port())

@@ -10,7 +10,7 @@
 //! default; run it with `cargo test -p exit3-store-postgres --test indexes --
 //! --include-ignored`. The same check on 100,000 rows runs by default (about 5 s).
 
-mod common;
+use exit3_store_postgres::testing;
 
 use std::time::{Duration, Instant};
 
@@ -52,7 +52,7 @@ async fn every_list_query_uses_an_index_on_100k_leads() {
 }
 
 async fn check_indexes(rows: i64) {
-    let Some(db) = common::test_db().await else {
+    let Some(db) = testing::test_db().await else {
         return;
     };
     let store = db.store().await;

@@ -1,7 +1,7 @@
 //! PostgreSQL-specific guarantees beyond the conformance suite: concurrent migrations,
 //! bounded throttle state, the start-up connect's back-off, the subscriber index name.
 
-mod common;
+use exit3_store_postgres::testing;
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use sqlx::ConnectOptions;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_migrating_at_once_both_succeed() {
-    let Some(db) = common::test_db().await else {
+    let Some(db) = testing::test_db().await else {
         return;
     };
     // The test database is already migrated from the template: start from nothing.
@@ -45,7 +45,7 @@ async fn two_instances_migrating_at_once_both_succeed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttle_state_stays_bounded_by_the_active_keys() {
-    let Some(db) = common::test_db().await else {
+    let Some(db) = testing::test_db().await else {
         return;
     };
     let store = db.store().await;
@@ -79,7 +79,7 @@ async fn throttle_state_stays_bounded_by_the_active_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ring_holds_one_row_per_kept_time_whatever_the_hits() {
-    let Some(db) = common::test_db().await else {
+    let Some(db) = testing::test_db().await else {
         return;
     };
     let store = db.store().await;
@@ -125,7 +125,7 @@ async fn connect_retries_until_its_time_is_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_waits_for_a_database_that_comes_up_late() {
-    let Some(db) = common::test_db().await else {
+    let Some(db) = testing::test_db().await else {
         return;
     };
     // Reserve a port, start connecting, then open a forwarder on it after 600 ms.
@@ -169,7 +169,7 @@ async fn connect_waits_for_a_database_that_comes_up_late() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn several_stores_sharing_a_database_throttle_as_one() {
-    let Some(db) = common::test_db().await else {
+    let Some(db) = testing::test_db().await else {
         return;
     };
     // Four instances, each with its own pool: like four server processes.
@@ -212,7 +212,7 @@ async fn several_stores_sharing_a_database_throttle_as_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_decision_does_not_wait_for_another_keys_lock() {
-    let Some(db) = common::test_db().await else {
+    let Some(db) = testing::test_db().await else {
         return;
     };
     let store = db.store().await;
