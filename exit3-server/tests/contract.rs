@@ -2,8 +2,30 @@
 
 mod common;
 
-use common::{ADMIN, PUBLIC, spawn_app};
+use common::{ADMIN, Backend, PUBLIC, on_every_store, spawn_app};
 use serde_json::{Value, json};
+
+on_every_store!(
+    creating_a_lead_with_the_admin_key_answers_201_with_the_lead,
+    a_request_without_credentials_is_refused_with_403,
+    listing_leads_filtered_by_status_shows_only_that_status,
+    every_route_answers_under_both_prefixes_with_and_without_the_slash,
+    health_answers_without_a_key,
+    the_authentication_table,
+    the_three_header_forms_are_accepted,
+    the_public_key_writes_forms_and_reads_nothing_back,
+    a_lead_has_every_field_of_the_contract,
+    put_requires_the_required_fields_patch_does_not_and_delete_answers_204_empty,
+    subscribing_is_idempotent_and_the_public_key_sees_a_receipt,
+    subscriber_detail_routes_and_the_taken_address,
+    validation_lists_every_failing_field_at_once,
+    the_body_error_table,
+    a_bad_body_without_a_key_is_refused_for_the_key_first,
+    unknown_routes_ids_and_methods,
+    pages_link_to_their_neighbours_keeping_other_parameters,
+    an_empty_list_has_page_one_and_bad_filters_are_400,
+    search_and_date_filters,
+);
 
 const LEADS: &str = "/backend/api/v1/leads/";
 const NEWSLETTER: &str = "/backend/api/v1/newsletter/";
@@ -22,9 +44,8 @@ fn is_wire_time(v: &Value) -> bool {
 
 // --- The seed review's three example tests ------------------------------------------------
 
-#[tokio::test]
-async fn creating_a_lead_with_the_admin_key_answers_201_with_the_lead() {
-    let app = spawn_app().await;
+async fn creating_a_lead_with_the_admin_key_answers_201_with_the_lead(backend: Backend) {
+    let app = spawn_app(backend).await;
     let a = app.post(LEADS, Some(ADMIN), ada()).await;
     assert_eq!(a.status, 201, "{}", a.text);
     let lead = a.json();
@@ -40,9 +61,8 @@ async fn creating_a_lead_with_the_admin_key_answers_201_with_the_lead() {
     assert_eq!(lead["client_info"]["ip_address"], "127.0.0.1");
 }
 
-#[tokio::test]
-async fn a_request_without_credentials_is_refused_with_403() {
-    let app = spawn_app().await;
+async fn a_request_without_credentials_is_refused_with_403(backend: Backend) {
+    let app = spawn_app(backend).await;
     let a = app.post(LEADS, None, ada()).await;
     assert_eq!(a.status, 403);
     assert_eq!(
@@ -51,9 +71,8 @@ async fn a_request_without_credentials_is_refused_with_403() {
     );
 }
 
-#[tokio::test]
-async fn listing_leads_filtered_by_status_shows_only_that_status() {
-    let app = spawn_app().await;
+async fn listing_leads_filtered_by_status_shows_only_that_status(backend: Backend) {
+    let app = spawn_app(backend).await;
     let first = app.create_lead(ada()).await;
     app.create_lead(json!({"full_name": "B", "position": "P"}))
         .await;
@@ -86,9 +105,8 @@ async fn listing_leads_filtered_by_status_shows_only_that_status() {
 
 // --- §1 paths --------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn every_route_answers_under_both_prefixes_with_and_without_the_slash() {
-    let app = spawn_app().await;
+async fn every_route_answers_under_both_prefixes_with_and_without_the_slash(backend: Backend) {
+    let app = spawn_app(backend).await;
     let lead = app.create_lead(ada()).await;
     let sub = app
         .post(NEWSLETTER, Some(ADMIN), json!({"email": "a@example.com"}))
@@ -144,9 +162,8 @@ async fn every_route_answers_under_both_prefixes_with_and_without_the_slash() {
     }
 }
 
-#[tokio::test]
-async fn health_answers_without_a_key() {
-    let app = spawn_app().await;
+async fn health_answers_without_a_key(backend: Backend) {
+    let app = spawn_app(backend).await;
     assert_eq!(
         app.get("/backend/health/", None).await.json(),
         json!({"status": "ok", "database": "ok"})
@@ -159,9 +176,8 @@ async fn health_answers_without_a_key() {
 
 // --- §2 authentication ------------------------------------------------------------------------
 
-#[tokio::test]
-async fn the_authentication_table() {
-    let app = spawn_app().await;
+async fn the_authentication_table(backend: Backend) {
+    let app = spawn_app(backend).await;
     let cases: [(&[(&str, &str)], &str); 5] = [
         (&[], "Authentication credentials were not provided."),
         (&[("authorization", "Basic wrong-key")], "Invalid API key."),
@@ -179,9 +195,8 @@ async fn the_authentication_table() {
     }
 }
 
-#[tokio::test]
-async fn the_three_header_forms_are_accepted() {
-    let app = spawn_app().await;
+async fn the_three_header_forms_are_accepted(backend: Backend) {
+    let app = spawn_app(backend).await;
     for (name, value) in [
         ("authorization", format!("Basic {ADMIN}")),
         ("authorization", format!("Bearer {ADMIN}")),
@@ -192,9 +207,8 @@ async fn the_three_header_forms_are_accepted() {
     }
 }
 
-#[tokio::test]
-async fn the_public_key_writes_forms_and_reads_nothing_back() {
-    let app = spawn_app().await;
+async fn the_public_key_writes_forms_and_reads_nothing_back(backend: Backend) {
+    let app = spawn_app(backend).await;
     let a = app
         .post(
             LEADS,
@@ -225,9 +239,8 @@ async fn the_public_key_writes_forms_and_reads_nothing_back() {
 
 // --- §3 resources -----------------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_lead_has_every_field_of_the_contract() {
-    let app = spawn_app().await;
+async fn a_lead_has_every_field_of_the_contract(backend: Backend) {
+    let app = spawn_app(backend).await;
     let lead = app
         .call(
             "POST",
@@ -282,9 +295,10 @@ async fn a_lead_has_every_field_of_the_contract() {
     );
 }
 
-#[tokio::test]
-async fn put_requires_the_required_fields_patch_does_not_and_delete_answers_204_empty() {
-    let app = spawn_app().await;
+async fn put_requires_the_required_fields_patch_does_not_and_delete_answers_204_empty(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
     let id = app.create_lead(ada()).await["id"].clone();
     let path = format!("{LEADS}{id}/");
     let put = app
@@ -335,9 +349,8 @@ async fn put_requires_the_required_fields_patch_does_not_and_delete_answers_204_
     );
 }
 
-#[tokio::test]
-async fn subscribing_is_idempotent_and_the_public_key_sees_a_receipt() {
-    let app = spawn_app().await;
+async fn subscribing_is_idempotent_and_the_public_key_sees_a_receipt(backend: Backend) {
+    let app = spawn_app(backend).await;
     let first = app
         .post(
             NEWSLETTER,
@@ -419,9 +432,8 @@ async fn subscribing_is_idempotent_and_the_public_key_sees_a_receipt() {
     );
 }
 
-#[tokio::test]
-async fn subscriber_detail_routes_and_the_taken_address() {
-    let app = spawn_app().await;
+async fn subscriber_detail_routes_and_the_taken_address(backend: Backend) {
+    let app = spawn_app(backend).await;
     let a = app
         .post(NEWSLETTER, Some(ADMIN), json!({"email": "a@example.com"}))
         .await
@@ -470,9 +482,8 @@ async fn subscriber_detail_routes_and_the_taken_address() {
 
 // --- §3 text rules, §5 errors -------------------------------------------------------------------
 
-#[tokio::test]
-async fn validation_lists_every_failing_field_at_once() {
-    let app = spawn_app().await;
+async fn validation_lists_every_failing_field_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
     let a = app
         .post(LEADS, Some(ADMIN), json!({"email": "nope", "phone": "abc", "message": "<b>hi</b>",
               "company_name": "x".repeat(256), "source": "tv", "position": true, "full_name": null}))
@@ -514,9 +525,8 @@ async fn validation_lists_every_failing_field_at_once() {
     );
 }
 
-#[tokio::test]
-async fn the_body_error_table() {
-    let app = spawn_app().await;
+async fn the_body_error_table(backend: Backend) {
+    let app = spawn_app(backend).await;
     let raw = |ct: Option<&'static str>, body: Vec<u8>| {
         let mut req = app
             .http
@@ -588,9 +598,8 @@ async fn the_body_error_table() {
     assert_eq!(deep.status, 400);
 }
 
-#[tokio::test]
-async fn a_bad_body_without_a_key_is_refused_for_the_key_first() {
-    let app = spawn_app().await;
+async fn a_bad_body_without_a_key_is_refused_for_the_key_first(backend: Backend) {
+    let app = spawn_app(backend).await;
     let req = app
         .http
         .post(app.url(LEADS))
@@ -603,9 +612,8 @@ async fn a_bad_body_without_a_key_is_refused_for_the_key_first() {
     );
 }
 
-#[tokio::test]
-async fn unknown_routes_ids_and_methods() {
-    let app = spawn_app().await;
+async fn unknown_routes_ids_and_methods(backend: Backend) {
+    let app = spawn_app(backend).await;
     for path in [
         "/backend/api/v1/nope/",
         "/backend/api/v2/leads/",
@@ -647,9 +655,8 @@ async fn unknown_routes_ids_and_methods() {
 
 // --- §4 lists ------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn pages_link_to_their_neighbours_keeping_other_parameters() {
-    let app = spawn_app().await;
+async fn pages_link_to_their_neighbours_keeping_other_parameters(backend: Backend) {
+    let app = spawn_app(backend).await;
     for i in 0..5 {
         app.create_lead(json!({"full_name": format!("Lead {i}"), "position": "P"}))
             .await;
@@ -708,9 +715,8 @@ async fn pages_link_to_their_neighbours_keeping_other_parameters() {
     assert_eq!(newest["results"][0]["full_name"], "Lead 4");
 }
 
-#[tokio::test]
-async fn an_empty_list_has_page_one_and_bad_filters_are_400() {
-    let app = spawn_app().await;
+async fn an_empty_list_has_page_one_and_bad_filters_are_400(backend: Backend) {
+    let app = spawn_app(backend).await;
     let empty = app.get(NEWSLETTER, Some(ADMIN)).await;
     assert_eq!(
         empty.json(),
@@ -730,9 +736,8 @@ async fn an_empty_list_has_page_one_and_bad_filters_are_400() {
     assert_eq!(bad.status, 400);
 }
 
-#[tokio::test]
-async fn search_and_date_filters() {
-    let app = spawn_app().await;
+async fn search_and_date_filters(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.create_lead(json!({"full_name": "Ada", "position": "CTO", "company_name": "100%_Pure"}))
         .await;
     app.clock.advance(std::time::Duration::from_secs(86_400));

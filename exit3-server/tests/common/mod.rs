@@ -1,5 +1,6 @@
-//! The test app: the real server on 127.0.0.1:0 over a switchable memory store, with a
-//! manual clock, and an HTTP client.
+//! The test app: the real server on 127.0.0.1:0 over a switchable store — memory or a
+//! fresh PostgreSQL database of the shared harness ([`exit3_store_postgres::testing`]) —
+//! with a manual clock, and an HTTP client.
 
 #![allow(dead_code)]
 
@@ -21,6 +22,7 @@ use exit3_core::{
 };
 use exit3_server::{Settings, config::HostPattern, endpoint, server};
 use exit3_store_memory::MemoryStore;
+use exit3_store_postgres::testing;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
@@ -34,7 +36,7 @@ pub const DOWN: u8 = 1;
 /// Every call answers `Internal`.
 pub const BROKEN: u8 = 2;
 
-/// A memory store that can be switched to fail.
+/// A store that can be switched to fail.
 #[derive(Debug)]
 pub struct SwitchStore {
     inner: DynStore,
@@ -182,19 +184,67 @@ pub fn settings(vars: &[(&str, &str)]) -> Settings {
     s
 }
 
-/// The server with default settings.
-pub async fn spawn_app() -> TestApp {
-    spawn_with(&[]).await
+/// The store a black-box test runs on. Every test that talks to a store runs once on
+/// each (see [`on_every_store!`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// [`MemoryStore`].
+    Memory,
+    /// [`exit3_store_postgres::PostgresStore`] on a fresh database of the shared harness
+    /// ([`exit3_store_postgres::testing`]).
+    Postgres,
 }
 
-/// The server with extra settings.
-pub async fn spawn_with(vars: &[(&str, &str)]) -> TestApp {
+impl Backend {
+    /// A fresh, empty store of this kind.
+    pub async fn store(self) -> DynStore {
+        match self {
+            Backend::Memory => Arc::new(MemoryStore::new()),
+            Backend::Postgres => testing::fresh_dyn_store()
+                .await
+                .unwrap_or_else(|| panic!("PostgreSQL was available and is not any more")),
+        }
+    }
+}
+
+/// Stamps each listed `async fn name(backend: Backend)` into two tests,
+/// `memory::name` and `postgres::name`. The PostgreSQL variant is skipped (saying
+/// `SKIPPED (no PostgreSQL): <why>`) when there is no PostgreSQL, and fails instead under
+/// `EXIT3_REQUIRE_POSTGRES=1`.
+macro_rules! on_every_store {
+    ($($name:ident),+ $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Memory).await;
+                }
+            )+
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if exit3_store_postgres::testing::available().await {
+                        super::$name($crate::common::Backend::Postgres).await;
+                    }
+                }
+            )+
+        }
+    };
+}
+pub(crate) use on_every_store;
+
+/// The server with default settings on a fresh store of `backend`.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_with(backend, &[]).await
+}
+
+/// The server with extra settings on a fresh store of `backend`.
+pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> TestApp {
     let settings = settings(vars);
-    let store = Arc::new(SwitchStore {
-        inner: backing_store().await,
-        mode: AtomicU8::new(UP),
-    });
-    spawn_on(settings, store).await
+    spawn_on(settings, switch(backend.store().await)).await
 }
 
 /// A switchable store over `inner`.
@@ -203,62 +253,6 @@ pub fn switch(inner: DynStore) -> Arc<SwitchStore> {
         inner,
         mode: AtomicU8::new(UP),
     })
-}
-
-/// `DATABASE_URL`, when the suite runs against PostgreSQL.
-pub fn database_url() -> Option<String> {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-}
-
-/// The store behind one test: a fresh PostgreSQL database when `DATABASE_URL` is set,
-/// otherwise memory.
-pub async fn backing_store() -> DynStore {
-    match database_url() {
-        Some(url) => Arc::new(postgres_store(&fresh_database(&url).await).await),
-        None => Arc::new(MemoryStore::new()),
-    }
-}
-
-/// A migrated store on `url`.
-pub async fn postgres_store(url: &str) -> exit3_store_postgres::PostgresStore {
-    use exit3_store_postgres::{PostgresOptions, PostgresStore};
-    let store = PostgresStore::connect(PostgresOptions::new(url).max_connections(5))
-        .await
-        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
-    store
-        .migrate()
-        .await
-        .unwrap_or_else(|e| panic!("migrate: {e}"));
-    store
-}
-
-/// Creates an empty database next to the one of `url`; its URL.
-pub async fn fresh_database(url: &str) -> String {
-    use std::sync::atomic::AtomicU32;
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "exit3_server_test_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, AtomicOrdering::SeqCst)
-    );
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&pool)
-        .await
-        .unwrap_or_else(|e| panic!("create database: {e}"));
-    pool.close().await;
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
-    format!("{base}/{name}{query}")
 }
 
 /// The server over `store`.
