@@ -7,8 +7,10 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `memory` (default) | [`MemoryStore`] |
-//! | `testing` | the store conformance suite ([`testing`], [`store_conformance!`]) |
+//! | `memory` (default) | `MemoryStore` (crate `exit3-store-memory`) |
+//! | `postgres` | `PostgresStore`, `PostgresOptions` (crate `exit3-store-postgres`) |
+//! | `server` | the HTTP API as the module `server` (crate `exit3-server`): `server::endpoint` mounts it in a poem application |
+//! | `testing` | the store conformance suite (`testing`, `store_conformance!`) |
 //!
 //! ```
 //! # #[cfg(feature = "memory")]
@@ -34,3 +36,11 @@ pub use exit3_core::*;
 #[cfg(feature = "memory")]
 #[doc(inline)]
 pub use exit3_store_memory::MemoryStore;
+
+#[cfg(feature = "postgres")]
+#[doc(inline)]
+pub use exit3_store_postgres::{PostgresOptions, PostgresStore};
+
+/// The HTTP API (crate `exit3-server`).
+#[cfg(feature = "server")]
+pub use exit3_server as server;

@@ -122,7 +122,8 @@ impl<T> Page<T> {
 /// A case-insensitive substring to look for. `%` and `_` are plain characters.
 ///
 /// The rule, shared by every store: both sides are lower-cased with Unicode's full
-/// lower-case mapping (`str::to_lowercase`, PostgreSQL's `lower()` under a UTF-8 locale)
+/// lower-case mapping (Rust's `str::to_lowercase`; in PostgreSQL `lower()` under the ICU
+/// root collation, not a libc locale, which differs on final sigma and dotted capital I)
 /// and the needle must occur in the haystack.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Search(String);

@@ -18,8 +18,12 @@ use crate::{
 };
 
 /// The result of every store call. Stores answer [`Error::Unavailable`] when the backend
-/// cannot be reached (and then must not have written anything), [`Error::Internal`] for
-/// anything unexpected, and never panic.
+/// cannot be reached, [`Error::Internal`] for anything unexpected, and never panic.
+///
+/// A write answered `Ok` is durable. A write answered `Unavailable` was not acknowledged:
+/// usually nothing was written, but when a connection drops while a commit's reply is in
+/// flight the write may have been committed all the same — no networked store can tell.
+/// Callers never report such a write as done.
 pub type StoreResult<T> = Result<T, Error>;
 
 /// Persistence of leads.
@@ -108,7 +112,8 @@ pub trait SubscriberStore: Send + Sync + Debug + 'static {
 /// store.
 #[async_trait]
 pub trait ThrottleStore: Send + Sync + Debug + 'static {
-    /// Decides and records one request in all of its scopes, atomically: the request is
+    /// Decides and records one request in all of its scopes, atomically (the keys of one
+    /// call are distinct; the service never repeats one): the request is
     /// accepted when every hit's key accepts it under the rule of the
     /// [`throttle`](crate::throttle) module, and then recorded in every key; otherwise
     /// nothing is recorded anywhere and the longest wait among the refusing keys is
