@@ -1,7 +1,8 @@
 //! The whole HTTP application as one poem [`Endpoint`]: the API routes, the schema and
 //! Swagger UI, and in front of them everything of §5 and §7 that is about HTTP alone —
 //! hosts, HTTPS redirect, HSTS, security headers, `Cache-Control`, CORS, the body limit,
-//! the trailing-slash rule, JSON bodies for 404/405/500 — and the request log.
+//! the trailing-slash rule, JSON bodies for 404/405/500 — the request log, the metrics
+//! (`/backend/metrics`, admin key only) and the error reports.
 
 use std::{
     net::IpAddr,
@@ -9,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use exit3_core::{Exit3, TrustedProxies};
+use exit3_core::{ApiKeys, Credential, Denial, Error, Exit3, Scope, TrustedProxies};
 use poem::{
     Endpoint, EndpointExt, Request, Response, Route,
     error::{MethodNotAllowedError, NotFoundError},
@@ -18,11 +19,14 @@ use poem::{
     web::RemoteAddr,
 };
 use rand::Rng;
+use sentry::SentryFutureExt;
 
 use crate::{
     api::{self, ApiState},
     config::Settings,
+    error_reports::{self, RequestFacts},
     extract::{ClientAddr, MAX_BODY, TOO_LARGE},
+    metrics::{self, METRICS_PATH, Metrics},
     wire::{detail_response, json_response, server_error_body},
 };
 
@@ -49,6 +53,7 @@ pub fn route_of(path: &str) -> Option<RouteInfo> {
         "/backend/health/live/" => return info("/backend/health/live/", READ_ONLY),
         "/backend/api/schema/" => return info("/backend/api/schema/", READ_ONLY),
         "/backend/api/docs/" => return info("/backend/api/docs/", READ_ONLY),
+        METRICS_PATH => return info(METRICS_PATH, READ_ONLY),
         _ => {}
     }
     let (v1, rest) = if let Some(rest) = path.strip_prefix("/backend/api/v1/") {
@@ -86,16 +91,36 @@ pub fn route_of(path: &str) -> Option<RouteInfo> {
     }
 }
 
+/// The `tracing` target of the request log (one event per request).
+pub const ACCESS_LOG_TARGET: &str = "exit3_server::access";
+
 /// What the front layer needs from the settings.
 #[derive(Debug, Clone)]
 struct Front {
     settings: Arc<Settings>,
     proxies: TrustedProxies,
+    keys: ApiKeys,
+    metrics: Metrics,
 }
 
+/// The message of a handler's panic, put on the 500 answer for the error report.
+#[derive(Debug, Clone)]
+struct PanicMessage(String);
+
 /// The API as a poem endpoint: mount it anywhere (`Route::new().nest("/crm", endpoint(..))`).
-/// Every path it serves starts with `/backend/`.
+/// Every path it serves starts with `/backend/`. Its metrics are its own; use
+/// [`endpoint_with_metrics`] to share a registry (and to count store errors).
 pub fn endpoint(exit3: Exit3, settings: &Settings) -> impl Endpoint<Output = Response> + use<> {
+    endpoint_with_metrics(exit3, settings, Metrics::default())
+}
+
+/// [`endpoint`], recording into `metrics` (served at `/backend/metrics`). Build the
+/// service over [`Metrics::watch_store`] for the store errors to be counted.
+pub fn endpoint_with_metrics(
+    exit3: Exit3,
+    settings: &Settings,
+    metrics: Metrics,
+) -> impl Endpoint<Output = Response> + use<> {
     let state = ApiState {
         exit3,
         debug: settings.debug,
@@ -107,9 +132,16 @@ pub fn endpoint(exit3: Exit3, settings: &Settings) -> impl Endpoint<Output = Res
     let spec = Arc::new(spec);
     let html = Arc::new(html);
     let debug = settings.debug;
-    let on_panic = move |_: Box<dyn std::any::Any + Send + 'static>| {
+    let on_panic = move |payload: Box<dyn std::any::Any + Send + 'static>| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_owned());
         let body = server_error_body(&Panicked, debug);
-        json_response(StatusCode::INTERNAL_SERVER_ERROR, &body)
+        let mut resp = json_response(StatusCode::INTERNAL_SERVER_ERROR, &body);
+        resp.extensions_mut().insert(PanicMessage(message));
+        resp
     };
     let routes = Route::new()
         .nest("/", service)
@@ -130,6 +162,8 @@ pub fn endpoint(exit3: Exit3, settings: &Settings) -> impl Endpoint<Output = Res
         front: Front {
             settings: Arc::new(settings.clone()),
             proxies: settings.trusted_proxies.clone(),
+            keys: settings.api_keys(),
+            metrics,
         },
         routes,
     }
@@ -145,7 +179,17 @@ impl<E: Endpoint<Output = Response>> Endpoint for App<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        Ok(self.front.handle(req, &self.routes).await)
+        if error_reports::enabled() {
+            // A hub per request: the breadcrumbs logged while it runs go with its report.
+            let hub = Arc::new(sentry::Hub::new_from_top(sentry::Hub::main()));
+            Ok(self
+                .front
+                .handle(req, &self.routes, Some(&hub))
+                .bind_hub(hub.clone())
+                .await)
+        } else {
+            Ok(self.front.handle(req, &self.routes, None).await)
+        }
     }
 }
 
@@ -243,6 +287,7 @@ impl Front {
         &self,
         mut req: Request,
         routes: &impl Endpoint<Output = Response>,
+        hub: Option<&Arc<sentry::Hub>>,
     ) -> Response {
         let started = Instant::now();
         let request_id = req
@@ -289,6 +334,9 @@ impl Front {
             }
         }
         let route = route_of(&path);
+        let credential = (route.is_some()).then(|| {
+            Credential::from_headers(req.header("authorization"), req.header("x-api-key"))
+        });
 
         let mut resp = self.answer(req, &path, route, https, routes).await;
 
@@ -313,17 +361,100 @@ impl Front {
         }
         set(&mut resp, "x-request-id", &request_id);
 
+        let template = route.map_or("(unknown)", |r| r.template);
+        let status = resp.status().as_u16();
+        let took = started.elapsed();
+        self.metrics
+            .observe_request(method.as_str(), template, status, took);
+        if status == 429 {
+            self.metrics.observe_throttled(self.refusing_scope(
+                credential.as_ref(),
+                &method,
+                template,
+            ));
+        }
+        if let Some(hub) = hub {
+            let panic = resp
+                .extensions()
+                .get::<PanicMessage>()
+                .map(|p| p.0.as_str());
+            let readiness_probe = template == "/backend/health/";
+            if (status >= 500 && !readiness_probe) || panic.is_some() {
+                error_reports::report(
+                    hub,
+                    RequestFacts {
+                        method: method.as_str(),
+                        route: template,
+                        request_id: &request_id,
+                        status,
+                        panic,
+                    },
+                );
+            }
+        }
+
         tracing::info!(
-            target: "exit3_server::access",
+            target: ACCESS_LOG_TARGET,
             method = %method,
-            route = route.map_or("(unknown)", |r| r.template),
-            status = resp.status().as_u16(),
-            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            route = template,
+            status,
+            duration_ms = took.as_secs_f64() * 1000.0,
             client = %client.map_or_else(|| "-".to_owned(), |c| c.to_string()),
             request_id = %request_id,
             "request"
         );
         resp
+    }
+
+    /// The throttle scope that refused a request, as far as the front layer can tell:
+    /// admin keys are throttled in `admin` only; other callers in `general` and, for
+    /// creating leads and (un)subscribing, in a second scope — the core's refusal does not
+    /// say which of the two refused.
+    fn refusing_scope(
+        &self,
+        credential: Option<&Credential>,
+        method: &Method,
+        template: &str,
+    ) -> &'static str {
+        let admin = credential
+            .and_then(|c| self.keys.authenticate(c).ok())
+            .is_some_and(|caller| caller.scope() == Scope::Admin);
+        if admin {
+            return "admin";
+        }
+        let post = method == Method::POST;
+        if post && template.ends_with("/leads/") {
+            "general_or_lead_create"
+        } else if post && template.contains("/newsletter/") && !template.contains("{id}") {
+            "general_or_subscribe"
+        } else {
+            "general"
+        }
+    }
+
+    /// `GET /backend/metrics`: the admin key only, never throttled.
+    fn metrics_answer(&self, req: &Request) -> Response {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            let mut resp = detail_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!("Method \"{}\" not allowed.", req.method()),
+            );
+            set(&mut resp, "allow", READ_ONLY);
+            return resp;
+        }
+        let credential =
+            Credential::from_headers(req.header("authorization"), req.header("x-api-key"));
+        let refusal = match self.keys.authenticate(&credential) {
+            Ok(caller) if caller.scope() == Scope::Admin => None,
+            Ok(_) => Some(Error::Forbidden(Denial::PermissionDenied)),
+            Err(e) => Some(e),
+        };
+        if let Some(e) = refusal {
+            return detail_response(StatusCode::FORBIDDEN, &e.to_string());
+        }
+        Response::builder()
+            .content_type(metrics::CONTENT_TYPE)
+            .body(self.metrics.render())
     }
 
     async fn answer(
@@ -346,7 +477,11 @@ impl Front {
             return detail_response(StatusCode::BAD_REQUEST, "Invalid host header.");
         }
 
-        if self.settings.secure_ssl_redirect && !https && !path.starts_with("/backend/health/") {
+        if self.settings.secure_ssl_redirect
+            && !https
+            && !path.starts_with("/backend/health/")
+            && path != METRICS_PATH
+        {
             let host = raw_host.unwrap_or_default();
             let target = match req.original_uri().path_and_query() {
                 Some(pq) => format!("https://{host}{pq}"),
@@ -365,7 +500,9 @@ impl Front {
             .map(str::to_owned);
         let preflight = req.method() == Method::OPTIONS
             && req.headers().contains_key("access-control-request-method");
-        let mut resp = if preflight {
+        let mut resp = if path == METRICS_PATH && !preflight && req.method() != Method::OPTIONS {
+            self.metrics_answer(&req)
+        } else if preflight {
             let mut resp = Response::builder().status(StatusCode::OK).finish();
             if origin.is_some() {
                 set(

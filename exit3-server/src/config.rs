@@ -1,7 +1,7 @@
 //! Configuration (§8 of the contract): environment variables, optionally from `.env`,
 //! with the Django backend's names. Every problem is reported at once, in one message.
 
-use std::{collections::HashMap, fmt, net::SocketAddr};
+use std::{collections::HashMap, fmt, net::SocketAddr, path::PathBuf};
 
 use exit3_core::{ApiKeys, RateSetting, ThrottleRates, TrustedProxies};
 use rand::{Rng, distr::Alphanumeric};
@@ -79,8 +79,8 @@ impl fmt::Debug for Database {
 pub enum LogFormat {
     /// One JSON object per line (the default).
     Json,
-    /// Human-readable lines.
-    Text,
+    /// Human-readable lines (`pretty`, or its older name `text`).
+    Pretty,
 }
 
 /// The server's settings.
@@ -102,8 +102,10 @@ pub struct Settings {
     pub database: Database,
     /// `CORS_ALLOWED_ORIGINS`: exact origins.
     pub cors_allowed_origins: Vec<String>,
-    /// `SENTRY_DSN` (accepted for compatibility; not used).
+    /// `SENTRY_DSN`: error reports go to Sentry when set.
     pub sentry_dsn: Option<String>,
+    /// `SENTRY_ENVIRONMENT`: the environment name on error reports.
+    pub sentry_environment: Option<String>,
     /// `BIND`.
     pub bind: SocketAddr,
     /// `TRUSTED_PROXIES`.
@@ -116,8 +118,13 @@ pub struct Settings {
     pub hsts_seconds: u64,
     /// `SECURE_HSTS_PRELOAD`.
     pub hsts_preload: bool,
-    /// `LOG_FORMAT` (`json` or `text`).
+    /// `LOG_FORMAT` (`json`, or `pretty` alias `text`).
     pub log_format: LogFormat,
+    /// `LOG_LEVEL`: a `tracing` filter (`info`, `warn,exit3_server=debug`); `RUST_LOG`
+    /// wins when set.
+    pub log_level: String,
+    /// `LOG_FILE`: also log to this file, rotated at 10 MB, 5 old files kept.
+    pub log_file: Option<PathBuf>,
     /// `SHUTDOWN_TIMEOUT` in seconds: how long in-flight requests may take after SIGTERM.
     pub shutdown_timeout: u64,
 }
@@ -166,7 +173,8 @@ fn truthy(name: &str, value: &str, problems: &mut Vec<String>) -> bool {
     }
 }
 
-fn comma_list(value: &str) -> Vec<String> {
+/// The non-empty, trimmed entries of a comma-separated list.
+pub fn comma_list(value: &str) -> Vec<String> {
     value
         .split(',')
         .map(str::trim)
@@ -331,12 +339,27 @@ impl Settings {
         let log_format = match get("LOG_FORMAT").as_deref().map(str::to_ascii_lowercase) {
             None => LogFormat::Json,
             Some(f) if f == "json" => LogFormat::Json,
-            Some(f) if f == "text" => LogFormat::Text,
+            Some(f) if f == "pretty" || f == "text" => LogFormat::Pretty,
             Some(f) => {
-                problems.push(format!("LOG_FORMAT={f:?} is neither json nor text"));
+                problems.push(format!("LOG_FORMAT={f:?} is neither json nor pretty"));
                 LogFormat::Json
             }
         };
+        let log_level = get("LOG_LEVEL").unwrap_or_else(|| "info".into());
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log_level) {
+            problems.push(format!(
+                "LOG_LEVEL={log_level:?} is not a level or filter such as info ({e})"
+            ));
+        }
+        let log_file = get("LOG_FILE").map(PathBuf::from);
+        let sentry_dsn = get("SENTRY_DSN");
+        if let Some(dsn) = &sentry_dsn
+            && let Err(e) = dsn.parse::<sentry::types::Dsn>()
+        {
+            problems.push(format!(
+                "SENTRY_DSN is not a DSN such as https://key@o1.ingest.sentry.io/1 ({e})"
+            ));
+        }
 
         let cors_allowed_origins = get("CORS_ALLOWED_ORIGINS")
             .map(|v| comma_list(&v))
@@ -363,7 +386,8 @@ impl Settings {
             generated_admin_key,
             database,
             cors_allowed_origins,
-            sentry_dsn: get("SENTRY_DSN"),
+            sentry_dsn,
+            sentry_environment: get("SENTRY_ENVIRONMENT"),
             bind,
             trusted_proxies,
             rates,
@@ -371,6 +395,8 @@ impl Settings {
             hsts_seconds,
             hsts_preload,
             log_format,
+            log_level,
+            log_file,
             shutdown_timeout,
         })
     }
@@ -398,6 +424,7 @@ impl Settings {
             database: Database::Memory,
             cors_allowed_origins: Vec::new(),
             sentry_dsn: None,
+            sentry_environment: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
             trusted_proxies: TrustedProxies::none(),
             rates: ThrottleRates::default(),
@@ -405,6 +432,8 @@ impl Settings {
             hsts_seconds: 0,
             hsts_preload: false,
             log_format: LogFormat::Json,
+            log_level: "info".into(),
+            log_file: None,
             shutdown_timeout: 10,
         }
     }

@@ -24,9 +24,13 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod error_reports;
 pub mod extract;
+pub mod logging;
+pub mod metrics;
 pub mod server;
 pub mod wire;
 
-pub use app::{endpoint, openapi_json};
+pub use app::{endpoint, endpoint_with_metrics, openapi_json};
 pub use config::Settings;
+pub use metrics::Metrics;

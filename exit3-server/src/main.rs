@@ -12,13 +12,11 @@ use std::{
 use clap::{Parser, Subcommand};
 use exit3_core::{DynStore, Exit3};
 use exit3_server::{
-    Settings,
-    config::{Database, LogFormat},
-    endpoint, openapi_json, server,
+    Metrics, Settings, config::Database, endpoint_with_metrics, error_reports, logging,
+    metrics::PoolUsage, openapi_json, server,
 };
 use exit3_store_memory::MemoryStore;
 use exit3_store_postgres::{PostgresOptions, PostgresStore};
-use tracing_subscriber::EnvFilter;
 
 /// exit3's HTTP API: lead capture and newsletter subscriptions.
 #[derive(Debug, Parser)]
@@ -80,7 +78,12 @@ where
     F: FnOnce(Settings) -> Fut,
     Fut: Future<Output = Result<(), String>>,
 {
-    init_logging(settings.log_format);
+    // Sentry first, so that the logging picks up its layer; the guard flushes at exit.
+    let _reports = error_reports::init(settings);
+    if let Err(e) = logging::init(settings) {
+        eprintln!("exit3-server: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -101,18 +104,13 @@ where
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
-}
+/// How full the PostgreSQL pool is, for the metrics.
+type PoolProbe = Arc<dyn Fn() -> PoolUsage + Send + Sync>;
 
-async fn open_store(settings: &Settings, migrate: bool) -> Result<DynStore, String> {
+async fn open_store(
+    settings: &Settings,
+    migrate: bool,
+) -> Result<(DynStore, Option<PoolProbe>), String> {
     match &settings.database {
         Database::Memory => {
             tracing::warn!(
@@ -124,7 +122,7 @@ async fn open_store(settings: &Settings, migrate: bool) -> Result<DynStore, Stri
                 "\n*** WARNING: in-memory store: every lead and subscriber is lost when the \
                  server stops. Set DATABASE_URL for PostgreSQL. ***\n"
             );
-            Ok(Arc::new(MemoryStore::new()))
+            Ok((Arc::new(MemoryStore::new()), None))
         }
         Database::Postgres(url) => {
             let store = PostgresStore::connect(PostgresOptions::new(url.clone()))
@@ -137,7 +135,13 @@ async fn open_store(settings: &Settings, migrate: bool) -> Result<DynStore, Stri
                     .map_err(|e| format!("cannot apply the migrations: {}", chain(&e)))?;
                 tracing::info!("database migrations applied");
             }
-            Ok(Arc::new(store))
+            let pool = store.pool().clone();
+            let probe: PoolProbe = Arc::new(move || PoolUsage {
+                size: pool.size(),
+                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                max: pool.options().get_max_connections(),
+            });
+            Ok((Arc::new(store), Some(probe)))
         }
     }
 }
@@ -166,11 +170,19 @@ async fn serve(settings: Settings, migrate: bool) -> Result<(), String> {
              Send it as `Authorization: Basic {key}`. Set BASIC_API_KEY to keep one.\n"
         );
     }
-    if settings.sentry_dsn.is_some() {
-        tracing::warn!("SENTRY_DSN is set but not used by exit3-server: errors go to the log");
+    if let Some(dsn) = &settings.sentry_dsn {
+        if dsn.starts_with("https:") && !cfg!(feature = "sentry-rustls") {
+            tracing::error!(
+                "SENTRY_DSN is https but this build has no TLS for Sentry: reports will \
+                 fail; build with `--features sentry-rustls` (the container image does)"
+            );
+        } else {
+            tracing::info!("error reports go to Sentry");
+        }
     }
-    let store = open_store(&settings, migrate).await?;
-    let exit3 = Exit3::builder(store)
+    let (store, pool) = open_store(&settings, migrate).await?;
+    let metrics = Metrics::new(pool);
+    let exit3 = Exit3::builder(metrics.watch_store(store))
         .keys(settings.api_keys())
         .rates(settings.rates)
         .build();
@@ -178,7 +190,7 @@ async fn serve(settings: Settings, migrate: bool) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
     tracing::info!(addr = %bound.local_addr(), "exit3-server listening");
-    let app = endpoint(exit3, &settings);
+    let app = endpoint_with_metrics(exit3, &settings, metrics);
     bound
         .serve(
             app,

@@ -20,7 +20,7 @@ use exit3_core::{
     SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStore,
     ThrottleDecision, ThrottleHit, ThrottleStore, Timestamp,
 };
-use exit3_server::{Settings, config::HostPattern, endpoint, server};
+use exit3_server::{Metrics, Settings, config::HostPattern, endpoint_with_metrics, server};
 use exit3_store_memory::MemoryStore;
 use exit3_store_postgres::testing;
 use serde_json::Value;
@@ -35,6 +35,8 @@ pub const UP: u8 = 0;
 pub const DOWN: u8 = 1;
 /// Every call answers `Internal`.
 pub const BROKEN: u8 = 2;
+/// Every call panics.
+pub const PANICKING: u8 = 3;
 
 /// A store that can be switched to fail.
 #[derive(Debug)]
@@ -52,6 +54,7 @@ impl SwitchStore {
         match self.mode.load(AtomicOrdering::SeqCst) {
             UP => Ok(()),
             DOWN => Err(Error::unavailable("connection refused (test outage)")),
+            PANICKING => panic!("the store exploded (test panic)"),
             _ => Err(Error::internal("disk on fire (test failure)")),
         }
     }
@@ -211,6 +214,7 @@ impl Backend {
 /// `memory::name` and `postgres::name`. The PostgreSQL variant is skipped (saying
 /// `SKIPPED (no PostgreSQL): <why>`) when there is no PostgreSQL, and fails instead under
 /// `EXIT3_REQUIRE_POSTGRES=1`.
+#[allow(unused_macros)]
 macro_rules! on_every_store {
     ($($name:ident),+ $(,)?) => {
         mod memory {
@@ -234,6 +238,7 @@ macro_rules! on_every_store {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use on_every_store;
 
 /// The server with default settings on a fresh store of `backend`.
@@ -257,14 +262,23 @@ pub fn switch(inner: DynStore) -> Arc<SwitchStore> {
 
 /// The server over `store`.
 pub async fn spawn_on(settings: Settings, store: Arc<SwitchStore>) -> TestApp {
+    spawn_observed(settings, store, Metrics::default()).await
+}
+
+/// The server over `store`, recording into `metrics` (store errors included).
+pub async fn spawn_observed(
+    settings: Settings,
+    store: Arc<SwitchStore>,
+    metrics: Metrics,
+) -> TestApp {
     let clock = ManualClock::default();
     let dyn_store: DynStore = store.clone();
-    let exit3 = Exit3::builder(dyn_store)
+    let exit3 = Exit3::builder(metrics.watch_store(dyn_store))
         .keys(settings.api_keys())
         .rates(settings.rates)
         .clock(clock.clone())
         .build();
-    let app = endpoint(exit3, &settings);
+    let app = endpoint_with_metrics(exit3, &settings, metrics);
     let bound = server::bind("127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
         .await
         .unwrap_or_else(|e| panic!("bind: {e}"));

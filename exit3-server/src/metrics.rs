@@ -1,0 +1,333 @@
+//! Prometheus metrics, served at `/backend/metrics` to the admin key only (OpenMetrics
+//! text, which Prometheus scrapes natively): requests and their latency by route template
+//! and status, throttle refusals, store errors by operation, and the PostgreSQL pool.
+
+use std::{fmt::Write as _, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use exit3_core::{
+    DynStore, Error, HealthCheck, Lead, LeadFilter, LeadId, LeadPatch, LeadStore, NewLead,
+    NewSubscriber, Ordering, Page, PageRequest, StoreResult, SubscribeOutcome, Subscriber,
+    SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStore, ThrottleDecision,
+    ThrottleHit, ThrottleStore, Timestamp,
+};
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::Registry,
+};
+
+/// The path of the metrics endpoint (slash-normalised).
+pub const METRICS_PATH: &str = "/backend/metrics/";
+
+/// The `Content-Type` of a scrape.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Labels of the request metrics.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: String,
+}
+
+/// Labels of the throttle refusals.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ThrottleLabels {
+    scope: String,
+}
+
+/// Labels of the store errors.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoreErrorLabels {
+    operation: String,
+    kind: String,
+}
+
+/// Labels of the pool gauge.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: String,
+}
+
+/// What a connection pool holds right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Open connections (idle and in use).
+    pub size: u32,
+    /// Idle connections.
+    pub idle: u32,
+    /// The most connections the pool may open.
+    pub max: u32,
+}
+
+type PoolProbe = Arc<dyn Fn() -> PoolUsage + Send + Sync>;
+
+fn latency_histogram() -> Histogram {
+    // 1 ms .. ~16 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+struct Inner {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    throttled: Family<ThrottleLabels, Counter>,
+    store_errors: Family<StoreErrorLabels, Counter>,
+    pool: Family<PoolLabels, Gauge>,
+    pool_probe: Option<PoolProbe>,
+}
+
+/// The server's metrics. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("pool", &self.inner.pool_probe.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new(None)
+    }
+}
+
+impl Metrics {
+    /// A fresh registry; `pool_probe` is read at every scrape (PostgreSQL only).
+    pub fn new(pool_probe: Option<Arc<dyn Fn() -> PoolUsage + Send + Sync>>) -> Self {
+        let mut registry = Registry::with_prefix("exit3");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route template and status",
+            requests.clone(),
+        );
+        let latency = Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request, by method, route template and status",
+            latency.clone(),
+        );
+        let throttled = Family::<ThrottleLabels, Counter>::default();
+        registry.register(
+            "throttle_refusals",
+            "Requests refused by throttling (429), by scope: admin, or for other keys the \
+             scopes that may have refused (general, general_or_lead_create, \
+             general_or_subscribe)",
+            throttled.clone(),
+        );
+        let store_errors = Family::<StoreErrorLabels, Counter>::default();
+        registry.register(
+            "store_errors",
+            "Store calls that failed, by operation and kind (unavailable, internal)",
+            store_errors.clone(),
+        );
+        let pool = Family::<PoolLabels, Gauge>::default();
+        if pool_probe.is_some() {
+            registry.register(
+                "db_pool_connections",
+                "PostgreSQL pool connections by state: size (open), idle, max",
+                pool.clone(),
+            );
+        }
+        Self {
+            inner: Arc::new(Inner {
+                registry,
+                requests,
+                latency,
+                throttled,
+                store_errors,
+                pool,
+                pool_probe,
+            }),
+        }
+    }
+
+    /// Records one answered request.
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, took: Duration) {
+        let labels = RequestLabels {
+            method: method.to_owned(),
+            route: route.to_owned(),
+            status: status.to_string(),
+        };
+        self.inner.requests.get_or_create(&labels).inc();
+        self.inner
+            .latency
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
+    }
+
+    /// Records a throttle refusal in `scope`.
+    pub fn observe_throttled(&self, scope: &str) {
+        self.inner
+            .throttled
+            .get_or_create(&ThrottleLabels {
+                scope: scope.to_owned(),
+            })
+            .inc();
+    }
+
+    fn observe_store_error(&self, operation: &'static str, error: &Error) {
+        let kind = match error {
+            Error::Unavailable { .. } => "unavailable",
+            _ => "internal",
+        };
+        self.inner
+            .store_errors
+            .get_or_create(&StoreErrorLabels {
+                operation: operation.to_owned(),
+                kind: kind.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The whole registry in the OpenMetrics text format (ends with `# EOF`).
+    pub fn render(&self) -> String {
+        if let Some(probe) = &self.inner.pool_probe {
+            let usage = probe();
+            for (state, value) in [
+                ("size", usage.size),
+                ("idle", usage.idle),
+                ("max", usage.max),
+            ] {
+                self.inner
+                    .pool
+                    .get_or_create(&PoolLabels {
+                        state: state.to_owned(),
+                    })
+                    .set(i64::from(value));
+            }
+        }
+        let mut out = String::new();
+        if encode(&mut out, &self.inner.registry).is_err() {
+            out.clear();
+            let _ = writeln!(out, "# EOF");
+        }
+        out
+    }
+
+    /// `store`, with its errors counted here.
+    pub fn watch_store(&self, store: DynStore) -> DynStore {
+        Arc::new(MeteredStore {
+            inner: store,
+            metrics: self.clone(),
+        })
+    }
+}
+
+/// A store whose failures are counted in [`Metrics`].
+#[derive(Debug)]
+struct MeteredStore {
+    inner: DynStore,
+    metrics: Metrics,
+}
+
+impl MeteredStore {
+    fn count<T>(&self, operation: &'static str, result: StoreResult<T>) -> StoreResult<T> {
+        if let Err(e) = &result {
+            self.metrics.observe_store_error(operation, e);
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl LeadStore for MeteredStore {
+    async fn insert_lead(&self, lead: &NewLead, now: Timestamp) -> StoreResult<Lead> {
+        self.count("insert_lead", self.inner.insert_lead(lead, now).await)
+    }
+    async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
+        self.count("get_lead", self.inner.get_lead(id).await)
+    }
+    async fn update_lead(
+        &self,
+        id: LeadId,
+        patch: &LeadPatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<Lead>> {
+        self.count("update_lead", self.inner.update_lead(id, patch, now).await)
+    }
+    async fn delete_lead(&self, id: LeadId) -> StoreResult<bool> {
+        self.count("delete_lead", self.inner.delete_lead(id).await)
+    }
+    async fn list_leads(
+        &self,
+        filter: &LeadFilter,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> StoreResult<Page<Lead>> {
+        self.count(
+            "list_leads",
+            self.inner.list_leads(filter, ordering, page).await,
+        )
+    }
+}
+
+#[async_trait]
+impl SubscriberStore for MeteredStore {
+    async fn subscribe(
+        &self,
+        subscriber: &NewSubscriber,
+        now: Timestamp,
+    ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
+        self.count("subscribe", self.inner.subscribe(subscriber, now).await)
+    }
+    async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
+        self.count("get_subscriber", self.inner.get_subscriber(id).await)
+    }
+    async fn update_subscriber(
+        &self,
+        id: SubscriberId,
+        patch: &SubscriberPatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<Subscriber>> {
+        self.count(
+            "update_subscriber",
+            self.inner.update_subscriber(id, patch, now).await,
+        )
+    }
+    async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {
+        self.count("delete_subscriber", self.inner.delete_subscriber(id).await)
+    }
+    async fn unsubscribe(&self, email: &str, now: Timestamp) -> StoreResult<bool> {
+        self.count("unsubscribe", self.inner.unsubscribe(email, now).await)
+    }
+    async fn list_subscribers(
+        &self,
+        filter: &SubscriberFilter,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> StoreResult<Page<Subscriber>> {
+        self.count(
+            "list_subscribers",
+            self.inner.list_subscribers(filter, ordering, page).await,
+        )
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for MeteredStore {
+    async fn hit(&self, hits: &[ThrottleHit], now: Timestamp) -> StoreResult<ThrottleDecision> {
+        self.count("throttle_hit", self.inner.hit(hits, now).await)
+    }
+}
+
+#[async_trait]
+impl HealthCheck for MeteredStore {
+    async fn health(&self) -> StoreResult<()> {
+        self.count("health", self.inner.health().await)
+    }
+}
