@@ -68,10 +68,10 @@ async fn main() -> Result<(), Error> {
         sent += 1;
         match exit3.create_lead(&visitor, &form).await {
             Ok(_) => continue,
-            Err(Error::Throttled { retry_after }) => {
+            Err(refusal @ Error::Throttled { retry_after, scope }) => {
                 println!(
-                    "form #{sent} refused: {} (Retry-After: {})",
-                    Error::Throttled { retry_after },
+                    "form #{sent} refused by {}: {refusal} (Retry-After: {})",
+                    scope.as_str(),
                     retry_after.as_secs()
                 );
                 break;

@@ -125,7 +125,14 @@ async fn lead_create_is_throttled_exactly_with_retry_after() {
     }
     // The first of the 10 was at 0 s; it is now 600 s: 3000 s to wait.
     match exit3.create_lead(&v, &lead_body()).await {
-        Err(Error::Throttled { retry_after }) => assert_eq!(retry_after, Duration::from_secs(3000)),
+        Err(Error::Throttled { retry_after, scope }) => {
+            assert_eq!(retry_after, Duration::from_secs(3000));
+            assert_eq!(
+                scope,
+                exit3::ThrottleScope::LeadCreate,
+                "general (100/hour) had room"
+            );
+        }
         other => panic!("expected a refusal, got {other:?}"),
     }
     // Another address is not affected; the refused request did not count in `general`.

@@ -29,6 +29,8 @@ pub enum Error {
     Throttled {
         /// Whole seconds (rounded up) until the request would be accepted.
         retry_after: Duration,
+        /// The scope that refused (with the longest wait, when several did).
+        scope: crate::throttle::ThrottleScope,
     },
     /// The store could not be reached or did not answer in time; nothing was written.
     #[error("Service temporarily unavailable.")]
@@ -180,6 +182,7 @@ mod tests {
     fn throttled_text_is_drf_text() {
         let e = Error::Throttled {
             retry_after: Duration::from_secs(36),
+            scope: crate::throttle::ThrottleScope::General,
         };
         assert_eq!(
             e.to_string(),

@@ -181,8 +181,9 @@ impl Exit3 {
         let hits = self.throttle_hits(&caller, ctx, operation);
         if !hits.is_empty() {
             let decision = self.inner.store.hit(&hits, self.now()).await?;
-            if let ThrottleDecision::Refused { retry_after } = decision {
-                return Err(Error::Throttled { retry_after });
+            if let ThrottleDecision::Refused { retry_after, hit } = decision {
+                let scope = hits.get(hit).map_or(ThrottleScope::General, |h| h.scope);
+                return Err(Error::Throttled { retry_after, scope });
             }
         }
         Ok(caller)
@@ -218,6 +219,7 @@ impl Exit3 {
                 self.inner.rates.get(scope).map(|rate| ThrottleHit {
                     key: format!("{}:{who}", scope.as_str()),
                     rate,
+                    scope,
                 })
             })
             .collect()

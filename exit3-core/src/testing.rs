@@ -31,7 +31,7 @@ use crate::{
         MSG_EMAIL_TAKEN, NewSubscriber, SubscribeOutcome, Subscriber, SubscriberId,
         SubscriberPatch, SubscriberStatus,
     },
-    throttle::{Rate, ThrottleDecision, ThrottleHit, Window},
+    throttle::{Rate, ThrottleDecision, ThrottleHit, ThrottleScope, Window},
 };
 
 /// Re-exported so that the macro's expansion can name it.
@@ -728,10 +728,19 @@ pub async fn unsubscribe_marks_only_active_subscribers(store: DynStore) {
     );
 }
 
+/// The scope a suite key belongs to: its prefix up to the first `:`.
+fn scope_of(key: &str) -> ThrottleScope {
+    ThrottleScope::ALL
+        .into_iter()
+        .find(|s| key.split(':').next() == Some(s.as_str()))
+        .unwrap_or(ThrottleScope::General)
+}
+
 fn hit(key: &str, limit: u32, period_secs: u64) -> ThrottleHit {
     ThrottleHit {
         key: key.to_owned(),
         rate: Rate::new(limit, Duration::from_secs(period_secs)).expect("rate"),
+        scope: scope_of(key),
     }
 }
 
@@ -754,7 +763,14 @@ pub async fn throttle_follows_the_model(store: DynStore) {
                 model.record_micros(h.rate, crate::clock::to_micros(now));
             }
             Err(retry_after) => {
-                assert_eq!(got, ThrottleDecision::Refused { retry_after }, "at {ms} ms")
+                assert_eq!(
+                    got,
+                    ThrottleDecision::Refused {
+                        retry_after,
+                        hit: 0
+                    },
+                    "at {ms} ms"
+                )
             }
         }
     }
@@ -775,8 +791,8 @@ pub async fn throttle_is_exact_under_concurrency(store: DynStore) {
     for task in tasks {
         match task.await.expect("task").expect("hit") {
             ThrottleDecision::Accepted => accepted += 1,
-            ThrottleDecision::Refused { retry_after } => {
-                assert_eq!(retry_after, Duration::from_secs(3600))
+            ThrottleDecision::Refused { retry_after, hit } => {
+                assert_eq!((retry_after, hit), (Duration::from_secs(3600), 0))
             }
         }
     }
@@ -800,7 +816,14 @@ pub async fn throttle_scopes_are_atomic(store: DynStore) {
     for i in 2..6 {
         let d = store.hit(&both, at(i)).await.expect("refused");
         let retry_after = Duration::from_secs(3600 - u64::try_from(i).expect("small"));
-        assert_eq!(d, ThrottleDecision::Refused { retry_after });
+        // `lead_create` (index 1) refuses; `general` has room.
+        assert_eq!(
+            d,
+            ThrottleDecision::Refused {
+                retry_after,
+                hit: 1
+            }
+        );
     }
     // Only the two accepted requests count in `general`: three more fit.
     for i in 0..3 {
@@ -817,7 +840,8 @@ pub async fn throttle_scopes_are_atomic(store: DynStore) {
     assert_eq!(
         d,
         ThrottleDecision::Refused {
-            retry_after: Duration::from_secs(3580)
+            retry_after: Duration::from_secs(3580),
+            hit: 0
         }
     );
     // The longest wait among refusing scopes is reported: at 30 s `general` (oldest of
@@ -831,7 +855,8 @@ pub async fn throttle_scopes_are_atomic(store: DynStore) {
     assert_eq!(
         d,
         ThrottleDecision::Refused {
-            retry_after: Duration::from_secs(3571)
+            retry_after: Duration::from_secs(3571),
+            hit: 1
         }
     );
     let wider = hit("general:ip:192.0.2.9", 7, 7200);
@@ -842,7 +867,8 @@ pub async fn throttle_scopes_are_atomic(store: DynStore) {
     assert_eq!(
         d,
         ThrottleDecision::Refused {
-            retry_after: Duration::from_secs(3570)
+            retry_after: Duration::from_secs(3570),
+            hit: 1
         }
     );
     // An empty request is accepted and records nothing.

@@ -178,6 +178,8 @@ pub struct ThrottleHit {
     pub key: String,
     /// The scope's rate.
     pub rate: Rate,
+    /// The scope the key belongs to (for reporting which scope refused).
+    pub scope: ThrottleScope,
 }
 
 /// What a store decided for all the scopes of one request.
@@ -189,6 +191,9 @@ pub enum ThrottleDecision {
     Refused {
         /// The longest wait among the refusing scopes, whole seconds rounded up.
         retry_after: Duration,
+        /// The index, in the call's hits, of the refusing hit with that wait (the first
+        /// of equals): what frontends report as the refusing scope.
+        hit: usize,
     },
 }
 

@@ -334,9 +334,6 @@ impl Front {
             }
         }
         let route = route_of(&path);
-        let credential = (route.is_some()).then(|| {
-            Credential::from_headers(req.header("authorization"), req.header("x-api-key"))
-        });
 
         let mut resp = self.answer(req, &path, route, https, routes).await;
 
@@ -366,13 +363,6 @@ impl Front {
         let took = started.elapsed();
         self.metrics
             .observe_request(method.as_str(), template, status, took);
-        if status == 429 {
-            self.metrics.observe_throttled(self.refusing_scope(
-                credential.as_ref(),
-                &method,
-                template,
-            ));
-        }
         if let Some(hub) = hub {
             let panic = resp
                 .extensions()
@@ -404,32 +394,6 @@ impl Front {
             "request"
         );
         resp
-    }
-
-    /// The throttle scope that refused a request, as far as the front layer can tell:
-    /// admin keys are throttled in `admin` only; other callers in `general` and, for
-    /// creating leads and (un)subscribing, in a second scope — the core's refusal does not
-    /// say which of the two refused.
-    fn refusing_scope(
-        &self,
-        credential: Option<&Credential>,
-        method: &Method,
-        template: &str,
-    ) -> &'static str {
-        let admin = credential
-            .and_then(|c| self.keys.authenticate(c).ok())
-            .is_some_and(|caller| caller.scope() == Scope::Admin);
-        if admin {
-            return "admin";
-        }
-        let post = method == Method::POST;
-        if post && template.ends_with("/leads/") {
-            "general_or_lead_create"
-        } else if post && template.contains("/newsletter/") && !template.contains("{id}") {
-            "general_or_subscribe"
-        } else {
-            "general"
-        }
     }
 
     /// `GET /backend/metrics`: the admin key only, never throttled.

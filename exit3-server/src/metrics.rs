@@ -9,7 +9,7 @@ use exit3_core::{
     DynStore, Error, HealthCheck, Lead, LeadFilter, LeadId, LeadPatch, LeadStore, NewLead,
     NewSubscriber, Ordering, Page, PageRequest, StoreResult, SubscribeOutcome, Subscriber,
     SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStore, ThrottleDecision,
-    ThrottleHit, ThrottleStore, Timestamp,
+    ThrottleHit, ThrottleScope, ThrottleStore, Timestamp,
 };
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
@@ -124,9 +124,8 @@ impl Metrics {
         let throttled = Family::<ThrottleLabels, Counter>::default();
         registry.register(
             "throttle_refusals",
-            "Requests refused by throttling (429), by scope: admin, or for other keys the \
-             scopes that may have refused (general, general_or_lead_create, \
-             general_or_subscribe)",
+            "Requests refused by throttling (429), by the scope that refused: general, \
+             lead_create, subscribe, admin",
             throttled.clone(),
         );
         let store_errors = Family::<StoreErrorLabels, Counter>::default();
@@ -170,12 +169,12 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// Records a throttle refusal in `scope`.
-    pub fn observe_throttled(&self, scope: &str) {
+    /// Records a throttle refusal by `scope`.
+    pub fn observe_throttled(&self, scope: ThrottleScope) {
         self.inner
             .throttled
             .get_or_create(&ThrottleLabels {
-                scope: scope.to_owned(),
+                scope: scope.as_str().to_owned(),
             })
             .inc();
     }
@@ -321,7 +320,13 @@ impl SubscriberStore for MeteredStore {
 #[async_trait]
 impl ThrottleStore for MeteredStore {
     async fn hit(&self, hits: &[ThrottleHit], now: Timestamp) -> StoreResult<ThrottleDecision> {
-        self.count("throttle_hit", self.inner.hit(hits, now).await)
+        let decision = self.count("throttle_hit", self.inner.hit(hits, now).await)?;
+        if let ThrottleDecision::Refused { hit, .. } = decision
+            && let Some(refusing) = hits.get(hit)
+        {
+            self.metrics.observe_throttled(refusing.scope);
+        }
+        Ok(decision)
     }
 }
 

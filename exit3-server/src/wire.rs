@@ -449,7 +449,7 @@ macro_rules! error_enum {
                         Self::NotFound(Json(Detail::new(e.to_string())))
                     }
                     e @ Error::Forbidden(_) => Self::Forbidden(Json(Detail::new(e.to_string()))),
-                    e @ Error::Throttled { retry_after } => {
+                    e @ Error::Throttled { retry_after, .. } => {
                         Self::Throttled(Json(Detail::new(e.to_string())), retry_after.as_secs())
                     }
                     e @ Error::Unavailable { .. } => {

@@ -234,7 +234,7 @@ async fn a_scrape_counts_requests_latencies_throttle_refusals_and_store_errors()
         value(
             &s,
             "exit3_throttle_refusals_total",
-            &[("scope", "general_or_lead_create")]
+            &[("scope", "lead_create")]
         ),
         1.0
     );

@@ -286,16 +286,17 @@ impl ThrottleStore for MemoryStore {
     async fn hit(&self, hits: &[ThrottleHit], now: Timestamp) -> StoreResult<ThrottleDecision> {
         let now = to_micros(now);
         let mut throttle = lock(&self.throttle);
-        let mut retry_after = None;
-        for hit in hits {
+        let mut refusal: Option<(std::time::Duration, usize)> = None;
+        for (i, hit) in hits.iter().enumerate() {
             if let Some((_, window)) = throttle.windows.get(&hit.key)
                 && let Err(wait) = window.check_micros(hit.rate, now)
+                && refusal.is_none_or(|(longest, _)| wait > longest)
             {
-                retry_after = retry_after.max(Some(wait));
+                refusal = Some((wait, i));
             }
         }
-        if let Some(retry_after) = retry_after {
-            return Ok(ThrottleDecision::Refused { retry_after });
+        if let Some((retry_after, hit)) = refusal {
+            return Ok(ThrottleDecision::Refused { retry_after, hit });
         }
         for hit in hits {
             let (rate, window) = throttle
@@ -345,6 +346,7 @@ mod tests {
             let hit = ThrottleHit {
                 key: format!("general:ip:{i}"),
                 rate,
+                scope: exit3_core::ThrottleScope::General,
             };
             let d = store.hit(&[hit], clock.now()).await.expect("hit");
             assert_eq!(d, ThrottleDecision::Accepted);

@@ -220,8 +220,9 @@ impl PostgresStore {
             .collect();
 
         // Decide every hit on the state before this request.
-        let mut retry_after = None;
-        for hit in hits {
+        // The longest wait among refusing hits, with the first such hit.
+        let mut refusal: Option<(std::time::Duration, usize)> = None;
+        for (i, hit) in hits.iter().enumerate() {
             let Some(state) = states.get_mut(&hit.key) else {
                 continue;
             };
@@ -229,14 +230,16 @@ impl PostgresStore {
             if state.head.cap != limit {
                 state.resize(&mut tx, limit).await?;
             }
-            if let Err(wait) = state.check(hit.rate, now) {
-                retry_after = retry_after.max(Some(wait));
+            if let Err(wait) = state.check(hit.rate, now)
+                && refusal.is_none_or(|(longest, _)| wait > longest)
+            {
+                refusal = Some((wait, i));
             }
         }
-        if let Some(retry_after) = retry_after {
+        if let Some((retry_after, hit)) = refusal {
             // Nothing is recorded anywhere, not even a re-sized ring.
             tx.rollback().await?;
-            return Ok(Some(ThrottleDecision::Refused { retry_after }));
+            return Ok(Some(ThrottleDecision::Refused { retry_after, hit }));
         }
 
         // Record in every key.

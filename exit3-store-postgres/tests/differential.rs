@@ -372,6 +372,7 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
                     .map(|&k| ThrottleHit {
                         key: format!("general:ip:10.0.0.{k}"),
                         rate: key_rate(k),
+                        scope: exit3_core::ThrottleScope::General,
                     })
                     .collect();
                 (

@@ -140,6 +140,7 @@ async fn a_cut_connection_is_unavailable_and_the_store_recovers() {
     let hit = ThrottleHit {
         key: "general:ip:192.0.2.1".into(),
         rate: Rate::new(100, Duration::from_secs(60)).unwrap_or_else(|| panic!("rate")),
+        scope: exit3_core::ThrottleScope::General,
     };
     store
         .hit(std::slice::from_ref(&hit), at(0))

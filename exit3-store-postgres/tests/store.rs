@@ -56,6 +56,7 @@ async fn throttle_state_stays_bounded_by_the_active_keys() {
         let hit = ThrottleHit {
             key: format!("general:ip:10.1.{}.{}", i / 256, i % 256),
             rate,
+            scope: exit3_core::ThrottleScope::General,
         };
         let d = store
             .hit(&[hit], at(i))
@@ -87,6 +88,7 @@ async fn a_ring_holds_one_row_per_kept_time_whatever_the_hits() {
     let hit = ThrottleHit {
         key: "admin:key:k".into(),
         rate,
+        scope: exit3_core::ThrottleScope::Admin,
     };
     for i in 0..100 {
         let _ = store.hit(std::slice::from_ref(&hit), at(i)).await;
@@ -186,11 +188,13 @@ async fn several_stores_sharing_a_database_throttle_as_one() {
                 ThrottleHit {
                     key: "general:ip:203.0.113.5".into(),
                     rate,
+                    scope: exit3_core::ThrottleScope::General,
                 },
                 ThrottleHit {
                     key: format!("lead_create:ip:203.0.113.5:{}", (i + j) % 3),
                     rate: Rate::new(100, Duration::from_secs(3600))
                         .unwrap_or_else(|| panic!("rate")),
+                    scope: exit3_core::ThrottleScope::LeadCreate,
                 },
             ];
             tasks.push(tokio::spawn(async move { store.hit(&hits, at(1)).await }));
@@ -200,7 +204,7 @@ async fn several_stores_sharing_a_database_throttle_as_one() {
     for task in tasks {
         match task.await.unwrap_or_else(|e| panic!("{e}")) {
             Ok(ThrottleDecision::Accepted) => accepted += 1,
-            Ok(ThrottleDecision::Refused { retry_after }) => {
+            Ok(ThrottleDecision::Refused { retry_after, .. }) => {
                 assert_eq!(retry_after, Duration::from_secs(3600));
             }
             Err(e) => panic!("{e:?}"),
@@ -220,6 +224,7 @@ async fn a_decision_does_not_wait_for_another_keys_lock() {
     let hit = |key: &str| ThrottleHit {
         key: key.into(),
         rate,
+        scope: exit3_core::ThrottleScope::General,
     };
     store
         .hit(&[hit("general:ip:a")], at(0))
