@@ -5,8 +5,8 @@ use std::{hint::black_box, net::IpAddr, sync::Arc, time::Duration};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use exit3::{
-    MemoryStore, NewLead, Origin, Payload, Policy, Rate, Scope, ThrottleHit,
-    store::ThrottleStore, testing::at,
+    MemoryStore, NewLead, Origin, Payload, Policy, Rate, Scope, ThrottleHit, store::ThrottleStore,
+    testing::at,
 };
 use serde_json::{Value, json};
 

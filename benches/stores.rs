@@ -90,7 +90,10 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: DynStore) {
             let filter = filter.clone();
             async move {
                 match page {
-                    Some(page) => store.list_leads(&filter, Ordering::default(), page).await.ok(),
+                    Some(page) => store
+                        .list_leads(&filter, Ordering::default(), page)
+                        .await
+                        .ok(),
                     None => None,
                 }
             }

@@ -62,7 +62,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .post(format!("http://{addr}/backend/api/v1/leads/"))
         .send()
         .await?;
-    println!("POST -> {} ({} bytes)", resp.status(), resp.text().await?.len());
+    println!(
+        "POST -> {} ({} bytes)",
+        resp.status(),
+        resp.text().await?.len()
+    );
     let _ = stop.send(());
     server.await??;
     Ok(())

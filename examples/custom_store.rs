@@ -18,9 +18,9 @@ use std::{
 
 use async_trait::async_trait;
 use exit3::{
-    DynStore, Lead, LeadFilter, LeadId, LeadPatch, MemoryStore, NewLead,
-    NewSubscriber, Ordering, Page, PageRequest, SubscribeOutcome, Subscriber, SubscriberFilter,
-    SubscriberId, SubscriberPatch, ThrottleDecision, ThrottleHit, Timestamp,
+    DynStore, Lead, LeadFilter, LeadId, LeadPatch, MemoryStore, NewLead, NewSubscriber, Ordering,
+    Page, PageRequest, SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId,
+    SubscriberPatch, ThrottleDecision, ThrottleHit, Timestamp,
     store::{HealthCheck, LeadStore, StoreResult, SubscriberStore, ThrottleStore},
     testing,
 };

@@ -98,7 +98,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let resp = client
         .post(format!("{base}/crm/backend/api/v1/leads/"))
         .header("authorization", &auth)
-        .json(&json!({"full_name": "Ada Lovelace", "position": "CTO", "company_name": "Analytical"}))
+        .json(
+            &json!({"full_name": "Ada Lovelace", "position": "CTO", "company_name": "Analytical"}),
+        )
         .send()
         .await?;
     let tagged = resp.headers().get("x-served-by").cloned();
@@ -117,7 +119,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .await?
         .json()
         .await?;
-    println!("GET /crm/backend/api/v1/leads/?status=new -> count {}", list["count"]);
+    println!(
+        "GET /crm/backend/api/v1/leads/?status=new -> count {}",
+        list["count"]
+    );
 
     let resp = client.get(format!("{base}/status")).send().await?;
     println!("GET /status -> {}", resp.text().await?);

@@ -104,8 +104,9 @@ async fn subscribe(
         Err(e) => Err(e),
     };
     match result {
-        Ok(subscribed) => Json(json!({ "outcome": format!("{:?}", subscribed.outcome) }))
-            .into_response(),
+        Ok(subscribed) => {
+            Json(json!({ "outcome": format!("{:?}", subscribed.outcome) })).into_response()
+        }
         Err(e) => error_response(&e),
     }
 }
@@ -118,7 +119,10 @@ async fn main() -> Result<(), Box<dyn StdError>> {
     let app = Router::new()
         .route("/leads", post(create_lead).get(list_leads))
         .route("/subscribe", post(subscribe))
-        .route("/", get(|| async { "an axum service that also captures leads" }))
+        .route(
+            "/",
+            get(|| async { "an axum service that also captures leads" }),
+        )
         .with_state(exit3);
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
@@ -155,7 +159,11 @@ async fn main() -> Result<(), Box<dyn StdError>> {
         .json(&json!({"full_name": "", "email": "not-an-address"}))
         .send()
         .await?;
-    println!("POST /leads (bad) -> {} {}", resp.status(), resp.text().await?);
+    println!(
+        "POST /leads (bad) -> {} {}",
+        resp.status(),
+        resp.text().await?
+    );
 
     let resp = client
         .post(format!("{base}/subscribe"))
@@ -163,7 +171,11 @@ async fn main() -> Result<(), Box<dyn StdError>> {
         .json(&json!({"email": "reader@example.com"}))
         .send()
         .await?;
-    println!("POST /subscribe -> {} {}", resp.status(), resp.text().await?);
+    println!(
+        "POST /subscribe -> {} {}",
+        resp.status(),
+        resp.text().await?
+    );
 
     let resp = client
         .get(format!("{base}/leads?status=new"))

@@ -7,9 +7,7 @@
 
 use std::{error::Error as StdError, process::ExitCode, sync::Arc, time::Duration};
 
-use exit3::{
-    ApiKeys, Exit3, Payload, PostgresOptions, PostgresStore, QueryParams, RequestContext,
-};
+use exit3::{ApiKeys, Exit3, Payload, PostgresOptions, PostgresStore, QueryParams, RequestContext};
 
 const ADMIN_KEY: &str = "postgres-example-admin-key-0123456789";
 
@@ -70,7 +68,10 @@ async fn run(url: &str) -> Result<(), Box<dyn StdError>> {
     }
 
     let sub = exit3
-        .subscribe(&admin, &Payload::empty().with("email", "pg-example@example.com"))
+        .subscribe(
+            &admin,
+            &Payload::empty().with("email", "pg-example@example.com"),
+        )
         .await?;
     println!("subscribe pg-example@example.com: {:?}", sub.outcome);
     Ok(())
