@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# HTTP load test of exit3-server (PostgreSQL and memory stores) side by side with the
+# Django peer, a bare poem handler and pgbench, in one run on this machine.
+#
+#   benches/http/load.sh            # everything (about 5 minutes)
+#   DURATION=10 WARMUP=3 CONNECTIONS=32 NO_DJANGO=1 benches/http/load.sh
+#
+# Scenarios (wrk, CONNECTIONS connections, WARMUP s warm-up then DURATION s measured):
+#   health  GET /backend/health/
+#   list    GET leads/?status=new (page 1 of 50) on 100,000 seeded leads, 20,000 new,
+#           each with client_info; admin key, THROTTLE_ADMIN=off
+#   create  POST leads/ (11-field form) with the public key, X-Forwarded-For random in
+#           10.0.0.0/8, TRUSTED_PROXIES=127.0.0.1, default rates (throttling fully on)
+# plus pgbench running the SQL of one create (create.pgbench) at the same client count,
+# and the bare poem handler (examples/bare_poem.rs) answering the create's JSON.
+# Prints requests/s, p50/p99 latency and each server's peak RSS (the most resident
+# memory sampled during the scenario, summed over gunicorn's process tree for Django;
+# VmHWM at the end). Needs root for apt-get when wrk or the PostgreSQL client is missing,
+# PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres), python3 with venv for Django.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+DURATION="${DURATION:-10}"
+WARMUP="${WARMUP:-3}"
+CONNECTIONS="${CONNECTIONS:-32}"
+ROWS="${ROWS:-100000}"
+PG="${PG_BASE:-postgres://postgres@127.0.0.1:5432}"
+DB=exit3_bench
+ADMIN_KEY=exit3-bench-key-0123456789abcdef0123456789abcdef   # the peer's key too
+PUBLIC_KEY=exit3-bench-public-key-0123456789abcdef
+PORT_PG=8000 PORT_DJANGO=8001 PORT_BARE=8002 PORT_MEM=8003 PORT_MEM_LIST=8004
+WORK="$(mktemp -d /tmp/exit3-load.XXXXXX)"
+RESULTS="$WORK/results.tsv"
+PIDS=()
+PEER=""
+
+# --- tools -------------------------------------------------------------------------------
+need_apt() {
+  local missing=()
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} (Debian packages)"
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+need_apt wrk:wrk psql:postgresql-client pgbench:postgresql-client python3:python3 curl:curl
+pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not up on 127.0.0.1:5432" >&2; exit 1; }
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ -n "$PEER" ] && [ -x "$PEER/stop.sh" ]; then "$PEER/stop.sh" >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
+echo "== machine"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') x $(nproc)"
+echo "memory: $(free -m | awk '/Mem:/ {print $2}') MiB; kernel $(uname -r)"
+echo "postgres: $(psql "$PG/postgres" -XAtc 'SHOW server_version')"
+echo "load before: $(uptime)"
+
+echo "== build (release)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+(cd "$ROOT" && cargo build -q --release -p exit3-server && cargo build -q --release --example bare_poem)
+BIN="$CARGO_TARGET_DIR/release"
+
+wait_http() {
+  for _ in $(seq 1 120); do
+    curl -fs -o /dev/null "$1" && return 0
+    sleep 0.5
+  done
+  echo "no answer from $1" >&2; return 1
+}
+
+# Most resident memory (kB) of the process trees rooted at the given PIDs, sampled every
+# 100 ms into $1 until $1.stop exists.
+sample_rss() {
+  local out="$1"; shift
+  local peak=0
+  while [ ! -e "$out.stop" ]; do
+    local sum=0 pids
+    pids="$* $(for p in "$@"; do pgrep -P "$p" || true; done)"
+    for p in $pids; do
+      local kb
+      kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+      sum=$((sum + ${kb:-0}))
+    done
+    [ "$sum" -gt "$peak" ] && peak=$sum
+    echo "$peak" >"$out"
+    sleep 0.1
+  done
+}
+
+# Busy CPU (percent of all cores) over 2 s, from /proc/stat.
+cpu_busy() {
+  local a b
+  a=($(head -1 /proc/stat)); sleep 2; b=($(head -1 /proc/stat))
+  local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0 i
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+
+# Waits (up to QUIET_WAIT s, default 600) until other processes leave the CPUs mostly
+# idle (below QUIET_BUSY %, default 20): this machine is shared with other builds.
+wait_quiet() {
+  local waited=0 busy
+  busy=$(cpu_busy)
+  while [ "$busy" -ge "${QUIET_BUSY:-20}" ] && [ "$waited" -lt "${QUIET_WAIT:-600}" ]; do
+    echo "   (CPUs ${busy}% busy with other work: waiting)"
+    sleep 8; waited=$((waited + 10)); busy=$(cpu_busy)
+  done
+  echo "   CPUs ${busy}% busy before measuring"
+}
+
+# run SCENARIO SYSTEM URL MODE KEY PID: warm-up, then the measured run with RSS sampling.
+run() {
+  local scenario=$1 system=$2 url=$3 mode=$4 key=$5 pid=$6
+  wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$HERE/load.lua" "$url" -- "$mode" "$key" >/dev/null
+  local rss="$WORK/rss.$scenario.$system"
+  rm -f "$rss.stop"; echo 0 >"$rss"
+  sample_rss "$rss" "$pid" & local sampler=$!
+  local out
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s -s "$HERE/load.lua" "$url" -- "$mode" "$key")
+  touch "$rss.stop"; wait "$sampler" || true
+  local line; line=$(grep '^RESULT' <<<"$out")
+  local peak_kb; peak_kb=$(cat "$rss")
+  printf '%s\t%s\t%s\t%s\n' "$scenario" "$system" "$line" "$peak_kb" >>"$RESULTS"
+  printf '%-7s %-15s %s rss_peak_mib=%s\n' "$scenario" "$system" "${line#RESULT }" "$((peak_kb / 1024))"
+}
+
+# --- Django peer --------------------------------------------------------------------------
+if [ -z "${NO_DJANGO:-}" ]; then
+  echo "== Django peer"
+  # A copy (the peer's folder is read-only); DJANGO_PEER_COPY reuses an earlier copy
+  # with its .venv.
+  if [ -n "${DJANGO_PEER_COPY:-}" ] && [ -d "$DJANGO_PEER_COPY" ]; then
+    PEER="$DJANGO_PEER_COPY"
+  else
+    PEER="$WORK/django-exit3"
+    cp -r "${DJANGO_PEER:-$ROOT/../shared/peers/django-exit3}" "$PEER"
+    chmod -R u+w "$PEER"
+  fi
+  (cd "$PEER" && THROTTLE_GENERAL=1000000/second THROTTLE_LEAD_CREATE=1000000/second \
+     GUNICORN_MAX_REQUESTS=0 ./run.sh)
+  psql -X -q "postgresql://exit3:exit3@127.0.0.1:5432/exit3_django" -v rows="$ROWS" -f "$PEER/seed.sql"
+  DJANGO_PID=$(cat "$PEER/run/gunicorn.pid")
+fi
+
+# --- exit3 on PostgreSQL -------------------------------------------------------------------
+echo "== exit3-server on PostgreSQL ($DB)"
+psql "$PG/postgres" -Xq -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+common_env=(BASIC_API_KEY="$ADMIN_KEY" PUBLIC_API_KEY="$PUBLIC_KEY" TRUSTED_PROXIES=127.0.0.1
+            THROTTLE_ADMIN=off DEBUG=false SECRET_KEY=exit3-load-test-secret-key-not-for-production)
+env "${common_env[@]}" DATABASE_URL="$PG/$DB" BIND=127.0.0.1:$PORT_PG \
+  "$BIN/exit3-server" serve >"$WORK/exit3-pg.log" 2>&1 &
+PG_PID=$!; PIDS+=("$PG_PID")
+wait_http "http://127.0.0.1:$PORT_PG/backend/health/"
+psql "$PG/$DB" -Xq -v rows="$ROWS" -f "$HERE/seed_exit3.sql"
+
+# --- exit3 in memory ------------------------------------------------------------------------
+# Two instances: one with the default rates for health and create, and one for the list,
+# seeded over HTTP with the admin key — admin creates also count against `lead_create`
+# (10/hour per key), so that instance runs with THROTTLE_LEAD_CREATE=off.
+echo "== exit3-server in memory"
+env "${common_env[@]}" BIND=127.0.0.1:$PORT_MEM \
+  "$BIN/exit3-server" serve >"$WORK/exit3-mem.log" 2>&1 &
+MEM_PID=$!; PIDS+=("$MEM_PID")
+env "${common_env[@]}" THROTTLE_LEAD_CREATE=off BIND=127.0.0.1:$PORT_MEM_LIST \
+  "$BIN/exit3-server" serve >"$WORK/exit3-mem-list.log" 2>&1 &
+MEM_LIST_PID=$!; PIDS+=("$MEM_LIST_PID")
+wait_http "http://127.0.0.1:$PORT_MEM/backend/health/"
+wait_http "http://127.0.0.1:$PORT_MEM_LIST/backend/health/"
+python3 "$HERE/seed_memory.py" "http://127.0.0.1:$PORT_MEM_LIST" "$ADMIN_KEY" "$ROWS"
+
+# --- bare poem ------------------------------------------------------------------------------
+"$BIN/examples/bare_poem" --serve 127.0.0.1:$PORT_BARE >"$WORK/bare.log" 2>&1 &
+BARE_PID=$!; PIDS+=("$BARE_PID")
+wait_http "http://127.0.0.1:$PORT_BARE/backend/api/v1/leads/"
+
+echo "== load before measuring: $(uptime)"
+LEADS=/backend/api/v1/leads/
+: >"$RESULTS"
+for scenario in health list create; do
+  wait_quiet
+  for system in django exit3-postgres exit3-memory bare-poem; do
+    case $system in
+      django) [ -n "${NO_DJANGO:-}" ] && continue; port=$PORT_DJANGO pid=${DJANGO_PID} ;;
+      exit3-postgres) port=$PORT_PG pid=$PG_PID ;;
+      exit3-memory) port=$PORT_MEM pid=$MEM_PID ;;
+      bare-poem) [ "$scenario" = create ] || continue; port=$PORT_BARE pid=$BARE_PID ;;
+    esac
+    case $scenario in
+      health) run health "$system" "http://127.0.0.1:$port/backend/health/" get - "$pid" ;;
+      list)
+        [ "$system" = exit3-memory ] && port=$PORT_MEM_LIST pid=$MEM_LIST_PID
+        run list "$system" "http://127.0.0.1:$port$LEADS?status=new" get "$ADMIN_KEY" "$pid" ;;
+      create)
+        key=$PUBLIC_KEY; [ "$system" = django ] && key=$ADMIN_KEY   # the peer has one key
+        run create "$system" "http://127.0.0.1:$port$LEADS" create "$key" "$pid" ;;
+    esac
+  done
+done
+
+echo "== pgbench: the SQL of one create, $CONNECTIONS clients"
+wait_quiet
+pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$WARMUP" -f "$HERE/create.pgbench" "$PG/$DB" >/dev/null
+pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" -f "$HERE/create.pgbench" "$PG/$DB" \
+  | tee "$WORK/pgbench.txt" | grep -E '^(tps|latency)'
+
+echo "== peak RSS over the whole run (VmHWM)"
+for pair in "exit3-postgres:$PG_PID" "exit3-memory:$MEM_PID" "exit3-memory-list:$MEM_LIST_PID" \
+            "bare-poem:$BARE_PID"; do
+  echo "${pair%%:*}: $(awk '/^VmHWM:/ {printf "%.1f MiB", $2/1024}' "/proc/${pair#*:}/status")"
+done
+echo "throttle refusals (429) seen by wrk are counted as non2xx above"
+echo "load after: $(uptime)"
+echo "results: $RESULTS; server logs in $WORK"
