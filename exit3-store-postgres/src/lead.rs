@@ -11,7 +11,7 @@ use sqlx::{FromRow, Postgres, QueryBuilder};
 use crate::{
     PostgresStore,
     error::{corrupt, from_sqlx},
-    query::{count_from_page, push_order, push_page, push_search},
+    query::{fetch_page, push_order, push_page, push_search},
 };
 
 /// The columns every lead query reads: the lead `l` and its client info `c`.
@@ -248,38 +248,13 @@ impl LeadStore for PostgresStore {
         ordering: Ordering,
         page: PageRequest,
     ) -> StoreResult<Page<Lead>> {
-        // One snapshot for the page and the count, so that they agree.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(from_sqlx)?;
-        let rows: Vec<LeadRow> = page_query("", filter, ordering, page)
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-        let count = match count_from_page(page, rows.len()) {
-            Some(count) => count,
-            None => {
-                let (n,): (i64,) = count_query("", filter)
-                    .build_query_as()
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(from_sqlx)?;
-                u64::try_from(n).unwrap_or(0)
-            }
-        };
-        tx.commit().await.map_err(from_sqlx)?;
-        let items = rows
-            .into_iter()
-            .map(Lead::try_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            count,
-            request: page,
-        })
+        fetch_page::<LeadRow, Lead>(
+            &self.pool,
+            page_query("", filter, ordering, page),
+            count_query("", filter),
+            page,
+        )
+        .await
     }
 }
 

@@ -1,7 +1,54 @@
 //! The core's list rules as SQL: search patterns, orderings, paging.
 
-use exit3_core::{Ordering, PageRequest, Search, SortField};
-use sqlx::{Postgres, QueryBuilder};
+use exit3_core::{Ordering, Page, PageRequest, Search, SortField, store::StoreResult};
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, postgres::PgRow};
+
+use crate::error::from_sqlx;
+
+/// Reads one page with `page_query` and the count of all matches with `count_query`
+/// (skipped when the page alone tells it), in one read-only snapshot so that they
+/// agree, and turns the rows into the core's type.
+pub(crate) async fn fetch_page<R, T>(
+    pool: &PgPool,
+    mut page_query: QueryBuilder<'_, Postgres>,
+    mut count_query: QueryBuilder<'_, Postgres>,
+    page: PageRequest,
+) -> StoreResult<Page<T>>
+where
+    R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    T: TryFrom<R, Error = exit3_core::Error>,
+{
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .map_err(from_sqlx)?;
+    let rows: Vec<R> = page_query
+        .build_query_as()
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+    let count = match count_from_page(page, rows.len()) {
+        Some(count) => count,
+        None => {
+            let (n,): (i64,) = count_query
+                .build_query_as()
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(from_sqlx)?;
+            u64::try_from(n).unwrap_or(0)
+        }
+    };
+    tx.commit().await.map_err(from_sqlx)?;
+    let items = rows
+        .into_iter()
+        .map(T::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page {
+        items,
+        count,
+        request: page,
+    })
+}
 
 /// The collation whose `lower()` is Unicode's full lower-case mapping, as Rust's
 /// `str::to_lowercase`.

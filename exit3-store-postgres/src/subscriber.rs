@@ -12,7 +12,7 @@ use sqlx::{FromRow, Postgres, QueryBuilder};
 use crate::{
     PostgresStore,
     error::{corrupt, from_sqlx, is_unique_violation},
-    query::{count_from_page, push_order, push_page, push_search},
+    query::{fetch_page, push_order, push_page, push_search},
 };
 
 /// The unique index on `lower(email)`.
@@ -204,42 +204,13 @@ impl SubscriberStore for PostgresStore {
         ordering: Ordering,
         page: PageRequest,
     ) -> StoreResult<Page<Subscriber>> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(from_sqlx)?;
-        let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM newsletter_subscribers s"));
-        push_filter(&mut qb, filter);
-        push_order(&mut qb, "s", ordering);
-        push_page(&mut qb, page);
-        let rows: Vec<SubscriberRow> = qb
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-        let count = match count_from_page(page, rows.len()) {
-            Some(count) => count,
-            None => {
-                let mut qb = QueryBuilder::new("SELECT count(*) FROM newsletter_subscribers s");
-                push_filter(&mut qb, filter);
-                let (n,): (i64,) = qb
-                    .build_query_as()
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(from_sqlx)?;
-                u64::try_from(n).unwrap_or(0)
-            }
-        };
-        tx.commit().await.map_err(from_sqlx)?;
-        let items = rows
-            .into_iter()
-            .map(Subscriber::try_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            count,
-            request: page,
-        })
+        let mut page_query =
+            QueryBuilder::new(format!("SELECT {COLUMNS} FROM newsletter_subscribers s"));
+        push_filter(&mut page_query, filter);
+        push_order(&mut page_query, "s", ordering);
+        push_page(&mut page_query, page);
+        let mut count_query = QueryBuilder::new("SELECT count(*) FROM newsletter_subscribers s");
+        push_filter(&mut count_query, filter);
+        fetch_page::<SubscriberRow, Subscriber>(&self.pool, page_query, count_query, page).await
     }
 }
