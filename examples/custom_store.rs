@@ -197,6 +197,7 @@ async fn main() -> Result<(), Box<dyn StdError>> {
         subscriber_lists,
         unsubscribe_marks_only_active_subscribers,
         throttle_follows_the_model,
+        throttle_follows_the_model_when_the_limit_changes,
         throttle_is_exact_under_concurrency,
         throttle_scopes_are_atomic,
         throttle_keys_are_independent,

@@ -58,6 +58,7 @@ macro_rules! store_conformance {
             subscriber_lists,
             unsubscribe_marks_only_active_subscribers,
             throttle_follows_the_model,
+            throttle_follows_the_model_when_the_limit_changes,
             throttle_is_exact_under_concurrency,
             throttle_scopes_are_atomic,
             throttle_keys_are_independent,
@@ -772,6 +773,61 @@ pub async fn throttle_follows_the_model(store: DynStore) {
                     "at {ms} ms"
                 )
             }
+        }
+    }
+}
+
+/// A key whose rate's limit changes between calls (a new setting, a rolling restart
+/// with two settings at once) keeps following the reference [`Window`]: a raised limit
+/// admits more at once, a lowered one counts the newest kept times.
+pub async fn throttle_follows_the_model_when_the_limit_changes(store: DynStore) {
+    let key = "subscribe:ip:192.0.2.9";
+    let mut model = Window::new();
+    // (limit, ms since the start): bursts under one limit, then another.
+    let steps: [(u32, i64); 24] = [
+        (3, 0),
+        (3, 1),
+        (3, 2),
+        (3, 3),
+        (5, 4),
+        (5, 5),
+        (5, 6),
+        (5, 7),
+        (2, 8),
+        (2, 9),
+        (2, 30_000),
+        (2, 60_005),
+        (4, 60_006),
+        (4, 60_007),
+        (4, 60_008),
+        (4, 60_009),
+        (1, 60_010),
+        (1, 120_009),
+        (1, 120_010),
+        (1, 180_011),
+        (6, 180_012),
+        (6, 180_013),
+        (3, 180_014),
+        (3, 240_014),
+    ];
+    for (limit, ms) in steps {
+        let h = hit(key, limit, 60);
+        let now = from_micros(crate::clock::to_micros(at(0)) + ms * 1_000);
+        let want = model.check(h.rate, now);
+        let got = store.hit(std::slice::from_ref(&h), now).await.expect("hit");
+        match want {
+            Ok(()) => {
+                assert_eq!(got, ThrottleDecision::Accepted, "limit {limit} at {ms} ms");
+                model.record_micros(h.rate, crate::clock::to_micros(now));
+            }
+            Err(retry_after) => assert_eq!(
+                got,
+                ThrottleDecision::Refused {
+                    retry_after,
+                    hit: 0
+                },
+                "limit {limit} at {ms} ms"
+            ),
         }
     }
 }

@@ -7,15 +7,14 @@
 //! recent accepted time — the one [`Window`](exit3_core::throttle::Window) compares —
 //! so a decision reads one slot and writes one, whatever the limit.
 //!
-//! One call is one transaction: one upsert creates the missing key rows and locks them
-//! all in key order (so that two calls sharing keys cannot deadlock), a second
-//! statement reads the oldest slot of each full ring, every key decides, and either
-//! every key records the request (one statement) or the transaction is rolled back.
+//! A decision is one call of the SQL function `exit3_throttle_hit` (migration
+//! `20261201000000_throttle_hit_function.sql`): one statement, so one round trip and one
+//! transaction, in which the key rows are created if missing and locked in key order
+//! (two calls sharing keys cannot deadlock), every key decides, and either every key
+//! records the request or nothing is recorded. Its commit does not wait for the WAL
+//! flush: throttle records are soft state (see the migration).
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    sync::atomic::Ordering as AtomicOrdering,
-};
+use std::sync::atomic::Ordering as AtomicOrdering;
 
 use async_trait::async_trait;
 use exit3_core::{
@@ -24,7 +23,6 @@ use exit3_core::{
     store::{StoreResult, ThrottleStore},
     throttle::{Rate, retry_after_secs},
 };
-use sqlx::{FromRow, PgConnection};
 
 use crate::{
     PostgresStore,
@@ -39,296 +37,64 @@ const PURGE_BATCH: i64 = 1000;
 /// How often a call that met a deadlock or a concurrently purged key is tried again.
 const ATTEMPTS: usize = 5;
 
-#[derive(Debug, FromRow)]
-struct HeadRow {
-    key: String,
-    cap: i32,
-    head: i32,
-    filled: i32,
-    newest: i64,
-    expires_at: i64,
-    /// The time in the slot at `head`: the oldest kept when the ring is full.
-    oldest: Option<i64>,
-}
-
-/// One key's state during a call.
-#[derive(Debug)]
-struct KeyState {
-    head: HeadRow,
-    /// The whole ring, oldest first, when it had to be rebuilt for a changed limit; it
-    /// is then written back whole.
-    ring: Option<Vec<i64>>,
-    /// Slots to write: slot → time.
-    writes: BTreeMap<i32, i64>,
-}
-
 fn limit_of(rate: Rate) -> i32 {
     i32::try_from(rate.limit()).unwrap_or(i32::MAX)
 }
 
-impl KeyState {
-    /// Whether a request at `now` is accepted under `rate`: the rule of
-    /// [`Window::check_micros`](exit3_core::throttle::Window::check_micros).
-    fn check(&self, rate: Rate, now: i64) -> Result<(), std::time::Duration> {
-        let limit = limit_of(rate);
-        let oldest = match &self.ring {
-            Some(ring) => {
-                let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-                if ring.len() < limit {
-                    return Ok(());
-                }
-                ring[ring.len() - limit]
-            }
-            None => {
-                if self.head.filled < limit {
-                    return Ok(());
-                }
-                // filled == cap == limit: the slot at head is the limit-th most recent.
-                self.head.oldest.unwrap_or(i64::MIN)
-            }
-        };
-        let leaves_at = oldest.saturating_add(rate.period_micros());
-        if leaves_at <= now {
-            Ok(())
-        } else {
-            Err(retry_after_secs(leaves_at - now))
-        }
-    }
-
-    /// Records an accepted request at `now` under `rate`.
-    fn record(&mut self, rate: Rate, now: i64) {
-        match &mut self.ring {
-            Some(ring) => {
-                ring.push(now);
-                let cap = usize::try_from(self.head.cap).unwrap_or(1);
-                if ring.len() > cap {
-                    ring.drain(..ring.len() - cap);
-                }
-            }
-            None => {
-                self.writes.insert(self.head.head, now);
-                self.head.head = (self.head.head + 1) % self.head.cap;
-                self.head.filled = (self.head.filled + 1).min(self.head.cap);
-            }
-        }
-        self.head.newest = self.head.newest.max(now);
-        self.head.expires_at = self.head.newest.saturating_add(rate.period_micros());
-    }
-
-    /// Loads the whole ring and re-sizes it for `cap`, keeping the newest times. Only
-    /// when a key's limit changed (a new setting): O(old limit), once.
-    async fn resize(&mut self, conn: &mut PgConnection, cap: i32) -> Result<(), sqlx::Error> {
-        let mut ring = match self.ring.take() {
-            Some(ring) => ring,
-            None => {
-                let slots: Vec<(i32, i64)> =
-                    sqlx::query_as("SELECT slot, at FROM throttle_slots WHERE key = $1")
-                        .bind(&self.head.key)
-                        .fetch_all(&mut *conn)
-                        .await?;
-                let slots: HashMap<i32, i64> = slots.into_iter().collect();
-                // Oldest first: from head when full, from 0 otherwise.
-                let start = if self.head.filled == self.head.cap {
-                    self.head.head
-                } else {
-                    0
-                };
-                (0..self.head.filled)
-                    .filter_map(|i| slots.get(&((start + i) % self.head.cap)).copied())
-                    .collect()
-            }
-        };
-        let keep = usize::try_from(cap).unwrap_or(1);
-        if ring.len() > keep {
-            ring.drain(..ring.len() - keep);
-        }
-        self.head.cap = cap;
-        self.ring = Some(ring);
-        Ok(())
-    }
-}
-
 impl PostgresStore {
-    /// One attempt at a decision; `None` when the key rows did not all come back (which
-    /// should not happen) and the call must be tried again.
+    /// One attempt at a decision: one statement.
     async fn try_hit(
         &self,
         hits: &[ThrottleHit],
         now: i64,
-    ) -> Result<Option<ThrottleDecision>, sqlx::Error> {
-        // Sorted, distinct keys, each with the limit of its first hit.
-        let mut limits: BTreeMap<&str, i32> = BTreeMap::new();
-        for hit in hits {
-            limits.entry(hit.key.as_str()).or_insert(limit_of(hit.rate));
-        }
-        let keys: Vec<&str> = limits.keys().copied().collect();
-        let caps: Vec<i32> = limits.values().copied().collect();
-
-        let mut tx = self.pool.begin().await?;
-        // Creates the missing key rows and locks them all, in key order. The no-op
-        // DO UPDATE takes the row lock and returns the row as the lock holder left it.
-        let mut heads: Vec<HeadRow> = sqlx::query_as(
-            "INSERT INTO throttle_keys AS k (key, cap, head, filled, newest, expires_at)
-             SELECT u.k, u.c, 0, 0, $3, $3
-             FROM unnest($1::text[], $2::int4[]) AS u(k, c) ORDER BY u.k
-             ON CONFLICT (key) DO UPDATE SET cap = k.cap
-             RETURNING k.key, k.cap, k.head, k.filled, k.newest, k.expires_at,
-                       NULL::int8 AS oldest",
-        )
-        .bind(&keys)
-        .bind(&caps)
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await?;
-        if heads.len() != keys.len() {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        // The oldest time of each full ring, read after the locks are held (a new
-        // statement, so a new snapshot: it sees every earlier holder's writes).
-        let full: Vec<(String, i32)> = heads
-            .iter()
-            .filter(|h| h.filled >= h.cap)
-            .map(|h| (h.key.clone(), h.head))
-            .collect();
-        if !full.is_empty() {
-            let (full_keys, full_slots): (Vec<String>, Vec<i32>) = full.into_iter().unzip();
-            let oldest: Vec<(String, i64)> = sqlx::query_as(
-                "SELECT s.key, s.at FROM throttle_slots s
-                 JOIN unnest($1::text[], $2::int4[]) AS u(k, slot)
-                   ON s.key = u.k AND s.slot = u.slot",
-            )
-            .bind(&full_keys)
-            .bind(&full_slots)
-            .fetch_all(&mut *tx)
-            .await?;
-            let oldest: HashMap<String, i64> = oldest.into_iter().collect();
-            for head in &mut heads {
-                head.oldest = oldest.get(&head.key).copied();
-            }
-        }
-        let mut states: HashMap<String, KeyState> = heads
-            .into_iter()
-            .map(|head| {
-                let state = KeyState {
-                    head,
-                    ring: None,
-                    writes: BTreeMap::new(),
-                };
-                (state.head.key.clone(), state)
-            })
-            .collect();
-
-        // Decide every hit on the state before this request.
-        // The longest wait among refusing hits, with the first such hit.
-        let mut refusal: Option<(std::time::Duration, usize)> = None;
-        for (i, hit) in hits.iter().enumerate() {
-            let Some(state) = states.get_mut(&hit.key) else {
-                continue;
-            };
-            let limit = limit_of(hit.rate);
-            if state.head.cap != limit {
-                state.resize(&mut tx, limit).await?;
-            }
-            if let Err(wait) = state.check(hit.rate, now)
-                && refusal.is_none_or(|(longest, _)| wait > longest)
-            {
-                refusal = Some((wait, i));
-            }
-        }
-        if let Some((retry_after, hit)) = refusal {
-            // Nothing is recorded anywhere, not even a re-sized ring.
-            tx.rollback().await?;
-            return Ok(Some(ThrottleDecision::Refused { retry_after, hit }));
-        }
-
-        // Record in every key.
-        for hit in hits {
-            if let Some(state) = states.get_mut(&hit.key) {
-                state.record(hit.rate, now);
-            }
-        }
-        let mut rebuilt = Vec::new();
-        let (mut slot_keys, mut slots, mut slot_times) = (Vec::new(), Vec::new(), Vec::new());
-        let mut heads = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        );
-        for state in states.values_mut() {
-            if let Some(ring) = state.ring.take() {
-                rebuilt.push(state.head.key.clone());
-                let filled = i32::try_from(ring.len()).unwrap_or(i32::MAX);
-                for (slot, at) in (0..).zip(ring) {
-                    state.writes.insert(slot, at);
-                }
-                state.head.filled = filled;
-                state.head.head = filled % state.head.cap;
-            }
-            for (&slot, &at) in &state.writes {
-                slot_keys.push(state.head.key.clone());
-                slots.push(slot);
-                slot_times.push(at);
-            }
-            heads.0.push(state.head.key.clone());
-            heads.1.push(state.head.cap);
-            heads.2.push(state.head.head);
-            heads.3.push(state.head.filled);
-            heads.4.push(state.head.newest);
-            heads.5.push(state.head.expires_at);
-        }
-        if !rebuilt.is_empty() {
-            sqlx::query("DELETE FROM throttle_slots WHERE key = ANY($1::text[])")
-                .bind(&rebuilt)
-                .execute(&mut *tx)
+    ) -> Result<ThrottleDecision, sqlx::Error> {
+        let keys: Vec<&str> = hits.iter().map(|h| h.key.as_str()).collect();
+        let limits: Vec<i32> = hits.iter().map(|h| limit_of(h.rate)).collect();
+        let periods: Vec<i64> = hits.iter().map(|h| h.rate.period_micros()).collect();
+        let (refused,): (Option<Vec<i64>>,) =
+            sqlx::query_as("SELECT exit3_throttle_hit($1::text[], $2::int4[], $3::int8[], $4)")
+                .bind(&keys)
+                .bind(&limits)
+                .bind(&periods)
+                .bind(now)
+                .fetch_one(&self.pool)
                 .await?;
-        }
-        sqlx::query(
-            "WITH w AS (
-                 INSERT INTO throttle_slots (key, slot, at)
-                 SELECT * FROM unnest($1::text[], $2::int4[], $3::int8[])
-                 ON CONFLICT (key, slot) DO UPDATE SET at = excluded.at
-             )
-             UPDATE throttle_keys k
-             SET cap = u.cap, head = u.head, filled = u.filled, newest = u.newest,
-                 expires_at = u.expires_at
-             FROM unnest($4::text[], $5::int4[], $6::int4[], $7::int4[], $8::int8[], $9::int8[])
-                  AS u(key, cap, head, filled, newest, expires_at)
-             WHERE k.key = u.key",
-        )
-        .bind(&slot_keys)
-        .bind(&slots)
-        .bind(&slot_times)
-        .bind(&heads.0)
-        .bind(&heads.1)
-        .bind(&heads.2)
-        .bind(&heads.3)
-        .bind(&heads.4)
-        .bind(&heads.5)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Some(ThrottleDecision::Accepted))
+        Ok(match refused.as_deref() {
+            None => ThrottleDecision::Accepted,
+            Some(&[hit, wait]) => ThrottleDecision::Refused {
+                retry_after: retry_after_secs(wait),
+                hit: usize::try_from(hit).unwrap_or(0),
+            },
+            Some(other) => {
+                return Err(sqlx::Error::Protocol(format!(
+                    "exit3_throttle_hit answered {other:?}"
+                )));
+            }
+        })
     }
 
     /// Removes up to `batch` throttle keys (with their slots) whose newest accepted time
     /// has left its window at `now`: they can no longer affect a decision. Keys that a
     /// concurrent call holds are skipped, never waited for.
     async fn purge_batch(&self, now: i64, batch: i64) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query(
-            "DELETE FROM throttle_keys WHERE key IN (
-                 SELECT key FROM throttle_keys WHERE expires_at <= $1
-                 ORDER BY expires_at LIMIT $2
-                 FOR UPDATE SKIP LOCKED)",
+        // The slots go with their key, in the same statement, under the key's lock.
+        let (done,): (i64,) = sqlx::query_as(
+            "WITH gone AS (
+                 DELETE FROM throttle_keys WHERE key IN (
+                     SELECT key FROM throttle_keys WHERE expires_at <= $1
+                     ORDER BY expires_at LIMIT $2
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING key
+             ), slots AS (
+                 DELETE FROM throttle_slots s USING gone WHERE s.key = gone.key
+             )
+             SELECT count(*) FROM gone",
         )
         .bind(now)
         .bind(batch)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(done.rows_affected())
+        Ok(u64::try_from(done).unwrap_or(0))
     }
 
     /// Removes every throttle key that can no longer affect a decision at `now` (its
@@ -365,17 +131,21 @@ impl ThrottleStore for PostgresStore {
         if hits.is_empty() {
             return Ok(ThrottleDecision::Accepted);
         }
+        // The function locks each key once; a repeated key is a caller's bug.
+        if hits
+            .iter()
+            .enumerate()
+            .any(|(i, h)| hits[..i].iter().any(|e| e.key == h.key))
+        {
+            return Err(exit3_core::Error::internal(
+                "the throttle keys of one call must be distinct",
+            ));
+        }
         let now = to_micros(now);
         let mut attempt = 1;
         let decision = loop {
             match self.try_hit(hits, now).await {
-                Ok(Some(decision)) => break decision,
-                Ok(None) if attempt < ATTEMPTS => {}
-                Ok(None) => {
-                    return Err(exit3_core::Error::internal(
-                        "throttle key rows kept missing after their upsert",
-                    ));
-                }
+                Ok(decision) => break decision,
                 Err(e) if is_retryable(&e) && attempt < ATTEMPTS => {}
                 Err(e) => return Err(from_sqlx(e)),
             }

@@ -7,7 +7,10 @@ use exit3_store_postgres::testing;
 use std::{
     collections::BTreeSet,
     net::SocketAddr,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering as AtomicOrdering},
+    },
     time::{Duration, Instant},
 };
 
@@ -26,10 +29,13 @@ use tokio::{
 };
 
 /// A TCP proxy to PostgreSQL. `cut` closes every open connection and refuses new ones
-/// (accepts and closes them at once); `restore` forwards again.
+/// (accepts and closes them at once), and returns once every connection is closed;
+/// `restore` forwards again.
 struct Proxy {
     addr: SocketAddr,
     cut: watch::Sender<bool>,
+    /// Connections being forwarded.
+    live: Arc<AtomicUsize>,
 }
 
 impl Proxy {
@@ -41,6 +47,8 @@ impl Proxy {
             .local_addr()
             .unwrap_or_else(|e| panic!("addr: {e}"));
         let (cut, watching) = watch::channel(false);
+        let live = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&live);
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if *watching.borrow() {
@@ -48,8 +56,11 @@ impl Proxy {
                     continue;
                 }
                 let mut cut = watching.clone();
+                let live = Arc::clone(&counted);
+                live.fetch_add(1, AtomicOrdering::SeqCst);
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
+                        live.fetch_sub(1, AtomicOrdering::SeqCst);
                         return;
                     };
                     let (mut client, mut server) = (client, server);
@@ -58,14 +69,26 @@ impl Proxy {
                         _ = cut.wait_for(|&c| c) => {}
                     }
                     // Both sockets are dropped here: the connection is gone.
+                    drop((client, server));
+                    live.fetch_sub(1, AtomicOrdering::SeqCst);
                 });
             }
         });
-        Self { addr, cut }
+        Self { addr, cut, live }
     }
 
-    fn cut(&self) {
+    /// Cuts, and waits until no connection is forwarded any more (a request sent after
+    /// this cannot reach the database).
+    async fn cut(&self) {
         let _ = self.cut.send(true);
+        let started = Instant::now();
+        while self.live.load(AtomicOrdering::SeqCst) > 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the proxy's connections did not close"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     fn restore(&self) {
@@ -147,7 +170,7 @@ async fn a_cut_connection_is_unavailable_and_the_store_recovers() {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
 
-    proxy.cut();
+    proxy.cut().await;
     let t = Instant::now();
     assert_unavailable("insert_lead", insert(&store, "during").await, t);
     let t = Instant::now();
@@ -241,7 +264,7 @@ async fn writes_racing_a_cut_never_acknowledge_what_was_not_committed() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(150)).await;
-    proxy.cut();
+    proxy.cut().await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     proxy.restore();
     let (mut acknowledged, mut failed) = (BTreeSet::new(), BTreeSet::new());
