@@ -1,5 +1,7 @@
 //! Leads and their client info.
 
+use std::sync::atomic::Ordering as AtomicOrdering;
+
 use async_trait::async_trait;
 use exit3_core::{
     ClientInfo, Lead, LeadFilter, LeadId, LeadPatch, LeadStatus, NewLead, Ordering, Page,
@@ -11,7 +13,7 @@ use sqlx::{FromRow, Postgres, QueryBuilder};
 use crate::{
     PostgresStore,
     error::{corrupt, from_sqlx},
-    query::{fetch_page, push_order, push_page, push_search},
+    query::{TOTAL, fetch_page, push_order, push_page, push_search},
 };
 
 /// The columns every lead query reads: the lead `l` and its client info `c`.
@@ -109,15 +111,18 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
     }
 }
 
-/// The page query of a lead list, after `prefix` (`EXPLAIN …` or nothing).
+/// The page query of a lead list, after `prefix` (`EXPLAIN …` or nothing), each row
+/// with the count of all matches in [`TOTAL`].
 fn page_query(
     prefix: &str,
     filter: &LeadFilter,
     ordering: Ordering,
     page: PageRequest,
 ) -> QueryBuilder<'static, Postgres> {
-    let mut qb = QueryBuilder::new(format!(
-        "{prefix}SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN client_info c ON c.lead_id = l.id"
+    let mut qb = QueryBuilder::new(format!("{prefix}SELECT {LEAD_COLUMNS}, ("));
+    push_count(&mut qb, filter);
+    qb.push(format_args!(
+        ") AS {TOTAL} FROM leads l LEFT JOIN client_info c ON c.lead_id = l.id"
     ));
     push_filter(&mut qb, filter);
     push_order(&mut qb, "l", ordering);
@@ -127,9 +132,58 @@ fn page_query(
 
 /// The count query of a lead list, after `prefix`.
 fn count_query(prefix: &str, filter: &LeadFilter) -> QueryBuilder<'static, Postgres> {
-    let mut qb = QueryBuilder::new(format!("{prefix}SELECT count(*) FROM leads l"));
-    push_filter(&mut qb, filter);
+    let mut qb = QueryBuilder::new(prefix);
+    push_count(&mut qb, filter);
     qb
+}
+
+/// Appends a query for the count of the leads `filter` matches: the sum of the
+/// trigger-kept `lead_status_counts` when it filters by status alone or not at all (a
+/// few rows, whatever the number of leads), `count(*)` over the matching leads
+/// otherwise.
+fn push_count(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
+    let status_only = filter.source.is_none()
+        && filter.category.is_none()
+        && filter.created_after.is_none()
+        && filter.created_before.is_none()
+        && filter.search.is_none();
+    if status_only {
+        qb.push("SELECT coalesce(sum(n), 0)::int8 FROM lead_status_counts");
+        if let Some(status) = filter.status {
+            qb.push(" WHERE status = ").push_bind(status.as_str());
+        }
+    } else {
+        qb.push("SELECT count(*) FROM leads l");
+        push_filter(qb, filter);
+    }
+}
+
+/// Every this many lead writes, a store folds `lead_status_counts` into one row per
+/// status.
+const FOLD_COUNTS_EVERY: u64 = 64;
+
+impl PostgresStore {
+    /// Folds the per-status count rows that the triggers on `leads` add into one row per
+    /// status. Lead writes already do this every so often; call it to tidy up at once
+    /// (after a bulk load, say). The counts are exact either way.
+    pub async fn fold_lead_counts(&self) -> StoreResult<()> {
+        sqlx::query("SELECT exit3_fold_lead_counts()")
+            .execute(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    /// Called after each write of leads: now and then folds the count rows the triggers
+    /// added. Best effort: a failure leaves them for the next fold (the counts stay
+    /// exact either way).
+    async fn lead_written(&self) {
+        if self.lead_writes.fetch_add(1, AtomicOrdering::Relaxed) % FOLD_COUNTS_EVERY
+            == FOLD_COUNTS_EVERY - 1
+        {
+            let _ = self.fold_lead_counts().await;
+        }
+    }
 }
 
 #[async_trait]
@@ -170,6 +224,7 @@ impl LeadStore for PostgresStore {
             .fetch_one(&self.pool)
             .await
             .map_err(from_sqlx)?;
+        self.lead_written().await;
         row.try_into()
     }
 
@@ -229,6 +284,9 @@ impl LeadStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(from_sqlx)?;
+        if row.is_some() {
+            self.lead_written().await;
+        }
         row.map(Lead::try_from).transpose()
     }
 
@@ -239,6 +297,9 @@ impl LeadStore for PostgresStore {
             .execute(&self.pool)
             .await
             .map_err(from_sqlx)?;
+        if done.rows_affected() > 0 {
+            self.lead_written().await;
+        }
         Ok(done.rows_affected() > 0)
     }
 
@@ -260,8 +321,8 @@ impl LeadStore for PostgresStore {
 
 impl PostgresStore {
     /// PostgreSQL's plans (`EXPLAIN`, not executed; text format, one line per row) of the
-    /// two queries that [`LeadStore::list_leads`] sends for this list: the page, then the
-    /// count (which `list_leads` skips when the page alone tells it). For checking that
+    /// two queries that [`LeadStore::list_leads`] sends for this list: the page with the
+    /// count, then the count alone (sent only for an empty page past the first). For checking that
     /// the indexes serve the lists on real data.
     pub async fn explain_list_leads(
         &self,

@@ -35,6 +35,8 @@ pub struct PostgresStore {
     pool: PgPool,
     /// Throttle calls since this store last removed expired throttle state.
     throttle_calls: Arc<AtomicU64>,
+    /// Lead writes since this store last folded the lead counts.
+    lead_writes: Arc<AtomicU64>,
 }
 
 impl PostgresStore {
@@ -52,6 +54,7 @@ impl PostgresStore {
         Self {
             pool,
             throttle_calls: Arc::new(AtomicU64::new(0)),
+            lead_writes: Arc::new(AtomicU64::new(0)),
         }
     }
 

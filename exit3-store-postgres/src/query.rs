@@ -1,13 +1,19 @@
 //! The core's list rules as SQL: search patterns, orderings, paging.
 
 use exit3_core::{Ordering, Page, PageRequest, Search, SortField, store::StoreResult};
-use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, postgres::PgRow};
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row, postgres::PgRow};
 
 use crate::error::from_sqlx;
 
-/// Reads one page with `page_query` and the count of all matches with `count_query`
-/// (skipped when the page alone tells it), in one read-only snapshot so that they
-/// agree, and turns the rows into the core's type.
+/// The column under which a page query carries the count of all matches.
+pub(crate) const TOTAL: &str = "exit3_total";
+
+/// Reads one page with `page_query`, whose rows carry the count of all matches in the
+/// column [`TOTAL`] (a scalar subquery: page and count come from one statement, so from
+/// one snapshot, in one round trip), and turns the rows into the core's type. An empty
+/// page past the first has no row to carry the count; `count_query` then tells it (the
+/// page is past the end whatever the count says, so a write between the two statements
+/// changes nothing that matters).
 pub(crate) async fn fetch_page<R, T>(
     pool: &PgPool,
     mut page_query: QueryBuilder<'_, Postgres>,
@@ -18,34 +24,30 @@ where
     R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     T: TryFrom<R, Error = exit3_core::Error>,
 {
-    let mut tx = pool
-        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    let rows: Vec<PgRow> = page_query
+        .build()
+        .fetch_all(pool)
         .await
         .map_err(from_sqlx)?;
-    let rows: Vec<R> = page_query
-        .build_query_as()
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(from_sqlx)?;
-    let count = match count_from_page(page, rows.len()) {
-        Some(count) => count,
+    let count = match rows.first() {
+        Some(row) => row.try_get::<i64, _>(TOTAL).map_err(from_sqlx)?,
+        None if page.offset() == 0 => 0,
         None => {
-            let (n,): (i64,) = count_query
-                .build_query_as()
-                .fetch_one(&mut *tx)
+            count_query
+                .build_query_as::<(i64,)>()
+                .fetch_one(pool)
                 .await
-                .map_err(from_sqlx)?;
-            u64::try_from(n).unwrap_or(0)
+                .map_err(from_sqlx)?
+                .0
         }
     };
-    tx.commit().await.map_err(from_sqlx)?;
     let items = rows
-        .into_iter()
-        .map(T::try_from)
+        .iter()
+        .map(|row| T::try_from(R::from_row(row).map_err(from_sqlx)?))
         .collect::<StoreResult<Vec<_>>>()?;
     Ok(Page {
         items,
-        count,
+        count: u64::try_from(count).unwrap_or(0),
         request: page,
     })
 }
@@ -112,14 +114,6 @@ pub(crate) fn push_page(qb: &mut QueryBuilder<'_, Postgres>, page: PageRequest) 
     qb.push_bind(i64::try_from(page.offset()).unwrap_or(i64::MAX));
 }
 
-/// Whether the page's rows alone tell the count (so no `count(*)` is needed): a page
-/// that is not full and not past the end.
-pub(crate) fn count_from_page(page: PageRequest, rows: usize) -> Option<u64> {
-    let rows = rows as u64;
-    (rows < u64::from(page.page_size()) && (rows > 0 || page.offset() == 0))
-        .then(|| page.offset() + rows)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,15 +122,5 @@ mod tests {
     fn like_patterns_escape_wildcards_and_the_escape() {
         let s = Search::new("A_b%c\\d").unwrap_or_else(|| panic!("non-empty"));
         assert_eq!(like_pattern(&s), "%a\\_b\\%c\\\\d%");
-    }
-
-    #[test]
-    fn short_pages_count_themselves() {
-        let p = |page, size| PageRequest::new(page, size).unwrap_or_default();
-        assert_eq!(count_from_page(p(1, 10), 3), Some(3));
-        assert_eq!(count_from_page(p(1, 10), 0), Some(0));
-        assert_eq!(count_from_page(p(2, 10), 4), Some(14));
-        assert_eq!(count_from_page(p(2, 10), 0), None);
-        assert_eq!(count_from_page(p(1, 10), 10), None);
     }
 }

@@ -12,7 +12,7 @@ use sqlx::{FromRow, Postgres, QueryBuilder};
 use crate::{
     PostgresStore,
     error::{corrupt, from_sqlx, is_unique_violation},
-    query::{fetch_page, push_order, push_page, push_search},
+    query::{TOTAL, fetch_page, push_order, push_page, push_search},
 };
 
 /// The unique index on `lower(email)`.
@@ -204,8 +204,11 @@ impl SubscriberStore for PostgresStore {
         ordering: Ordering,
         page: PageRequest,
     ) -> StoreResult<Page<Subscriber>> {
-        let mut page_query =
-            QueryBuilder::new(format!("SELECT {COLUMNS} FROM newsletter_subscribers s"));
+        let mut page_query = QueryBuilder::new(format!(
+            "SELECT {COLUMNS}, (SELECT count(*) FROM newsletter_subscribers s"
+        ));
+        push_filter(&mut page_query, filter);
+        page_query.push(format_args!(") AS {TOTAL} FROM newsletter_subscribers s"));
         push_filter(&mut page_query, filter);
         push_order(&mut page_query, "s", ordering);
         push_page(&mut page_query, page);

@@ -1,14 +1,20 @@
 //! PostgreSQL-specific guarantees beyond the conformance suite: concurrent migrations,
-//! bounded throttle state, the start-up connect's back-off, the subscriber index name.
+//! bounded throttle state, the start-up connect's back-off, the subscriber index name,
+//! exact lead counts.
 
 use exit3_store_postgres::testing;
 
 use std::time::{Duration, Instant};
 
 use exit3_core::{
-    Error, ThrottleDecision, ThrottleHit, store::ThrottleStore, testing::at, throttle::Rate,
+    Error, LeadFilter, LeadPatch, LeadStatus, Ordering, PageRequest, Payload, Policy,
+    ThrottleDecision, ThrottleHit,
+    store::{LeadStore, ThrottleStore},
+    testing::{at, new_lead},
+    throttle::Rate,
 };
 use exit3_store_postgres::{PostgresOptions, PostgresStore};
+use serde_json::json;
 use sqlx::ConnectOptions;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -18,9 +24,7 @@ async fn two_instances_migrating_at_once_both_succeed() {
     };
     // The test database is already migrated from the template: start from nothing.
     let store = db.store().await;
-    for sql in [
-        "DROP TABLE throttle_slots, throttle_keys, client_info, leads, newsletter_subscribers, _sqlx_migrations",
-    ] {
+    for sql in ["DROP SCHEMA public CASCADE", "CREATE SCHEMA public"] {
         sqlx::query(sql)
             .execute(store.pool())
             .await
@@ -75,6 +79,12 @@ async fn throttle_state_stays_bounded_by_the_active_keys() {
         .unwrap_or(0);
     assert!(left <= 60 + 64);
     assert_eq!(store.throttle_key_count().await.ok(), Some(0));
+    // The slots go with their keys.
+    let (slots,): (i64,) = sqlx::query_as("SELECT count(*) FROM throttle_slots")
+        .fetch_one(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(slots, 0);
     db.drop_database().await;
 }
 
@@ -259,5 +269,107 @@ async fn a_decision_does_not_wait_for_another_keys_lock() {
         started.elapsed()
     );
     holder.rollback().await.unwrap_or_else(|e| panic!("{e}"));
+    db.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lead_counts_stay_exact_under_concurrent_writes_and_folds() {
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    // Three instances write and fold at once.
+    let mut stores = Vec::new();
+    for _ in 0..3 {
+        stores.push(db.store().await);
+    }
+    let mut tasks = Vec::new();
+    for (i, store) in stores.iter().enumerate() {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for j in 0..60 {
+                let lead = store
+                    .insert_lead(
+                        &new_lead(json!({"full_name": format!("L {i} {j}"), "position": "P"})),
+                        at(j),
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("{e:?}"));
+                match j % 4 {
+                    1 => {
+                        let patch = LeadPatch::partial(
+                            &Payload::from_json(json!({"status": "contacted"}))
+                                .unwrap_or_else(|e| panic!("{e}")),
+                            &Policy::default(),
+                        )
+                        .unwrap_or_else(|e| panic!("{e}"));
+                        store
+                            .update_lead(lead.id, &patch, at(j))
+                            .await
+                            .unwrap_or_else(|e| panic!("{e:?}"));
+                    }
+                    2 => {
+                        store
+                            .delete_lead(lead.id)
+                            .await
+                            .unwrap_or_else(|e| panic!("{e:?}"));
+                    }
+                    _ => {}
+                }
+                if j % 7 == 0 {
+                    store
+                        .fold_lead_counts()
+                        .await
+                        .unwrap_or_else(|e| panic!("{e:?}"));
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let store = &stores[0];
+    let count = |status: Option<LeadStatus>| async move {
+        let filter = LeadFilter {
+            status,
+            ..LeadFilter::default()
+        };
+        let listed = store
+            .list_leads(&filter, Ordering::default(), PageRequest::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        listed.count
+    };
+    let scanned = |status: &'static str| async move {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM leads WHERE status = $1 OR $1 = 'any'")
+                .bind(status)
+                .fetch_one(store.pool())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        u64::try_from(n).unwrap_or(0)
+    };
+    // 180 inserted, 45 deleted; of the rest, 45 contacted and 90 new.
+    assert_eq!(count(None).await, 135);
+    assert_eq!(scanned("any").await, 135);
+    assert_eq!(count(Some(LeadStatus::New)).await, 90);
+    assert_eq!(scanned("new").await, 90);
+    assert_eq!(count(Some(LeadStatus::Contacted)).await, 45);
+    assert_eq!(count(Some(LeadStatus::Lost)).await, 0);
+    store
+        .fold_lead_counts()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let (rows,): (i64,) = sqlx::query_as("SELECT count(*) FROM lead_status_counts")
+        .fetch_one(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows, 2, "one row per status after a fold");
+    assert_eq!(count(Some(LeadStatus::New)).await, 90);
+    // A TRUNCATE by hand empties the counts too.
+    sqlx::query("TRUNCATE leads CASCADE")
+        .execute(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(count(None).await, 0);
     db.drop_database().await;
 }
