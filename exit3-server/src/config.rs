@@ -100,6 +100,10 @@ pub struct Settings {
     pub generated_admin_key: Option<String>,
     /// The store.
     pub database: Database,
+    /// `DB_POOL_SIZE`: the most PostgreSQL connections this instance opens (default
+    /// 10). Each instance has its own pool; keep the sum of all instances below the
+    /// database's `max_connections`.
+    pub db_pool_size: u32,
     /// `CORS_ALLOWED_ORIGINS`: exact origins.
     pub cors_allowed_origins: Vec<String>,
     /// `SENTRY_DSN`: error reports go to Sentry when set.
@@ -136,6 +140,7 @@ impl fmt::Debug for Settings {
             .field("debug", &self.debug)
             .field("allowed_hosts", &self.allowed_hosts)
             .field("database", &self.database)
+            .field("db_pool_size", &self.db_pool_size)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
             .field("bind", &self.bind)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -335,6 +340,18 @@ impl Settings {
         };
         let hsts_seconds = number("SECURE_HSTS_SECONDS", 0);
         let shutdown_timeout = number("SHUTDOWN_TIMEOUT", 10);
+        let db_pool_size = match get("DB_POOL_SIZE") {
+            None => 10,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n @ 1..=1000) => n,
+                _ => {
+                    problems.push(format!(
+                        "DB_POOL_SIZE={v:?} is not a number of connections from 1 to 1000"
+                    ));
+                    10
+                }
+            },
+        };
 
         let log_format = match get("LOG_FORMAT").as_deref().map(str::to_ascii_lowercase) {
             None => LogFormat::Json,
@@ -385,6 +402,7 @@ impl Settings {
             public_keys,
             generated_admin_key,
             database,
+            db_pool_size,
             cors_allowed_origins,
             sentry_dsn,
             sentry_environment: get("SENTRY_ENVIRONMENT"),
@@ -422,6 +440,7 @@ impl Settings {
             public_keys: None,
             generated_admin_key: None,
             database: Database::Memory,
+            db_pool_size: 10,
             cors_allowed_origins: Vec::new(),
             sentry_dsn: None,
             sentry_environment: None,
@@ -525,10 +544,11 @@ mod tests {
             ("TRUSTED_PROXIES", "nope"),
             ("BIND", "here"),
             ("DEBUG", "maybe"),
+            ("DB_POOL_SIZE", "0"),
         ]))
         .err()
         .unwrap_or_else(|| panic!("should fail"));
-        assert_eq!(err.0.len(), 5, "{err}");
+        assert_eq!(err.0.len(), 6, "{err}");
     }
 
     #[test]
@@ -539,6 +559,7 @@ mod tests {
         assert!(s.host_allowed("localhost") && s.host_allowed("[::1]"));
         assert!(!s.host_allowed("example.com"));
         assert_eq!(s.database, Database::Memory);
+        assert_eq!(s.db_pool_size, 10);
         assert!(!s.deploy_problems().is_empty());
     }
 
@@ -557,8 +578,10 @@ mod tests {
             ("DB_USER", "app"),
             ("DB_PASSWORD", "p@ss word"),
             ("DB_HOST", "db"),
+            ("DB_POOL_SIZE", "32"),
         ]))
         .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.db_pool_size, 32);
         assert_eq!(
             s.database,
             Database::Postgres("postgres://app:p%40ss%20word@db:5432/exit3".into())

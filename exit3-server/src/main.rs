@@ -125,9 +125,11 @@ async fn open_store(
             Ok((Arc::new(MemoryStore::new()), None))
         }
         Database::Postgres(url) => {
-            let store = PostgresStore::connect(PostgresOptions::new(url.clone()))
-                .await
-                .map_err(|e| format!("cannot connect to PostgreSQL: {}", chain(&e)))?;
+            let store = PostgresStore::connect(
+                PostgresOptions::new(url.clone()).max_connections(settings.db_pool_size),
+            )
+            .await
+            .map_err(|e| format!("cannot connect to PostgreSQL: {}", chain(&e)))?;
             if migrate {
                 store
                     .migrate()
