@@ -1,9 +1,14 @@
 //! `/backend/health/` (readiness) and `/backend/health/live/` (liveness): no key, never
 //! throttled.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use tokio::sync::watch;
 
 use super::{ApiState, ApiTags};
 
@@ -46,9 +51,53 @@ pub enum LivenessResponse {
     Ok(Json<Liveness>),
 }
 
+/// One store check at a time, shared by every readiness request that arrives while it
+/// runs. The endpoint needs no key and is never throttled, so a flood of it must not
+/// become a flood of database round trips, nor take the pool's connections from the
+/// API. Each answer comes from a check that ended after the request arrived.
+#[derive(Debug, Default)]
+pub struct SharedCheck {
+    /// The running check's outcome, once known.
+    running: Mutex<Option<watch::Receiver<Option<bool>>>>,
+}
+
+impl SharedCheck {
+    /// Whether the store is ready: joins the running check, or starts one with `check`
+    /// (in a task of its own, so that it ends even when every waiting request is gone).
+    pub async fn ready<F, Fut>(self: &Arc<Self>, check: F) -> bool
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        let mut outcome = {
+            let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+            match &*running {
+                Some(outcome) => outcome.clone(),
+                None => {
+                    let (tx, rx) = watch::channel(None);
+                    *running = Some(rx.clone());
+                    let this = Arc::clone(self);
+                    let check = check();
+                    tokio::spawn(async move {
+                        let ready = check.await;
+                        // Requests from now on start a new check.
+                        *this.running.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                        let _ = tx.send(Some(ready));
+                    });
+                    rx
+                }
+            }
+        };
+        match outcome.wait_for(Option::is_some).await {
+            Ok(ready) => ready.unwrap_or(false),
+            Err(_) => false,
+        }
+    }
+}
+
 /// The health checks.
 #[derive(Debug, Clone)]
-pub struct HealthApi(pub Arc<ApiState>);
+pub struct HealthApi(pub Arc<ApiState>, pub Arc<SharedCheck>);
 
 #[OpenApi(prefix_path = "/backend", tag = "ApiTags::Health")]
 impl HealthApi {
@@ -57,21 +106,33 @@ impl HealthApi {
     /// Whether the store answers within 2 seconds. No key; never throttled.
     #[oai(path = "/health/", method = "get", operation_id = "health_ready")]
     async fn ready(&self) -> ReadinessResponse {
-        match tokio::time::timeout(STORE_TIMEOUT, self.0.exit3.health()).await {
-            Ok(Ok(())) => ReadinessResponse::Ok(Json(Readiness {
+        let exit3 = self.0.exit3.clone();
+        let ready = self
+            .1
+            .ready(|| async move {
+                match tokio::time::timeout(STORE_TIMEOUT, exit3.health()).await {
+                    Ok(Ok(())) => true,
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "readiness: store unavailable");
+                        false
+                    }
+                    Err(_) => {
+                        tracing::warn!("readiness: store timed out");
+                        false
+                    }
+                }
+            })
+            .await;
+        if ready {
+            ReadinessResponse::Ok(Json(Readiness {
                 status: "ok".into(),
                 database: "ok".into(),
-            })),
-            outcome => {
-                match outcome {
-                    Ok(Err(e)) => tracing::warn!(error = %e, "readiness: store unavailable"),
-                    _ => tracing::warn!("readiness: store timed out"),
-                }
-                ReadinessResponse::Unavailable(Json(Readiness {
-                    status: "error".into(),
-                    database: "unavailable".into(),
-                }))
-            }
+            }))
+        } else {
+            ReadinessResponse::Unavailable(Json(Readiness {
+                status: "error".into(),
+                database: "unavailable".into(),
+            }))
         }
     }
 
@@ -83,5 +144,56 @@ impl HealthApi {
         LivenessResponse::Ok(Json(Liveness {
             status: "ok".into(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_checks_share_one_store_call_and_later_ones_start_another() {
+        let probe = Arc::new(SharedCheck::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let check = |ready: bool| {
+            let calls = Arc::clone(&calls);
+            move || async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                ready
+            }
+        };
+        let waiting: Vec<_> = (0..50)
+            .map(|_| {
+                let probe = Arc::clone(&probe);
+                let check = check(true);
+                tokio::spawn(async move { probe.ready(check).await })
+            })
+            .collect();
+        for w in waiting {
+            assert!(w.await.unwrap_or(false));
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // The next request, after that check ended, sees a fresh outcome.
+        assert!(!probe.ready(check(false)).await);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_request_that_leaves_does_not_stop_the_check() {
+        let probe = Arc::new(SharedCheck::default());
+        let leaving = tokio::time::timeout(
+            Duration::from_millis(10),
+            probe.ready(|| async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                true
+            }),
+        )
+        .await;
+        assert!(leaving.is_err());
+        // The next one joins the same check and gets its outcome.
+        assert!(probe.ready(|| async { false }).await);
     }
 }

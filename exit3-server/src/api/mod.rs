@@ -53,7 +53,7 @@ pub fn service(state: ApiState) -> OpenApiService<Apis, ()> {
             leads::LegacyLeadsApi(state.clone()),
             newsletter::NewsletterApi(state.clone()),
             newsletter::LegacyNewsletterApi(state.clone()),
-            health::HealthApi(state),
+            health::HealthApi(state, Arc::default()),
         ),
         "Exit Three API",
         env!("CARGO_PKG_VERSION"),
