@@ -20,7 +20,7 @@
 use std::{
     cmp,
     collections::{BTreeMap, HashMap},
-    sync::{Mutex, MutexGuard, PoisonError},
+    sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
 };
 
 use async_trait::async_trait;
@@ -38,7 +38,8 @@ use exit3_core::{
 /// throttle decisions never wait on list queries.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    data: Mutex<Data>,
+    /// Reads (gets and lists) run in parallel; writes one at a time.
+    data: RwLock<Data>,
     throttle: Mutex<Throttle>,
 }
 
@@ -85,6 +86,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // The data stays consistent even if a panic elsewhere poisoned the lock: every
     // mutation below completes before it could panic.
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Reads `data`, whatever a panicking writer left.
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Writes `data`, whatever a panicking writer left.
+fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl MemoryStore {
@@ -134,7 +145,7 @@ fn page_of<T: Clone>(
 #[async_trait]
 impl LeadStore for MemoryStore {
     async fn insert_lead(&self, lead: &NewLead, now: Timestamp) -> StoreResult<Lead> {
-        let mut data = lock(&self.data);
+        let mut data = write(&self.data);
         let id = data.last_lead_id + 1;
         let id_ = LeadId::new(id).ok_or_else(|| Error::internal("lead id overflow"))?;
         let lead = lead.clone().into_lead(id_, now);
@@ -144,7 +155,7 @@ impl LeadStore for MemoryStore {
     }
 
     async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
-        Ok(lock(&self.data).leads.get(&id.get()).cloned())
+        Ok(read(&self.data).leads.get(&id.get()).cloned())
     }
 
     async fn update_lead(
@@ -153,7 +164,7 @@ impl LeadStore for MemoryStore {
         patch: &LeadPatch,
         now: Timestamp,
     ) -> StoreResult<Option<Lead>> {
-        let mut data = lock(&self.data);
+        let mut data = write(&self.data);
         Ok(data.leads.get_mut(&id.get()).map(|lead| {
             patch.apply(lead, now);
             lead.clone()
@@ -161,7 +172,7 @@ impl LeadStore for MemoryStore {
     }
 
     async fn delete_lead(&self, id: LeadId) -> StoreResult<bool> {
-        Ok(lock(&self.data).leads.remove(&id.get()).is_some())
+        Ok(write(&self.data).leads.remove(&id.get()).is_some())
     }
 
     async fn list_leads(
@@ -170,7 +181,7 @@ impl LeadStore for MemoryStore {
         ordering: Ordering,
         page: PageRequest,
     ) -> StoreResult<Page<Lead>> {
-        let data = lock(&self.data);
+        let data = read(&self.data);
         let page = page_of(
             data.leads.values(),
             |l| filter.matches(l),
@@ -188,7 +199,7 @@ impl SubscriberStore for MemoryStore {
         new: &NewSubscriber,
         now: Timestamp,
     ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
-        let mut data = lock(&self.data);
+        let mut data = write(&self.data);
         if let Some(&id) = data.emails.get(new.email()) {
             let existing = data
                 .subscribers
@@ -212,7 +223,7 @@ impl SubscriberStore for MemoryStore {
     }
 
     async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
-        Ok(lock(&self.data).subscribers.get(&id.get()).cloned())
+        Ok(read(&self.data).subscribers.get(&id.get()).cloned())
     }
 
     async fn update_subscriber(
@@ -221,7 +232,7 @@ impl SubscriberStore for MemoryStore {
         patch: &SubscriberPatch,
         now: Timestamp,
     ) -> StoreResult<Option<Subscriber>> {
-        let mut data = lock(&self.data);
+        let mut data = write(&self.data);
         let Data {
             subscribers,
             emails,
@@ -242,7 +253,7 @@ impl SubscriberStore for MemoryStore {
     }
 
     async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {
-        let mut data = lock(&self.data);
+        let mut data = write(&self.data);
         let Some(gone) = data.subscribers.remove(&id.get()) else {
             return Ok(false);
         };
@@ -251,7 +262,7 @@ impl SubscriberStore for MemoryStore {
     }
 
     async fn unsubscribe(&self, email: &str, now: Timestamp) -> StoreResult<bool> {
-        let mut data = lock(&self.data);
+        let mut data = write(&self.data);
         let Some(&id) = data.emails.get(email) else {
             return Ok(false);
         };
@@ -270,7 +281,7 @@ impl SubscriberStore for MemoryStore {
         ordering: Ordering,
         page: PageRequest,
     ) -> StoreResult<Page<Subscriber>> {
-        let data = lock(&self.data);
+        let data = read(&self.data);
         let page = page_of(
             data.subscribers.values(),
             |s| filter.matches(s),
