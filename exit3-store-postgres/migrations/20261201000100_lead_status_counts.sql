@@ -7,8 +7,9 @@
 -- the count of a status is the sum of its rows — read in the same snapshot as the page,
 -- so as exact and as consistent as `count(*)`, whatever runs concurrently. Writers only
 -- ever insert rows, so they never wait for each other here. The store folds the rows
--- into one per status every so often (`exit3_fold_lead_counts`, see `lead.rs`), so the
--- table stays a handful of rows.
+-- into one per status every so often (`exit3_fold_lead_counts`, see `lead.rs`: after
+-- every 64 of its lead writes and lists, so also after other writers), so the table
+-- stays a handful of rows.
 CREATE TABLE lead_status_counts (
     status text NOT NULL,
     n      bigint NOT NULL
@@ -72,12 +73,16 @@ CREATE TRIGGER leads_count_truncate AFTER TRUNCATE ON leads
 INSERT INTO lead_status_counts (status, n)
 SELECT status, count(*) FROM leads GROUP BY status;
 
--- Folds the rows into one per status. Concurrent folds and writers are safe: a fold
+-- Folds the rows of every status that has more than one into one (a no-op, writing
+-- nothing, when they are folded already). Concurrent folds and writers are safe: a fold
 -- deletes only rows it sees and locks, and writers only insert.
 CREATE FUNCTION exit3_fold_lead_counts() RETURNS void
 LANGUAGE sql AS $fn$
     WITH gone AS (
-        DELETE FROM lead_status_counts RETURNING status, n
+        DELETE FROM lead_status_counts
+         WHERE status IN (SELECT status FROM lead_status_counts
+                           GROUP BY status HAVING count(*) > 1)
+        RETURNING status, n
     )
     INSERT INTO lead_status_counts (status, n)
     SELECT status, sum(n) FROM gone GROUP BY status HAVING sum(n) <> 0;

@@ -158,8 +158,8 @@ fn push_count(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
     }
 }
 
-/// Every this many lead writes, a store folds `lead_status_counts` into one row per
-/// status.
+/// Every this many lead writes and lists, a store folds `lead_status_counts` into one
+/// row per status (lists count too: other writers — a bulk load, `psql` — never fold).
 const FOLD_COUNTS_EVERY: u64 = 64;
 
 impl PostgresStore {
@@ -174,10 +174,10 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// Called after each write of leads: now and then folds the count rows the triggers
-    /// added. Best effort: a failure leaves them for the next fold (the counts stay
-    /// exact either way).
-    async fn lead_written(&self) {
+    /// Called after each write and list of leads: now and then folds the count rows the
+    /// triggers added. Best effort: a failure leaves them for the next fold (the counts
+    /// stay exact either way).
+    async fn lead_counts_touched(&self) {
         if self.lead_writes.fetch_add(1, AtomicOrdering::Relaxed) % FOLD_COUNTS_EVERY
             == FOLD_COUNTS_EVERY - 1
         {
@@ -224,7 +224,7 @@ impl LeadStore for PostgresStore {
             .fetch_one(&self.pool)
             .await
             .map_err(from_sqlx)?;
-        self.lead_written().await;
+        self.lead_counts_touched().await;
         row.try_into()
     }
 
@@ -285,7 +285,7 @@ impl LeadStore for PostgresStore {
             .await
             .map_err(from_sqlx)?;
         if row.is_some() {
-            self.lead_written().await;
+            self.lead_counts_touched().await;
         }
         row.map(Lead::try_from).transpose()
     }
@@ -298,7 +298,7 @@ impl LeadStore for PostgresStore {
             .await
             .map_err(from_sqlx)?;
         if done.rows_affected() > 0 {
-            self.lead_written().await;
+            self.lead_counts_touched().await;
         }
         Ok(done.rows_affected() > 0)
     }
@@ -309,13 +309,15 @@ impl LeadStore for PostgresStore {
         ordering: Ordering,
         page: PageRequest,
     ) -> StoreResult<Page<Lead>> {
-        fetch_page::<LeadRow, Lead>(
+        let listed = fetch_page::<LeadRow, Lead>(
             &self.pool,
             page_query("", filter, ordering, page),
             count_query("", filter),
             page,
         )
-        .await
+        .await?;
+        self.lead_counts_touched().await;
+        Ok(listed)
     }
 }
 

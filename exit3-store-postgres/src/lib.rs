@@ -35,7 +35,7 @@ pub struct PostgresStore {
     pool: PgPool,
     /// Throttle calls since this store last removed expired throttle state.
     throttle_calls: Arc<AtomicU64>,
-    /// Lead writes since this store last folded the lead counts.
+    /// Lead writes and lists since this store last folded the lead counts.
     lead_writes: Arc<AtomicU64>,
 }
 

@@ -365,6 +365,26 @@ async fn lead_counts_stay_exact_under_concurrent_writes_and_folds() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(rows, 2, "one row per status after a fold");
     assert_eq!(count(Some(LeadStatus::New)).await, 90);
+    // Writers other than the store (here 100 statements by hand) never fold; the
+    // store's lists do, every 64.
+    for i in 0..100 {
+        sqlx::query(
+            "INSERT INTO leads (full_name, position, status, source, category, created_at, \
+             updated_at) VALUES ($1, 'P', 'new', 'website', 'other', now(), now())",
+        )
+        .bind(format!("by hand {i}"))
+        .execute(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    for _ in 0..64 {
+        assert_eq!(count(Some(LeadStatus::New)).await, 190);
+    }
+    let (rows,): (i64,) = sqlx::query_as("SELECT count(*) FROM lead_status_counts")
+        .fetch_one(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(rows <= 3, "{rows} rows after 64 lists");
     // A TRUNCATE by hand empties the counts too.
     sqlx::query("TRUNCATE leads CASCADE")
         .execute(store.pool())
