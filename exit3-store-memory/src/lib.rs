@@ -19,15 +19,15 @@
 
 use std::{
     cmp,
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
 };
 
 use async_trait::async_trait;
 use exit3_core::{
-    Error, Lead, LeadFilter, LeadId, LeadPatch, NewLead, NewSubscriber, Ordering, Page,
-    PageRequest, SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId, SubscriberPatch,
-    SubscriberStatus, ThrottleDecision, ThrottleHit, Timestamp,
+    Error, Lead, LeadFilter, LeadId, LeadPatch, LeadStatus, NewLead, NewSubscriber, Ordering, Page,
+    PageRequest, SortField, SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId,
+    SubscriberPatch, SubscriberStatus, ThrottleDecision, ThrottleHit, Timestamp,
     clock::to_micros,
     store::{HealthCheck, LeadStore, StoreResult, SubscriberStore, ThrottleStore},
     subscriber::{MSG_EMAIL_TAKEN, set_status},
@@ -46,6 +46,11 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Data {
     leads: BTreeMap<i64, Lead>,
+    /// The leads in creation order, all and per status: the admin's usual lists (by
+    /// status or unfiltered, by creation time) read their page and count from these
+    /// without visiting every lead.
+    by_created: BTreeSet<(Timestamp, i64)>,
+    by_status_created: HashMap<LeadStatus, BTreeSet<(Timestamp, i64)>>,
     last_lead_id: i64,
     subscribers: BTreeMap<i64, Subscriber>,
     /// Lower-case address → id: the unique index.
@@ -142,6 +147,51 @@ fn page_of<T: Clone>(
     }
 }
 
+impl Data {
+    /// A list filtered by status alone (or not at all) in creation order, read from the
+    /// creation-order sets: O(offset + page size), the count O(1). `None` for any other
+    /// list (scanned instead). Creation order is `compare_leads` for `created_at`: by
+    /// time, then id, both in the list's direction.
+    fn list_by_creation(
+        &self,
+        filter: &LeadFilter,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> Option<Page<Lead>> {
+        let by_creation = ordering.field == SortField::CreatedAt
+            && filter.source.is_none()
+            && filter.category.is_none()
+            && filter.created_after.is_none()
+            && filter.created_before.is_none()
+            && filter.search.is_none();
+        if !by_creation {
+            return None;
+        }
+        let empty = BTreeSet::new();
+        let set = match filter.status {
+            None => &self.by_created,
+            Some(status) => self.by_status_created.get(&status).unwrap_or(&empty),
+        };
+        let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+        let size = page.page_size() as usize;
+        let ids: Box<dyn Iterator<Item = &(Timestamp, i64)>> = if ordering.descending {
+            Box::new(set.iter().rev())
+        } else {
+            Box::new(set.iter())
+        };
+        let items = ids
+            .skip(start)
+            .take(size)
+            .filter_map(|(_, id)| self.leads.get(id).cloned())
+            .collect();
+        Some(Page {
+            items,
+            count: set.len() as u64,
+            request: page,
+        })
+    }
+}
+
 #[async_trait]
 impl LeadStore for MemoryStore {
     async fn insert_lead(&self, lead: &NewLead, now: Timestamp) -> StoreResult<Lead> {
@@ -150,6 +200,11 @@ impl LeadStore for MemoryStore {
         let id_ = LeadId::new(id).ok_or_else(|| Error::internal("lead id overflow"))?;
         let lead = lead.clone().into_lead(id_, now);
         data.last_lead_id = id;
+        data.by_created.insert((lead.created_at, id));
+        data.by_status_created
+            .entry(lead.status)
+            .or_default()
+            .insert((lead.created_at, id));
         data.leads.insert(id, lead.clone());
         Ok(lead)
     }
@@ -165,14 +220,36 @@ impl LeadStore for MemoryStore {
         now: Timestamp,
     ) -> StoreResult<Option<Lead>> {
         let mut data = write(&self.data);
-        Ok(data.leads.get_mut(&id.get()).map(|lead| {
-            patch.apply(lead, now);
-            lead.clone()
-        }))
+        let Some(lead) = data.leads.get_mut(&id.get()) else {
+            return Ok(None);
+        };
+        let was = lead.status;
+        patch.apply(lead, now);
+        let lead = lead.clone();
+        if lead.status != was {
+            let entry = (lead.created_at, id.get());
+            if let Some(set) = data.by_status_created.get_mut(&was) {
+                set.remove(&entry);
+            }
+            data.by_status_created
+                .entry(lead.status)
+                .or_default()
+                .insert(entry);
+        }
+        Ok(Some(lead))
     }
 
     async fn delete_lead(&self, id: LeadId) -> StoreResult<bool> {
-        Ok(write(&self.data).leads.remove(&id.get()).is_some())
+        let mut data = write(&self.data);
+        let Some(lead) = data.leads.remove(&id.get()) else {
+            return Ok(false);
+        };
+        let entry = (lead.created_at, id.get());
+        data.by_created.remove(&entry);
+        if let Some(set) = data.by_status_created.get_mut(&lead.status) {
+            set.remove(&entry);
+        }
+        Ok(true)
     }
 
     async fn list_leads(
@@ -182,6 +259,9 @@ impl LeadStore for MemoryStore {
         page: PageRequest,
     ) -> StoreResult<Page<Lead>> {
         let data = read(&self.data);
+        if let Some(listed) = data.list_by_creation(filter, ordering, page) {
+            return Ok(listed);
+        }
         let page = page_of(
             data.leads.values(),
             |l| filter.matches(l),
