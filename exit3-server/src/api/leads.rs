@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use exit3_core::{Operation, Payload, RequestContext};
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, param::Query, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, param::Query};
 
 use super::{ApiState, ApiTags};
 use crate::{
     extract::{ApiKey, Client, LenientBody, ListQuery},
-    wire::{LeadOut, LeadPage, LeadStatusWire, ReadError, WriteError},
+    wire::{LeadOut, LeadPage, LeadStatusWire, ReadError, SerdeJson, WriteError},
 };
 
 /// The fields of a lead that a client sends (create, full update). Unknown and read-only
@@ -71,7 +71,7 @@ pub struct LeadPatchInput {
 pub enum LeadList {
     /// A page of leads.
     #[oai(status = 200)]
-    Ok(Json<LeadPage>),
+    Ok(SerdeJson<LeadPage>),
 }
 
 /// `POST leads/`.
@@ -79,7 +79,7 @@ pub enum LeadList {
 pub enum LeadCreated {
     /// The lead was created.
     #[oai(status = 201)]
-    Created(Json<LeadOut>),
+    Created(SerdeJson<LeadOut>),
 }
 
 /// One lead.
@@ -87,7 +87,7 @@ pub enum LeadCreated {
 pub enum LeadFound {
     /// The lead.
     #[oai(status = 200)]
-    Ok(Json<LeadOut>),
+    Ok(SerdeJson<LeadOut>),
 }
 
 /// `DELETE`.
@@ -132,7 +132,7 @@ async fn list(state: &ApiState, ctx: RequestContext, q: ListQuery) -> Result<Lea
         .await
         .map_err(|e| ReadError::from_core(e, state.debug))?;
     let (next, previous) = q.links.of(&page);
-    Ok(LeadList::Ok(Json(LeadPage {
+    Ok(LeadList::Ok(SerdeJson(LeadPage {
         count: page.count,
         next,
         previous,
@@ -151,7 +151,7 @@ async fn create(
         .create_lead(&ctx, &payload)
         .await
         .map_err(|e| WriteError::from_core(e, state.debug))?;
-    Ok(LeadCreated::Created(Json(lead.into())))
+    Ok(LeadCreated::Created(SerdeJson(lead.into())))
 }
 
 async fn get(state: &ApiState, ctx: RequestContext, id: &str) -> Result<LeadFound, ReadError> {
@@ -160,7 +160,7 @@ async fn get(state: &ApiState, ctx: RequestContext, id: &str) -> Result<LeadFoun
         .get_lead(&ctx, path_id(id))
         .await
         .map_err(|e| ReadError::from_core(e, state.debug))?;
-    Ok(LeadFound::Ok(Json(lead.into())))
+    Ok(LeadFound::Ok(SerdeJson(lead.into())))
 }
 
 async fn update<T>(
@@ -177,7 +177,7 @@ async fn update<T>(
         state.exit3.put_lead(&ctx, path_id(id), &payload).await
     };
     let lead = result.map_err(|e| WriteError::from_core(e, state.debug))?;
-    Ok(LeadFound::Ok(Json(lead.into())))
+    Ok(LeadFound::Ok(SerdeJson(lead.into())))
 }
 
 async fn delete(state: &ApiState, ctx: RequestContext, id: &str) -> Result<Deleted, ReadError> {
