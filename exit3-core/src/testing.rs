@@ -745,91 +745,55 @@ fn hit(key: &str, limit: u32, period_secs: u64) -> ThrottleHit {
     }
 }
 
+/// Sends one hit on `key` per `(limit, ms since at(0))` step, each under a rate of
+/// `limit` per minute, and checks every decision against the reference [`Window`],
+/// `Retry-After` included.
+async fn follow_the_model(store: &DynStore, key: &str, steps: &[(u32, i64)]) {
+    let mut model = Window::new();
+    for &(limit, ms) in steps {
+        let h = hit(key, limit, 60);
+        let now = from_micros(crate::clock::to_micros(at(0)) + ms * 1_000);
+        let got = store.hit(std::slice::from_ref(&h), now).await.expect("hit");
+        let want = match model.check(h.rate, now) {
+            Ok(()) => {
+                model.record_micros(h.rate, crate::clock::to_micros(now));
+                ThrottleDecision::Accepted
+            }
+            Err(retry_after) => ThrottleDecision::Refused {
+                retry_after,
+                hit: 0,
+            },
+        };
+        assert_eq!(got, want, "limit {limit} at {ms} ms");
+    }
+}
+
 /// A sequence of hits on one key is decided exactly as the reference [`Window`] decides
 /// it, `Retry-After` included.
 pub async fn throttle_follows_the_model(store: DynStore) {
-    let h = hit("general:ip:192.0.2.1", 3, 60);
-    let mut model = Window::new();
-    let offsets_ms = [
+    let steps = [
         0, 1, 2, 3, 30_000, 59_999, 60_000, 60_001, 61_000, 119_999, 120_001, 200_000, 200_000,
         200_000, 200_000,
-    ];
-    for ms in offsets_ms {
-        let now = from_micros(crate::clock::to_micros(at(0)) + ms * 1_000);
-        let want = model.check(h.rate, now);
-        let got = store.hit(std::slice::from_ref(&h), now).await.expect("hit");
-        match want {
-            Ok(()) => {
-                assert_eq!(got, ThrottleDecision::Accepted, "at {ms} ms");
-                model.record_micros(h.rate, crate::clock::to_micros(now));
-            }
-            Err(retry_after) => {
-                assert_eq!(
-                    got,
-                    ThrottleDecision::Refused {
-                        retry_after,
-                        hit: 0
-                    },
-                    "at {ms} ms"
-                )
-            }
-        }
-    }
+    ]
+    .map(|ms| (3, ms));
+    follow_the_model(&store, "general:ip:192.0.2.1", &steps).await;
 }
 
 /// A key whose rate's limit changes between calls (a new setting, a rolling restart
 /// with two settings at once) keeps following the reference [`Window`]: a raised limit
 /// admits more at once, a lowered one counts the newest kept times.
 pub async fn throttle_follows_the_model_when_the_limit_changes(store: DynStore) {
-    let key = "subscribe:ip:192.0.2.9";
-    let mut model = Window::new();
     // (limit, ms since the start): bursts under one limit, then another.
-    let steps: [(u32, i64); 24] = [
-        (3, 0),
-        (3, 1),
-        (3, 2),
-        (3, 3),
-        (5, 4),
-        (5, 5),
-        (5, 6),
-        (5, 7),
-        (2, 8),
-        (2, 9),
-        (2, 30_000),
-        (2, 60_005),
-        (4, 60_006),
-        (4, 60_007),
-        (4, 60_008),
-        (4, 60_009),
-        (1, 60_010),
-        (1, 120_009),
-        (1, 120_010),
-        (1, 180_011),
-        (6, 180_012),
-        (6, 180_013),
-        (3, 180_014),
-        (3, 240_014),
+    #[rustfmt::skip]
+    let steps = [
+        (3, 0), (3, 1), (3, 2), (3, 3),
+        (5, 4), (5, 5), (5, 6), (5, 7),
+        (2, 8), (2, 9), (2, 30_000), (2, 60_005),
+        (4, 60_006), (4, 60_007), (4, 60_008), (4, 60_009),
+        (1, 60_010), (1, 120_009), (1, 120_010), (1, 180_011),
+        (6, 180_012), (6, 180_013), (3, 180_014), (3, 240_014),
     ];
-    for (limit, ms) in steps {
-        let h = hit(key, limit, 60);
-        let now = from_micros(crate::clock::to_micros(at(0)) + ms * 1_000);
-        let want = model.check(h.rate, now);
-        let got = store.hit(std::slice::from_ref(&h), now).await.expect("hit");
-        match want {
-            Ok(()) => {
-                assert_eq!(got, ThrottleDecision::Accepted, "limit {limit} at {ms} ms");
-                model.record_micros(h.rate, crate::clock::to_micros(now));
-            }
-            Err(retry_after) => assert_eq!(
-                got,
-                ThrottleDecision::Refused {
-                    retry_after,
-                    hit: 0
-                },
-                "limit {limit} at {ms} ms"
-            ),
-        }
-    }
+    follow_the_model(&store, "subscribe:ip:192.0.2.9", &steps).await;
 }
 
 /// 50 concurrent hits at `10/hour` accept exactly 10.
