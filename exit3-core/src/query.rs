@@ -164,6 +164,27 @@ pub struct LeadFilter {
 }
 
 impl LeadFilter {
+    /// `Some(status)` when the filter constrains the status at most (`Some(None)`: no
+    /// filter at all), `None` when it constrains anything else. Stores serve these lists
+    /// — the admin's usual ones — from per-status counts or indexes.
+    pub fn status_only(&self) -> Option<Option<LeadStatus>> {
+        // Destructured whole, so that a new filter field must be considered here.
+        let Self {
+            status,
+            source,
+            category,
+            created_after,
+            created_before,
+            search,
+        } = self;
+        (source.is_none()
+            && category.is_none()
+            && created_after.is_none()
+            && created_before.is_none()
+            && search.is_none())
+        .then_some(*status)
+    }
+
     /// Whether `lead` is shown: the reference rule for every store.
     pub fn matches(&self, lead: &Lead) -> bool {
         self.status.is_none_or(|s| lead.status == s)
@@ -511,6 +532,21 @@ pub fn paginate<T: Clone>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_only_filters_are_told_apart() {
+        assert_eq!(LeadFilter::default().status_only(), Some(None));
+        let by_status = LeadFilter {
+            status: Some(LeadStatus::New),
+            ..LeadFilter::default()
+        };
+        assert_eq!(by_status.status_only(), Some(Some(LeadStatus::New)));
+        let more = LeadFilter {
+            source: Some("website".into()),
+            ..by_status
+        };
+        assert_eq!(more.status_only(), None);
+    }
 
     fn params(pairs: &[(&str, &str)]) -> QueryParams {
         QueryParams::new(pairs.iter().copied())

@@ -158,17 +158,11 @@ impl Data {
         ordering: Ordering,
         page: PageRequest,
     ) -> Option<Page<Lead>> {
-        let by_creation = ordering.field == SortField::CreatedAt
-            && filter.source.is_none()
-            && filter.category.is_none()
-            && filter.created_after.is_none()
-            && filter.created_before.is_none()
-            && filter.search.is_none();
-        if !by_creation {
+        if ordering.field != SortField::CreatedAt {
             return None;
         }
         let empty = BTreeSet::new();
-        let set = match filter.status {
+        let set = match filter.status_only()? {
             None => &self.by_created,
             Some(status) => self.by_status_created.get(&status).unwrap_or(&empty),
         };

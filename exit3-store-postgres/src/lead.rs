@@ -142,19 +142,17 @@ fn count_query(prefix: &str, filter: &LeadFilter) -> QueryBuilder<'static, Postg
 /// few rows, whatever the number of leads), `count(*)` over the matching leads
 /// otherwise.
 fn push_count(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
-    let status_only = filter.source.is_none()
-        && filter.category.is_none()
-        && filter.created_after.is_none()
-        && filter.created_before.is_none()
-        && filter.search.is_none();
-    if status_only {
-        qb.push("SELECT coalesce(sum(n), 0)::int8 FROM lead_status_counts");
-        if let Some(status) = filter.status {
-            qb.push(" WHERE status = ").push_bind(status.as_str());
+    match filter.status_only() {
+        Some(status) => {
+            qb.push("SELECT coalesce(sum(n), 0)::int8 FROM lead_status_counts");
+            if let Some(status) = status {
+                qb.push(" WHERE status = ").push_bind(status.as_str());
+            }
         }
-    } else {
-        qb.push("SELECT count(*) FROM leads l");
-        push_filter(qb, filter);
+        None => {
+            qb.push("SELECT count(*) FROM leads l");
+            push_filter(qb, filter);
+        }
     }
 }
 
@@ -178,7 +176,10 @@ impl PostgresStore {
     /// triggers added. Best effort: a failure leaves them for the next fold (the counts
     /// stay exact either way).
     async fn lead_counts_touched(&self) {
-        if self.lead_writes.fetch_add(1, AtomicOrdering::Relaxed) % FOLD_COUNTS_EVERY
+        if self
+            .lead_count_touches
+            .fetch_add(1, AtomicOrdering::Relaxed)
+            % FOLD_COUNTS_EVERY
             == FOLD_COUNTS_EVERY - 1
         {
             let _ = self.fold_lead_counts().await;

@@ -36,7 +36,7 @@ pub struct PostgresStore {
     /// Throttle calls since this store last removed expired throttle state.
     throttle_calls: Arc<AtomicU64>,
     /// Lead writes and lists since this store last folded the lead counts.
-    lead_writes: Arc<AtomicU64>,
+    lead_count_touches: Arc<AtomicU64>,
 }
 
 impl PostgresStore {
@@ -54,7 +54,7 @@ impl PostgresStore {
         Self {
             pool,
             throttle_calls: Arc::new(AtomicU64::new(0)),
-            lead_writes: Arc::new(AtomicU64::new(0)),
+            lead_count_touches: Arc::new(AtomicU64::new(0)),
         }
     }
 
