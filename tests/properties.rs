@@ -7,81 +7,14 @@ use exit3::{
     LeadFilter, LeadStatus, MemoryStore, NewLead, Ordering, Origin, PageRequest, Payload, Policy,
     Scope, Search, TrustedProxies,
     query::paginate,
-    testing::{at, new_lead},
+    testing::{at, new_lead, strategies::payload},
     text,
     throttle::{Rate, Window, decide_by_scan},
 };
 use ipnet::IpNet;
 use proptest::prelude::*;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use unicode_normalization::UnicodeNormalization;
-
-const FIELDS: &[&str] = &[
-    "full_name",
-    "position",
-    "company_name",
-    "email",
-    "phone",
-    "message",
-    "status",
-    "source",
-    "category",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "id",
-    "unknown",
-];
-
-/// Strings that hit the rules: markup, control characters, e-mail shapes, long text.
-fn tricky_string() -> impl Strategy<Value = String> {
-    prop_oneof![
-        ".{0,40}",
-        "[ \t\n]{0,2}[A-Za-z<>/!?:() +.-]{0,20}[ \n]{0,2}",
-        "[a-zA-Z0-9._%+-]{1,12}@[a-zA-Z0-9.-]{1,12}\\.[a-zA-Z]{2,4}",
-        "[a-z]{1,8}@(mailinator\\.com|x\\.yopmail\\.com|example\\.com)",
-        "[0-9 +().-]{1,40}",
-        "(new|lost|website|web_dev|other|bogus)",
-        "\\PC{250,260}",
-        "(javascript|JaVaScRiPt)[ \t]?:[a-z]{0,5}",
-        "[a-z]{0,3}\u{0}[a-z]{0,3}",
-        "e\u{301}[a-z]{0,5}",
-    ]
-}
-
-fn json_value() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        4 => tricky_string().prop_map(Value::String),
-        1 => Just(Value::Null),
-        1 => any::<bool>().prop_map(Value::Bool),
-        1 => any::<i64>().prop_map(|n| json!(n)),
-        1 => any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
-        1 => prop::collection::vec(".{0,3}", 0..3).prop_map(|v| json!(v)),
-        1 => Just(json!({"nested": 1})),
-    ]
-}
-
-/// Random bodies; most carry a plausible name and position so that many are accepted
-/// and the accepted side of the property is exercised too.
-fn payload() -> impl Strategy<Value = Map<String, Value>> {
-    let plausible = prop::option::weighted(
-        0.8,
-        ("[A-Za-z][A-Za-z .'-]{0,30}", "[A-Za-z][A-Za-z ]{0,20}"),
-    );
-    let fields = prop::collection::btree_map(prop::sample::select(FIELDS), json_value(), 0..6);
-    (plausible, fields).prop_map(|(plausible, fields)| {
-        let mut map = Map::new();
-        if let Some((name, position)) = plausible {
-            map.insert("full_name".into(), json!(name));
-            map.insert("position".into(), json!(position));
-        }
-        // Random fields are fewer in accepted bodies: each may replace a plausible one.
-        for (k, v) in fields.into_iter().take(3) {
-            map.insert(k.to_owned(), v);
-        }
-        map
-    })
-}
 
 fn obeys_text_rules(value: &str, max: usize, multiline: bool) -> bool {
     let nfc: String = value.nfc().collect();
@@ -92,7 +25,7 @@ fn obeys_text_rules(value: &str, max: usize, multiline: bool) -> bool {
         && !text::has_markup(value)
         && value
             .chars()
-            .all(|c| !c.is_control() || (multiline && matches!(c, '\t' | '\n' | '\r')))
+            .all(|c| !text::is_refused_char(c) || (multiline && matches!(c, '\t' | '\n' | '\r')))
 }
 
 proptest! {
@@ -124,7 +57,9 @@ proptest! {
                     prop_assert!(e.chars().count() <= 254);
                     let (_, domain) = e.rsplit_once('@').expect("an @");
                     prop_assert_eq!(domain, domain.to_lowercase());
-                    prop_assert!(!text::is_disposable_domain(domain));
+                    let parsed = exit3::EmailAddress::parse(e).expect("parses again");
+                    prop_assert_eq!(parsed.as_str(), e);
+                    prop_assert!(!policy.disposable_domains().is_disposable(parsed.ascii_domain()));
                     prop_assert!(validator::ValidateEmail::validate_email(&e));
                 }
                 prop_assert!(policy.sources().iter().any(|s| s == lead.source()));

@@ -6,7 +6,7 @@ use std::{net::IpAddr, sync::Arc, time::Duration};
 use exit3::{
     ApiKeys, Credential, Denial, Error, Exit3, LeadStatus, ManualClock, MemoryStore, Payload,
     QueryParams, Rate, RequestContext, SubscribeOutcome, SubscriberStatus, SubscriberView,
-    ThrottleRates, service::UNSUBSCRIBED_DETAIL, testing::at,
+    ThrottleRates, ThrottleScope, service::UNSUBSCRIBED_DETAIL, testing::at,
 };
 use serde_json::json;
 
@@ -150,11 +150,7 @@ async fn lead_create_is_throttled_exactly_with_retry_after() {
 #[tokio::test]
 async fn invalid_bodies_are_counted_but_refused_requests_are_not() {
     let rate = Rate::new(2, Duration::from_secs(60));
-    let (exit3, _clock) = service_with(ThrottleRates {
-        general: None,
-        lead_create: rate,
-        ..ThrottleRates::off()
-    });
+    let (exit3, _clock) = service_with(ThrottleRates::off().with(ThrottleScope::LeadCreate, rate));
     let v = visitor("192.0.2.60");
     // Throttling comes before validation, as in DRF: an invalid body still counts.
     assert!(matches!(
@@ -171,11 +167,10 @@ async fn invalid_bodies_are_counted_but_refused_requests_are_not() {
 #[tokio::test]
 async fn admin_requests_are_throttled_by_key_not_by_address() {
     let rate = Rate::new(3, Duration::from_secs(3600));
-    let (exit3, _clock) = service_with(ThrottleRates {
-        admin: rate,
-        general: Rate::new(1, Duration::from_secs(3600)),
-        ..ThrottleRates::off()
-    });
+    let (exit3, _clock) = service_with(ThrottleRates::off().with(ThrottleScope::Admin, rate).with(
+        ThrottleScope::General,
+        Rate::new(1, Duration::from_secs(3600)),
+    ));
     for ip in ["192.0.2.1", "192.0.2.2", "192.0.2.3"] {
         let ctx = RequestContext::new(Credential::Key(ADMIN.into()), ip.parse().ok());
         exit3

@@ -5,7 +5,10 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::{Denial, Error};
+use crate::{
+    error::{Denial, Error},
+    throttle::ThrottleScope,
+};
 
 /// What a valid key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -201,6 +204,26 @@ pub enum Operation {
     DeleteSubscriber,
     /// `POST newsletter/unsubscribe/`
     Unsubscribe,
+    /// `GET /backend/metrics` (admin; never throttled, but a key that is not valid counts
+    /// as a failed authentication like anywhere else).
+    ReadMetrics,
+}
+
+impl Operation {
+    /// The throttle scope this operation counts against besides `general` (or `admin`
+    /// for the admin key), if any.
+    pub fn extra_scope(self) -> Option<ThrottleScope> {
+        match self {
+            Self::CreateLead => Some(ThrottleScope::LeadCreate),
+            Self::Subscribe | Self::Unsubscribe => Some(ThrottleScope::Subscribe),
+            _ => None,
+        }
+    }
+
+    /// Whether the operation counts against `general` / `admin` at all.
+    pub fn is_throttled(self) -> bool {
+        self != Self::ReadMetrics
+    }
 }
 
 impl Scope {

@@ -71,7 +71,7 @@ impl From<FieldErrors> for Error {
 }
 
 /// Why a caller was refused: the three answers of DRF's authentication and permissions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Denial {
     /// No key was presented.

@@ -9,6 +9,7 @@ use crate::{
     error::{Error, FieldErrors},
     payload::{self, Payload, TextKind, TextRule},
     policy::Policy,
+    text::{self, EmailAddress},
 };
 
 /// A lead's id: a positive 64-bit integer given by the store.
@@ -99,9 +100,6 @@ pub struct ClientInfo {
     pub utm_campaign: Option<String>,
 }
 
-/// The longest `User-Agent` or `Referer` kept, in characters.
-pub const HEADER_MAX: usize = 512;
-
 /// Where a request came from, as the frontend saw it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Origin {
@@ -111,11 +109,6 @@ pub struct Origin {
     pub user_agent: Option<String>,
     /// The raw `Referer` header.
     pub referrer: Option<String>,
-}
-
-fn header_text(value: Option<&str>) -> Option<String> {
-    let cut: String = value?.chars().take(HEADER_MAX).collect();
-    (!cut.is_empty()).then_some(cut)
 }
 
 /// A stored lead.
@@ -159,7 +152,6 @@ impl fmt::Display for Lead {
 
 const NAME: TextRule = TextRule::plain(255);
 const PHONE: TextRule = TextRule::of(TextKind::Phone, 32);
-const EMAIL: TextRule = TextRule::of(TextKind::Email, crate::text::EMAIL_MAX);
 const MESSAGE: TextRule = TextRule {
     max: 5000,
     multiline: true,
@@ -221,8 +213,8 @@ impl NewLead {
                 .unwrap_or_else(|| policy.default_category().to_owned()),
             client_info: ClientInfo {
                 ip_address: origin.ip,
-                user_agent: header_text(origin.user_agent.as_deref()),
-                referrer: header_text(origin.referrer.as_deref()),
+                user_agent: text::header_text(origin.user_agent.as_deref()),
+                referrer: text::header_text(origin.referrer.as_deref()),
                 utm_source,
                 utm_medium,
                 utm_campaign,
@@ -304,7 +296,13 @@ impl LeadPatch {
             full_name: payload::required_text(payload, errors, "full_name", NAME, partial),
             position: payload::required_text(payload, errors, "position", NAME, partial),
             company_name: payload::optional_text(payload, errors, "company_name", NAME),
-            email: payload::optional_text(payload, errors, "email", EMAIL),
+            email: payload::optional_email(
+                payload,
+                errors,
+                "email",
+                Some(policy.disposable_domains()),
+            )
+            .map(|e| e.map(EmailAddress::into_string)),
             phone: payload::optional_text(payload, errors, "phone", PHONE),
             message: payload::optional_text(payload, errors, "message", MESSAGE),
             status: match scope {

@@ -71,6 +71,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod lead;
+pub mod observe;
 pub mod payload;
 pub mod policy;
 pub mod proxy;
@@ -88,6 +89,7 @@ pub use auth::{ApiKeys, Caller, Credential, Operation, Scope};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{BoxError, Denial, Error, FieldErrors};
 pub use lead::{ClientInfo, Lead, LeadId, LeadPatch, LeadStatus, NewLead, Origin};
+pub use observe::{NoObserver, Observer, Refusal};
 pub use payload::Payload;
 pub use policy::Policy;
 pub use proxy::TrustedProxies;
@@ -103,6 +105,8 @@ pub use subscriber::{
     NewSubscriber, SubscribeOutcome, Subscriber, SubscriberId, SubscriberPatch, SubscriberStatus,
     Unsubscribe,
 };
+pub use text::{DisposableDomains, EmailAddress};
 pub use throttle::{
-    Rate, RateSetting, ThrottleDecision, ThrottleHit, ThrottleRates, ThrottleScope,
+    Counted, HitMode, Rate, RateSetting, ThrottleDecision, ThrottleHit, ThrottleKey, ThrottleRates,
+    ThrottleScope,
 };

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     error::{Error, FieldErrors, NON_FIELD_ERRORS},
-    text,
+    text::{self, DisposableDomains, EmailAddress, EmailError},
 };
 
 /// Message for a required field that is absent.
@@ -115,10 +115,6 @@ pub(crate) struct TextRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TextKind {
     Plain,
-    /// A valid address at a domain that is not disposable.
-    Email,
-    /// A valid address, any domain.
-    EmailSyntax,
     Phone,
 }
 
@@ -146,11 +142,8 @@ impl TextRule {
         if cleaned.is_empty() {
             return Ok(None);
         }
-        match self.kind {
-            TextKind::Email => return text::parse_email(&cleaned).map(Some),
-            TextKind::EmailSyntax => return text::parse_email_syntax(&cleaned).map(Some),
-            TextKind::Phone if !text::is_phone(&cleaned) => return Err(text::MSG_PHONE.into()),
-            _ => {}
+        if self.kind == TextKind::Phone && !text::is_phone(&cleaned) {
+            return Err(text::MSG_PHONE.into());
         }
         if text::char_len(&cleaned) > self.max {
             return Err(text::too_long(self.max));
@@ -162,6 +155,39 @@ impl TextRule {
     }
 }
 
+/// A required field read by `check` (`Ok(None)`: a blank value). `partial` (PATCH)
+/// makes absence mean "unchanged" (`None`).
+fn required<T>(
+    payload: &Payload,
+    errors: &mut FieldErrors,
+    name: &str,
+    partial: bool,
+    check: impl FnOnce(&Value) -> Result<Option<T>, String>,
+) -> Option<T> {
+    let outcome = match payload.field(name) {
+        Raw::Absent if partial => return None,
+        Raw::Absent => Err(MSG_REQUIRED.to_owned()),
+        Raw::Null => Err(MSG_NULL.to_owned()),
+        Raw::Value(v) => check(v).and_then(|t| t.ok_or_else(|| MSG_BLANK.to_owned())),
+    };
+    outcome.map_err(|m| errors.add(name, m)).ok()
+}
+
+/// An optional field read by `check`: `None` when absent, `Some(None)` when null or blank
+/// (blank text is stored as none), `Some(Some(value))` otherwise.
+fn optional<T>(
+    payload: &Payload,
+    errors: &mut FieldErrors,
+    name: &str,
+    check: impl FnOnce(&Value) -> Result<Option<T>, String>,
+) -> Option<Option<T>> {
+    match payload.field(name) {
+        Raw::Absent => None,
+        Raw::Null => Some(None),
+        Raw::Value(v) => check(v).map_err(|m| errors.add(name, m)).ok(),
+    }
+}
+
 /// A required text field. `partial` (PATCH) makes absence mean "unchanged" (`None`).
 pub(crate) fn required_text(
     payload: &Payload,
@@ -170,30 +196,58 @@ pub(crate) fn required_text(
     rule: TextRule,
     partial: bool,
 ) -> Option<String> {
-    let outcome = match payload.field(name) {
-        Raw::Absent if partial => return None,
-        Raw::Absent => Err(MSG_REQUIRED.to_owned()),
-        Raw::Null => Err(MSG_NULL.to_owned()),
-        Raw::Value(v) => rule
-            .check(v)
-            .and_then(|t| t.ok_or_else(|| MSG_BLANK.to_owned())),
-    };
-    outcome.map_err(|m| errors.add(name, m)).ok()
+    required(payload, errors, name, partial, |v| rule.check(v))
 }
 
-/// An optional text field: `None` when absent, `Some(None)` when null or blank (blank
-/// text is stored as none), `Some(Some(text))` otherwise.
+/// An optional text field (see [`optional`]).
 pub(crate) fn optional_text(
     payload: &Payload,
     errors: &mut FieldErrors,
     name: &str,
     rule: TextRule,
 ) -> Option<Option<String>> {
-    match payload.field(name) {
-        Raw::Absent => None,
-        Raw::Null => Some(None),
-        Raw::Value(v) => rule.check(v).map_err(|m| errors.add(name, m)).ok(),
+    optional(payload, errors, name, |v| rule.check(v))
+}
+
+/// Reads an e-mail value with the one e-mail parse; with `disposable`, an address at a
+/// disposable domain is refused too (look-ups such as unsubscribe pass `None`: refusing
+/// there would only tell the caller something).
+fn check_email(
+    value: &Value,
+    disposable: Option<&DisposableDomains>,
+) -> Result<Option<EmailAddress>, String> {
+    let raw = as_text(value)?;
+    if raw.trim().is_empty() {
+        return Ok(None);
     }
+    let address = EmailAddress::parse(&raw).map_err(EmailError::message)?;
+    if disposable.is_some_and(|d| d.is_disposable(address.ascii_domain())) {
+        return Err(EmailError::Disposable.message());
+    }
+    Ok(Some(address))
+}
+
+/// A required e-mail field (see [`check_email`]).
+pub(crate) fn required_email(
+    payload: &Payload,
+    errors: &mut FieldErrors,
+    name: &str,
+    disposable: Option<&DisposableDomains>,
+    partial: bool,
+) -> Option<EmailAddress> {
+    required(payload, errors, name, partial, |v| {
+        check_email(v, disposable)
+    })
+}
+
+/// An optional e-mail field (see [`check_email`]).
+pub(crate) fn optional_email(
+    payload: &Payload,
+    errors: &mut FieldErrors,
+    name: &str,
+    disposable: Option<&DisposableDomains>,
+) -> Option<Option<EmailAddress>> {
+    optional(payload, errors, name, |v| check_email(v, disposable))
 }
 
 /// A choice field: the value must be one of the choices `parse` accepts. `None` when

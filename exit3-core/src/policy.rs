@@ -1,6 +1,9 @@
-//! The configurable parts of the data rules: which sources and categories exist.
+//! The configurable parts of the data rules: which sources and categories exist, and
+//! which e-mail domains are disposable.
 
 use std::sync::Arc;
+
+use crate::text::DisposableDomains;
 
 /// The allow-lists for `source` and `category`, with the contract's defaults.
 ///
@@ -12,6 +15,7 @@ pub struct Policy {
     categories: Arc<[String]>,
     default_source: String,
     default_category: String,
+    disposable: DisposableDomains,
 }
 
 /// The contract's default sources.
@@ -53,6 +57,7 @@ impl Default for Policy {
             categories: DEFAULT_CATEGORIES.iter().map(|s| (*s).to_owned()).collect(),
             default_source: "website".to_owned(),
             default_category: "other".to_owned(),
+            disposable: DisposableDomains::default(),
         }
     }
 }
@@ -91,7 +96,20 @@ impl Policy {
             categories: categories.into(),
             default_source,
             default_category,
+            disposable: DisposableDomains::default(),
         })
+    }
+
+    /// This policy with `disposable` as the disposable-domain rule (the built-in list
+    /// plus `DISPOSABLE_DOMAINS_BLOCK`, minus `DISPOSABLE_DOMAINS_ALLOW`).
+    pub fn with_disposable_domains(mut self, disposable: DisposableDomains) -> Self {
+        self.disposable = disposable;
+        self
+    }
+
+    /// Which e-mail domains are refused as disposable.
+    pub fn disposable_domains(&self) -> &DisposableDomains {
+        &self.disposable
     }
 
     /// The allowed sources.

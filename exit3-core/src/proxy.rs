@@ -42,6 +42,12 @@ impl TrustedProxies {
         Self(nets.into_iter().collect())
     }
 
+    /// Whether every address is trusted (`0.0.0.0/0` or `::/0`): then any client can
+    /// choose its own address with `X-Forwarded-For`.
+    pub fn trusts_everyone(&self) -> bool {
+        self.0.iter().any(|net| net.prefix_len() == 0)
+    }
+
     /// Whether `addr` is a trusted proxy (IPv4-mapped IPv6 addresses count as IPv4).
     pub fn contains(&self, addr: IpAddr) -> bool {
         let addr = addr.to_canonical();

@@ -9,6 +9,7 @@ use crate::{
     clock::{Clock, SystemClock, Timestamp},
     error::{Denial, Error},
     lead::{Lead, LeadId, LeadPatch, NewLead, Origin},
+    observe::{NoObserver, Observer, Refusal},
     payload::Payload,
     policy::Policy,
     query::{LeadQuery, Page, QueryParams, SubscriberQuery},
@@ -17,7 +18,10 @@ use crate::{
         NewSubscriber, SubscribeOutcome, Subscriber, SubscriberId, SubscriberPatch,
         SubscriberStatus, Unsubscribe,
     },
-    throttle::{ThrottleDecision, ThrottleHit, ThrottleRates, ThrottleScope},
+    throttle::{
+        Counted, DEFAULT_IPV6_PREFIX, ThrottleDecision, ThrottleHit, ThrottleKey, ThrottleRates,
+        ThrottleScope,
+    },
 };
 
 /// The answer to every unsubscribe request, known address or not (no enumeration).
@@ -86,18 +90,22 @@ struct Inner {
     keys: ApiKeys,
     policy: Policy,
     rates: ThrottleRates,
+    ipv6_prefix: u8,
     clock: Arc<dyn Clock>,
+    observer: Arc<dyn Observer>,
 }
 
 /// Builds an [`Exit3`]; everything but the store has a default (no keys, the contract's
-/// policy and rates, the system clock).
+/// policy and rates, IPv6 clients keyed by /64, the system clock, no observer).
 #[derive(Debug)]
 pub struct Exit3Builder {
     store: DynStore,
     keys: ApiKeys,
     policy: Policy,
     rates: ThrottleRates,
+    ipv6_prefix: u8,
     clock: Arc<dyn Clock>,
+    observer: Arc<dyn Observer>,
 }
 
 impl Exit3Builder {
@@ -119,9 +127,22 @@ impl Exit3Builder {
         self
     }
 
+    /// How many leading bits of an IPv6 client address make one client for throttling
+    /// (`THROTTLE_IPV6_PREFIX`; 32–128, clamped; default 64).
+    pub fn ipv6_prefix(mut self, bits: u8) -> Self {
+        self.ipv6_prefix = bits.clamp(32, 128);
+        self
+    }
+
     /// The clock (a `ManualClock` in tests).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Who hears about refused requests (the server's metrics).
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = observer;
         self
     }
 
@@ -133,7 +154,9 @@ impl Exit3Builder {
                 keys: self.keys,
                 policy: self.policy,
                 rates: self.rates,
+                ipv6_prefix: self.ipv6_prefix,
                 clock: self.clock,
+                observer: self.observer,
             }),
         }
     }
@@ -147,7 +170,9 @@ impl Exit3 {
             keys: ApiKeys::default(),
             policy: Policy::default(),
             rates: ThrottleRates::default(),
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
             clock: Arc::new(SystemClock),
+            observer: Arc::new(NoObserver),
         }
     }
 
@@ -172,55 +197,91 @@ impl Exit3 {
     }
 
     /// Authenticates and authorises `ctx` for `operation` and counts it against every
-    /// throttle scope that applies. Each step's refusal comes before the next step runs.
+    /// throttle scope that applies. Each step's refusal comes before the next step runs,
+    /// and every refusal is told to the observer.
+    ///
+    /// A key that is not valid (unknown, or a malformed header; not a missing one) is
+    /// counted in the `failed_auth` scope of the client's address; once that is full the
+    /// answer is 429, and so is every request from that address — valid key or not —
+    /// until the window frees, so that keys cannot be guessed at the speed of the network.
     pub async fn admit(&self, ctx: &RequestContext, operation: Operation) -> Result<Caller, Error> {
-        let caller = self.inner.keys.authenticate(&ctx.credential)?;
+        let admitted = self.admit_unobserved(ctx, operation).await;
+        match &admitted {
+            Err(Error::Forbidden(denial)) => self.inner.observer.refused(Refusal::Denied(*denial)),
+            Err(Error::Throttled { scope, .. }) => {
+                self.inner.observer.refused(Refusal::Throttled(*scope));
+            }
+            _ => {}
+        }
+        admitted
+    }
+
+    async fn admit_unobserved(
+        &self,
+        ctx: &RequestContext,
+        operation: Operation,
+    ) -> Result<Caller, Error> {
+        let client = Counted::client(ctx.origin.ip, self.inner.ipv6_prefix);
+        let failed_auth = self
+            .inner
+            .rates
+            .get(ThrottleScope::FailedAuth)
+            .map(|rate| (ThrottleKey::new(ThrottleScope::FailedAuth, &client), rate));
+        let caller = match self.inner.keys.authenticate(&ctx.credential) {
+            Ok(caller) => caller,
+            Err(Error::Forbidden(Denial::InvalidKey)) => {
+                if let Some((key, rate)) = failed_auth {
+                    self.decide(&[ThrottleHit::new(key, rate)]).await?;
+                }
+                return Err(Error::Forbidden(Denial::InvalidKey));
+            }
+            Err(e) => return Err(e),
+        };
         if !caller.scope().allows(operation) {
             return Err(Error::Forbidden(Denial::PermissionDenied));
         }
-        let hits = self.throttle_hits(&caller, ctx, operation);
+        let mut hits: Vec<ThrottleHit> = failed_auth
+            .map(|(key, rate)| ThrottleHit::check_only(key, rate))
+            .into_iter()
+            .collect();
+        if operation.is_throttled() {
+            hits.extend(self.throttle_hits(&caller, &client, operation));
+        }
         if !hits.is_empty() {
-            let decision = self.inner.store.hit(&hits, self.now()).await?;
-            if let ThrottleDecision::Refused { retry_after, hit } = decision {
-                let scope = hits.get(hit).map_or(ThrottleScope::General, |h| h.scope);
-                return Err(Error::Throttled { retry_after, scope });
-            }
+            self.decide(&hits).await?;
         }
         Ok(caller)
     }
 
-    /// The throttle keys of one request: admin requests by key, others by address.
-    fn throttle_hits(
-        &self,
-        caller: &Caller,
-        ctx: &RequestContext,
-        op: Operation,
-    ) -> Vec<ThrottleHit> {
-        let who = match caller.scope() {
-            Scope::Admin => format!("key:{}", caller.key_fingerprint()),
-            Scope::Public => match ctx.origin.ip {
-                Some(ip) => format!("ip:{ip}"),
-                None => "ip:unknown".to_owned(),
-            },
+    /// One throttle decision over `hits`: `Ok` when accepted (and recorded), the
+    /// refusing scope's [`Error::Throttled`] otherwise.
+    async fn decide(&self, hits: &[ThrottleHit]) -> Result<(), Error> {
+        match self.inner.store.hit(hits, self.now()).await? {
+            ThrottleDecision::Accepted => Ok(()),
+            ThrottleDecision::Refused { retry_after, hit } => Err(Error::Throttled {
+                retry_after,
+                scope: hits
+                    .get(hit)
+                    .map_or(ThrottleScope::General, ThrottleHit::scope),
+            }),
+        }
+    }
+
+    /// The recorded throttle hits of one request: admin requests by key, others by
+    /// client.
+    fn throttle_hits(&self, caller: &Caller, client: &Counted, op: Operation) -> Vec<ThrottleHit> {
+        let (base, who) = match caller.scope() {
+            Scope::Admin => (ThrottleScope::Admin, Counted::Key(caller.key_fingerprint())),
+            Scope::Public => (ThrottleScope::General, client.clone()),
         };
-        let base = match caller.scope() {
-            Scope::Admin => ThrottleScope::Admin,
-            Scope::Public => ThrottleScope::General,
-        };
-        let extra = match op {
-            Operation::CreateLead => Some(ThrottleScope::LeadCreate),
-            Operation::Subscribe | Operation::Unsubscribe => Some(ThrottleScope::Subscribe),
-            _ => None,
-        };
-        [Some(base), extra]
+        [Some(base), op.extra_scope()]
             .into_iter()
             .flatten()
             .filter_map(|scope| {
-                self.inner.rates.get(scope).map(|rate| ThrottleHit {
-                    key: format!("{}:{who}", scope.as_str()),
-                    rate,
-                    scope,
-                })
+                self.inner
+                    .rates
+                    .get(scope)
+                    .map(|rate| ThrottleHit::new(ThrottleKey::new(scope, &who), rate))
             })
             .collect()
     }

@@ -6,9 +6,9 @@ use std::fmt;
 use crate::{
     clock::Timestamp,
     error::{Error, FieldErrors},
-    payload::{self, Payload, TextKind, TextRule},
+    payload::{self, Payload, TextRule},
     policy::Policy,
-    text,
+    text::EmailAddress,
 };
 
 /// A subscriber's id: a positive 64-bit integer given by the store.
@@ -108,12 +108,11 @@ pub enum SubscribeOutcome {
 /// The message for an e-mail address that another subscriber already has.
 pub const MSG_EMAIL_TAKEN: &str = "A subscriber with this email already exists.";
 
-const EMAIL: TextRule = TextRule::of(TextKind::Email, text::EMAIL_MAX);
-const EMAIL_SYNTAX: TextRule = TextRule::of(TextKind::EmailSyntax, text::EMAIL_MAX);
 const NAME: TextRule = TextRule::plain(255);
 
-fn lower(email: Option<String>) -> Option<String> {
-    email.map(|e| e.to_lowercase())
+/// A subscriber's address as stored and compared: wholly lower-cased.
+fn lower(email: Option<EmailAddress>) -> Option<String> {
+    email.map(|e| e.to_lowercase().into_string())
 }
 
 /// A valid subscription. Made only by [`NewSubscriber::parse`].
@@ -129,11 +128,11 @@ impl NewSubscriber {
     /// lower-cased whole, as it is stored and compared.
     pub fn parse(payload: &Payload, policy: &Policy) -> Result<Self, Error> {
         let mut errors = FieldErrors::new();
-        let email = lower(payload::required_text(
+        let email = lower(payload::required_email(
             payload,
             &mut errors,
             "email",
-            EMAIL,
+            Some(policy.disposable_domains()),
             false,
         ));
         let full_name = payload::optional_text(payload, &mut errors, "full_name", NAME).flatten();
@@ -190,11 +189,11 @@ impl SubscriberPatch {
     pub fn parse(payload: &Payload, policy: &Policy) -> Result<Self, Error> {
         let mut errors = FieldErrors::new();
         let patch = Self {
-            email: lower(payload::required_text(
+            email: lower(payload::required_email(
                 payload,
                 &mut errors,
                 "email",
-                EMAIL,
+                Some(policy.disposable_domains()),
                 true,
             )),
             full_name: payload::optional_text(payload, &mut errors, "full_name", NAME),
@@ -267,11 +266,11 @@ impl Unsubscribe {
     /// Parses `{"email"}`.
     pub fn parse(payload: &Payload) -> Result<Self, Error> {
         let mut errors = FieldErrors::new();
-        let email = lower(payload::required_text(
+        let email = lower(payload::required_email(
             payload,
             &mut errors,
             "email",
-            EMAIL_SYNTAX,
+            None,
             false,
         ));
         match email {
@@ -308,8 +307,8 @@ mod tests {
     #[test]
     fn subscribing_refuses_bad_and_disposable_addresses() {
         for (email, message) in [
-            (json!("nope"), text::MSG_EMAIL),
-            (json!("a@mailinator.com"), text::MSG_DISPOSABLE),
+            (json!("nope"), crate::text::MSG_EMAIL),
+            (json!("a@mailinator.com"), crate::text::MSG_DISPOSABLE),
             (json!(null), payload::MSG_NULL),
             (json!(""), payload::MSG_BLANK),
         ] {

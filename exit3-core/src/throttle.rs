@@ -9,7 +9,9 @@
 //! when the `N`-th most recent accepted one has left the window. [`Window`] keeps the last
 //! `N` accepted times of one key in a ring and decides in O(1), whatever `N` is.
 
-use std::{collections::VecDeque, fmt, str::FromStr, time::Duration};
+use std::{collections::VecDeque, fmt, net::IpAddr, str::FromStr, time::Duration};
+
+use ipnet::{IpNet, Ipv6Net};
 
 use crate::clock::{Timestamp, to_micros};
 
@@ -90,7 +92,9 @@ impl FromStr for RateSetting {
     }
 }
 
-/// The throttle scopes of the contract.
+/// The throttle scopes of the contract. Everything else about a scope — its name, its
+/// setting, its default rate — is data in one table ([`ThrottleScope::spec`]), so a new
+/// scope is one variant and one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ThrottleScope {
     /// Every API request not made with the admin key.
@@ -101,85 +105,278 @@ pub enum ThrottleScope {
     Subscribe,
     /// Every request made with the admin key, instead of `General`.
     Admin,
+    /// Requests that presented a key that is not valid, per client address; once full,
+    /// every request from that address is refused until the window frees.
+    FailedAuth,
+}
+
+/// What configuration and observability know about a scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeSpec {
+    /// The scope's name, as in keys, logs and metrics.
+    pub name: &'static str,
+    /// The setting that holds its rate.
+    pub setting: &'static str,
+    /// Its rate when the setting is unset, in the settings' syntax.
+    pub default: &'static str,
+    /// What it counts, for documentation.
+    pub counts: &'static str,
 }
 
 impl ThrottleScope {
     /// Every scope.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::General,
         Self::LeadCreate,
         Self::Subscribe,
         Self::Admin,
+        Self::FailedAuth,
     ];
 
-    /// The scope's name, as in keys, logs and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::General => "general",
-            Self::LeadCreate => "lead_create",
-            Self::Subscribe => "subscribe",
-            Self::Admin => "admin",
+    /// The scope's row of the table.
+    pub const fn spec(self) -> ScopeSpec {
+        const fn row(
+            name: &'static str,
+            setting: &'static str,
+            default: &'static str,
+            counts: &'static str,
+        ) -> ScopeSpec {
+            ScopeSpec {
+                name,
+                setting,
+                default,
+                counts,
+            }
         }
+        match self {
+            Self::General => row(
+                "general",
+                "THROTTLE_GENERAL",
+                "100/hour",
+                "every API request not made with the admin key, per client address",
+            ),
+            Self::LeadCreate => row(
+                "lead_create",
+                "THROTTLE_LEAD_CREATE",
+                "10/hour",
+                "POST leads/, per client address",
+            ),
+            Self::Subscribe => row(
+                "subscribe",
+                "THROTTLE_SUBSCRIBE",
+                "10/hour",
+                "POST newsletter/ and newsletter/unsubscribe/, per client address",
+            ),
+            Self::Admin => row(
+                "admin",
+                "THROTTLE_ADMIN",
+                "10000/hour",
+                "admin-key requests, per key (instead of the general rate)",
+            ),
+            Self::FailedAuth => row(
+                "failed_auth",
+                "THROTTLE_FAILED_AUTH",
+                "30/minute",
+                "requests with a key that is not valid, per client address; beyond it \
+                 every request from that address is refused until the window frees",
+            ),
+        }
+    }
+
+    /// The scope's name, as in keys, logs and metrics.
+    pub const fn as_str(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// The scope's default rate.
+    pub fn default_rate(self) -> Option<Rate> {
+        self.spec()
+            .default
+            .parse::<RateSetting>()
+            .ok()
+            .and_then(|r| r.0)
+    }
+
+    const fn index(self) -> usize {
+        self as usize
     }
 }
 
 /// The rate of every scope; `None` turns a scope off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ThrottleRates {
-    /// Default `100/hour`.
-    pub general: Option<Rate>,
-    /// Default `10/hour`.
-    pub lead_create: Option<Rate>,
-    /// Default `10/hour`.
-    pub subscribe: Option<Rate>,
-    /// Default `10000/hour`.
-    pub admin: Option<Rate>,
-}
-
-const HOUR: Duration = Duration::from_secs(3600);
+pub struct ThrottleRates([Option<Rate>; ThrottleScope::ALL.len()]);
 
 impl Default for ThrottleRates {
+    /// Every scope at its default rate (the contract's).
     fn default() -> Self {
-        Self {
-            general: Rate::new(100, HOUR),
-            lead_create: Rate::new(10, HOUR),
-            subscribe: Rate::new(10, HOUR),
-            admin: Rate::new(10_000, HOUR),
-        }
+        Self(ThrottleScope::ALL.map(ThrottleScope::default_rate))
     }
 }
 
 impl ThrottleRates {
     /// Every scope off.
     pub fn off() -> Self {
-        Self {
-            general: None,
-            lead_create: None,
-            subscribe: None,
-            admin: None,
-        }
+        Self([None; ThrottleScope::ALL.len()])
     }
 
     /// The rate of `scope`.
     pub fn get(&self, scope: ThrottleScope) -> Option<Rate> {
-        match scope {
-            ThrottleScope::General => self.general,
-            ThrottleScope::LeadCreate => self.lead_create,
-            ThrottleScope::Subscribe => self.subscribe,
-            ThrottleScope::Admin => self.admin,
+        self.0[scope.index()]
+    }
+
+    /// Sets the rate of `scope` (`None`: off).
+    pub fn set(&mut self, scope: ThrottleScope, rate: Option<Rate>) {
+        self.0[scope.index()] = rate;
+    }
+
+    /// These rates with `scope` at `rate`.
+    pub fn with(mut self, scope: ThrottleScope, rate: Option<Rate>) -> Self {
+        self.set(scope, rate);
+        self
+    }
+}
+
+/// The longest IPv6 prefix a client is keyed by: a /64 is one subscriber line, so by
+/// default its 2^64 addresses count as one client (`THROTTLE_IPV6_PREFIX`).
+pub const DEFAULT_IPV6_PREFIX: u8 = 64;
+
+/// Who a throttle key counts: an API key (by fingerprint) or a client (by address;
+/// IPv6 by its network prefix, IPv4-mapped IPv6 as IPv4).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Counted {
+    /// The fingerprint of an admin key.
+    Key(String),
+    /// A client address, already cut to its prefix.
+    Client(IpNet),
+    /// A request whose address the frontend does not know.
+    UnknownClient,
+}
+
+impl Counted {
+    /// The client at `ip`, IPv6 addresses cut to `ipv6_prefix` bits (32–128; other
+    /// values are clamped into that range).
+    pub fn client(ip: Option<IpAddr>, ipv6_prefix: u8) -> Self {
+        match ip.map(|ip| ip.to_canonical()) {
+            None => Self::UnknownClient,
+            Some(IpAddr::V4(v4)) => Self::Client(IpNet::from(IpAddr::V4(v4))),
+            Some(IpAddr::V6(v6)) => {
+                let prefix = ipv6_prefix.clamp(32, 128);
+                Self::Client(
+                    Ipv6Net::new(v6, prefix)
+                        .map(|n| IpNet::V6(n.trunc()))
+                        .unwrap_or_else(|_| IpNet::from(IpAddr::V6(v6))),
+                )
+            }
         }
     }
+}
+
+impl fmt::Display for Counted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Key(fingerprint) => write!(f, "key:{fingerprint}"),
+            // A single address is written without its /32 or /128.
+            Self::Client(net) if net.prefix_len() == net.max_prefix_len() => {
+                write!(f, "ip:{}", net.addr())
+            }
+            Self::Client(net) => write!(f, "ip:{net}"),
+            Self::UnknownClient => f.write_str("ip:unknown"),
+        }
+    }
+}
+
+/// A throttle key: a scope and who it counts, e.g. `lead_create:ip:203.0.113.9` or
+/// `general:ip:2001:db8:1:2::/64`. Stores keep it as its text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ThrottleKey {
+    scope: ThrottleScope,
+    text: String,
+}
+
+impl ThrottleKey {
+    /// The key of `counted` in `scope`.
+    pub fn new(scope: ThrottleScope, counted: &Counted) -> Self {
+        Self {
+            scope,
+            text: format!("{}:{counted}", scope.as_str()),
+        }
+    }
+
+    /// A key with free-form text (tests and benches of stores).
+    pub fn custom(scope: ThrottleScope, text: impl Into<String>) -> Self {
+        Self {
+            scope,
+            text: text.into(),
+        }
+    }
+
+    /// The scope it belongs to.
+    pub fn scope(&self) -> ThrottleScope {
+        self.scope
+    }
+
+    /// Its text, as stores keep it.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for ThrottleKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Whether a hit is counted when the request is accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HitMode {
+    /// Decide, and record the request when every hit accepts (the usual).
+    #[default]
+    Record,
+    /// Decide only: refuse when the key's window is full, never record. (A valid key
+    /// from an address that failed too often is refused, but not counted as a failure.)
+    CheckOnly,
 }
 
 /// One scope's part of a request: count a hit on `key` under `rate`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ThrottleHit {
-    /// The scope and who is counted, e.g. `lead_create:ip:203.0.113.9`.
-    pub key: String,
+    /// The scope and who is counted.
+    pub key: ThrottleKey,
     /// The scope's rate.
     pub rate: Rate,
-    /// The scope the key belongs to (for reporting which scope refused).
-    pub scope: ThrottleScope,
+    /// Recorded on acceptance, or only checked.
+    pub mode: HitMode,
+}
+
+impl ThrottleHit {
+    /// A hit that is recorded when the request is accepted.
+    pub fn new(key: ThrottleKey, rate: Rate) -> Self {
+        Self {
+            key,
+            rate,
+            mode: HitMode::Record,
+        }
+    }
+
+    /// A hit that is only checked.
+    pub fn check_only(key: ThrottleKey, rate: Rate) -> Self {
+        Self {
+            key,
+            rate,
+            mode: HitMode::CheckOnly,
+        }
+    }
+
+    /// The scope the hit belongs to.
+    pub fn scope(&self) -> ThrottleScope {
+        self.key.scope()
+    }
+
+    /// Whether an accepted request is recorded in this hit's key.
+    pub fn records(&self) -> bool {
+        self.mode == HitMode::Record
+    }
 }
 
 /// What a store decided for all the scopes of one request.
@@ -323,6 +520,41 @@ mod tests {
         assert_eq!(w.check_micros(r, 59 * s + 1), Err(Duration::from_secs(1)));
         assert_eq!(w.check_micros(r, 60 * s), Ok(()));
         assert_eq!(w.len(), 3);
+    }
+
+    #[test]
+    fn defaults_come_from_the_scope_table() {
+        let rates = ThrottleRates::default();
+        assert_eq!(rates.get(ThrottleScope::General), Some(rate("100/hour")));
+        assert_eq!(rates.get(ThrottleScope::Admin), Some(rate("10000/hour")));
+        assert_eq!(
+            rates.get(ThrottleScope::FailedAuth),
+            Some(rate("30/minute"))
+        );
+        for scope in ThrottleScope::ALL {
+            assert!(scope.default_rate().is_some(), "{scope:?}");
+            assert!(scope.spec().setting.starts_with("THROTTLE_"));
+        }
+        let off = ThrottleRates::off().with(ThrottleScope::Subscribe, Some(rate("1/s")));
+        assert_eq!(off.get(ThrottleScope::Subscribe), Some(rate("1/s")));
+        assert_eq!(off.get(ThrottleScope::General), None);
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_prefix_and_mapped_ipv4_as_ipv4() {
+        let key = |ip: &str, prefix| Counted::client(ip.parse().ok(), prefix).to_string();
+        assert_eq!(key("2001:db8:1:2:aaaa::1", 64), "ip:2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff::9", 64), "ip:2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:3::1", 64), key("2001:db8:1:2::1", 64));
+        assert_eq!(key("2001:db8:1:2::1", 128), "ip:2001:db8:1:2::1");
+        assert_eq!(key("2001:db8:1:2::1", 48), "ip:2001:db8:1::/48");
+        assert_eq!(key("::ffff:192.0.2.7", 64), "ip:192.0.2.7");
+        assert_eq!(key("192.0.2.7", 64), "ip:192.0.2.7");
+        assert_eq!(Counted::client(None, 64).to_string(), "ip:unknown");
+        assert_eq!(
+            ThrottleKey::new(ThrottleScope::LeadCreate, &Counted::Key("ab12".into())).as_str(),
+            "lead_create:key:ab12"
+        );
     }
 
     #[test]

@@ -373,7 +373,7 @@ impl ThrottleStore for MemoryStore {
         let mut throttle = lock(&self.throttle);
         let mut refusal: Option<(std::time::Duration, usize)> = None;
         for (i, hit) in hits.iter().enumerate() {
-            if let Some((_, window)) = throttle.windows.get(&hit.key)
+            if let Some((_, window)) = throttle.windows.get(hit.key.as_str())
                 && let Err(wait) = window.check_micros(hit.rate, now)
                 && refusal.is_none_or(|(longest, _)| wait > longest)
             {
@@ -383,10 +383,10 @@ impl ThrottleStore for MemoryStore {
         if let Some((retry_after, hit)) = refusal {
             return Ok(ThrottleDecision::Refused { retry_after, hit });
         }
-        for hit in hits {
+        for hit in hits.iter().filter(|h| h.records()) {
             let (rate, window) = throttle
                 .windows
-                .entry(hit.key.clone())
+                .entry(hit.key.as_str().to_owned())
                 .or_insert_with(|| (hit.rate, Window::new()));
             *rate = hit.rate;
             window.record_micros(hit.rate, now);
@@ -428,11 +428,13 @@ mod tests {
         let active_per_window = (3600.0 / step.as_secs_f64()).ceil() as usize;
         let mut peak = 0;
         for i in 0..clients {
-            let hit = ThrottleHit {
-                key: format!("general:ip:{i}"),
+            let hit = ThrottleHit::new(
+                exit3_core::ThrottleKey::custom(
+                    exit3_core::ThrottleScope::General,
+                    format!("general:ip:{i}"),
+                ),
                 rate,
-                scope: exit3_core::ThrottleScope::General,
-            };
+            );
             let d = store.hit(&[hit], clock.now()).await.expect("hit");
             assert_eq!(d, ThrottleDecision::Accepted);
             clock.advance(step);

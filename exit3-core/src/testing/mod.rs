@@ -31,8 +31,10 @@ use crate::{
         MSG_EMAIL_TAKEN, NewSubscriber, SubscribeOutcome, Subscriber, SubscriberId,
         SubscriberPatch, SubscriberStatus,
     },
-    throttle::{Rate, ThrottleDecision, ThrottleHit, ThrottleScope, Window},
+    throttle::{Rate, ThrottleDecision, ThrottleHit, ThrottleKey, ThrottleScope, Window},
 };
+
+pub mod strategies;
 
 /// Re-exported so that the macro's expansion can name it.
 pub use tokio;
@@ -62,6 +64,7 @@ macro_rules! store_conformance {
             throttle_is_exact_under_concurrency,
             throttle_scopes_are_atomic,
             throttle_keys_are_independent,
+            throttle_check_only_hits_decide_but_never_record,
             health_answers,
         );
     };
@@ -738,11 +741,15 @@ fn scope_of(key: &str) -> ThrottleScope {
 }
 
 fn hit(key: &str, limit: u32, period_secs: u64) -> ThrottleHit {
-    ThrottleHit {
-        key: key.to_owned(),
-        rate: Rate::new(limit, Duration::from_secs(period_secs)).expect("rate"),
-        scope: scope_of(key),
-    }
+    ThrottleHit::new(
+        ThrottleKey::custom(scope_of(key), key),
+        Rate::new(limit, Duration::from_secs(period_secs)).expect("rate"),
+    )
+}
+
+fn check_only(key: &str, limit: u32, period_secs: u64) -> ThrottleHit {
+    let h = hit(key, limit, period_secs);
+    ThrottleHit::check_only(h.key, h.rate)
 }
 
 /// Sends one hit on `key` per `(limit, ms since at(0))` step, each under a rate of
@@ -930,6 +937,59 @@ pub async fn throttle_keys_are_independent(store: DynStore) {
             .expect("hit"),
         ThrottleDecision::Accepted
     );
+}
+
+/// A check-only hit refuses like any other when its key's window is full, but an
+/// accepted request is never recorded in its key (while the request's other keys record
+/// it); a refusal by it records nothing anywhere.
+pub async fn throttle_check_only_hits_decide_but_never_record(store: DynStore) {
+    let failed = "failed_auth:ip:192.0.2.77";
+    let general = "general:ip:192.0.2.77";
+    // Checked many times while empty: nothing is recorded, so two failures still fit.
+    for i in 0..5 {
+        let d = store
+            .hit(&[check_only(failed, 2, 60), hit(general, 100, 3600)], at(i))
+            .await
+            .expect("check");
+        assert_eq!(d, ThrottleDecision::Accepted, "check {i}");
+    }
+    for i in 5..7 {
+        let d = store.hit(&[hit(failed, 2, 60)], at(i)).await.expect("fail");
+        assert_eq!(d, ThrottleDecision::Accepted, "failure {i}");
+    }
+    // Full: a check refuses (the oldest failure, at 5 s, leaves at 65 s) and the other
+    // key records nothing.
+    let d = store
+        .hit(&[check_only(failed, 2, 60), hit(general, 6, 3600)], at(10))
+        .await
+        .expect("refused");
+    assert_eq!(
+        d,
+        ThrottleDecision::Refused {
+            retry_after: Duration::from_secs(55),
+            hit: 0
+        }
+    );
+    // `general` holds the five checked requests only: one more fits, then it is full.
+    let d = store
+        .hit(&[hit(general, 6, 3600)], at(11))
+        .await
+        .expect("6th");
+    assert_eq!(d, ThrottleDecision::Accepted);
+    let d = store
+        .hit(&[hit(general, 6, 3600)], at(12))
+        .await
+        .expect("7th");
+    assert!(
+        matches!(d, ThrottleDecision::Refused { hit: 0, .. }),
+        "{d:?}"
+    );
+    // Once the window frees, checks accept again.
+    let d = store
+        .hit(&[check_only(failed, 2, 60)], at(66))
+        .await
+        .expect("free");
+    assert_eq!(d, ThrottleDecision::Accepted);
 }
 
 /// A working store is healthy.

@@ -1,0 +1,44 @@
+//! What the service tells an [`Observer`] — metrics, usually — about the requests it
+//! refuses, so that every frontend's refusals are counted the same way, once.
+
+use std::fmt::Debug;
+
+use crate::{error::Denial, throttle::ThrottleScope};
+
+/// Why the service refused a request before doing anything with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// Authentication or authorisation refused it (403).
+    Denied(Denial),
+    /// A throttle scope refused it (429).
+    Throttled(ThrottleScope),
+}
+
+impl Refusal {
+    /// A short, fixed name for labels: `no_credentials`, `invalid_key`,
+    /// `permission_denied`, or the refusing scope's name.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Denied(Denial::NoCredentials) => "no_credentials",
+            Self::Denied(Denial::InvalidKey) => "invalid_key",
+            Self::Denied(Denial::PermissionDenied) => "permission_denied",
+            Self::Throttled(scope) => scope.as_str(),
+        }
+    }
+}
+
+/// Receives the service's refusals. Called on the request's path: keep it cheap and
+/// never block.
+pub trait Observer: Send + Sync + Debug + 'static {
+    /// A request was refused.
+    fn refused(&self, refusal: Refusal);
+}
+
+/// The observer of a service built without one: notices nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    fn refused(&self, _: Refusal) {}
+}
