@@ -9,6 +9,8 @@ fn unavailable_code(code: &str) -> bool {
         || code.starts_with("53") // insufficient resources (too many connections, …)
         || code.starts_with("57P") // admin/crash shutdown, cannot connect now
         || code == "57014" // query canceled (statement timeout)
+        || code == "55P03" // lock not available (lock timeout)
+        || code == "25P03" // idle-in-transaction session timeout
 }
 
 /// SQLSTATE of a failed transaction that is safe to run again: deadlock or

@@ -72,6 +72,15 @@ impl PostgresStore {
     /// the lock held by a pooled connection.
     pub async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await.map_err(error::from_sqlx)?;
+        // Index builds on big tables and the wait for another instance's migration lock
+        // take as long as they take: no statement, lock or idle timeout here.
+        sqlx::raw_sql(
+            "SET statement_timeout = 0; SET lock_timeout = 0; \
+             SET idle_in_transaction_session_timeout = 0",
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(error::from_sqlx)?;
         let result = MIGRATOR.run(&mut *conn).await;
         conn.close_on_drop();
         result.map_err(error::from_migrate)

@@ -21,9 +21,15 @@ pub struct PostgresOptions {
     /// Connections kept open even when idle. Default 0.
     pub min_connections: u32,
     /// How long a call waits for a free connection (or a new one) before it answers
-    /// [`Error::Unavailable`]. Default 3 s (below the health check's 2 s budget plus
-    /// slack for a slow first connect; lower it for a stricter health check).
+    /// [`Error::Unavailable`]. Default 2 s (`DB_ACQUIRE_TIMEOUT`).
     pub acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout`, `lock_timeout` and
+    /// `idle_in_transaction_session_timeout` on every pooled connection: a statement
+    /// that runs or waits for a lock longer is cancelled, and the call answers
+    /// [`Error::Unavailable`] instead of holding its connection (and its caller) for
+    /// ever. Default 5 s (`DB_STATEMENT_TIMEOUT`); `None` leaves the server's settings.
+    /// Migrations run without these limits.
+    pub statement_timeout: Option<Duration>,
     /// An idle connection is closed after this long. Default 10 minutes.
     pub idle_timeout: Option<Duration>,
     /// A connection is closed after this long, idle or not. Default 30 minutes.
@@ -48,7 +54,8 @@ impl PostgresOptions {
             url: url.into(),
             max_connections: 10,
             min_connections: 0,
-            acquire_timeout: Duration::from_secs(3),
+            acquire_timeout: Duration::from_secs(2),
+            statement_timeout: Some(Duration::from_secs(5)),
             idle_timeout: Some(Duration::from_secs(600)),
             max_lifetime: Some(Duration::from_secs(1800)),
             connect_retry_for: Duration::from_secs(30),
@@ -72,6 +79,28 @@ impl PostgresOptions {
     pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout = timeout;
         self
+    }
+
+    /// Sets [`PostgresOptions::statement_timeout`].
+    pub fn statement_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// The connection settings these options stand for: the URL's, with the timeouts.
+    pub fn connect_options(&self) -> Result<PgConnectOptions, Error> {
+        let options = PgConnectOptions::from_str(&self.url).map_err(Error::internal)?;
+        Ok(match self.statement_timeout {
+            None => options,
+            Some(t) => {
+                let ms = format!("{}ms", t.as_millis().max(1));
+                options.options([
+                    ("statement_timeout", ms.as_str()),
+                    ("lock_timeout", ms.as_str()),
+                    ("idle_in_transaction_session_timeout", ms.as_str()),
+                ])
+            }
+        })
     }
 
     /// Sets [`PostgresOptions::idle_timeout`].
@@ -124,7 +153,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 pub(crate) async fn connect(options: &PostgresOptions) -> Result<PgPool, Error> {
-    let connect = PgConnectOptions::from_str(&options.url).map_err(Error::internal)?;
+    let connect = options.connect_options()?;
     let started = tokio::time::Instant::now();
     let mut backoff = FIRST_BACKOFF;
     loop {

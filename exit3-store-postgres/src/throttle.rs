@@ -7,9 +7,10 @@
 //! recent accepted time — the one [`Window`](exit3_core::throttle::Window) compares —
 //! so a decision reads one slot and writes one, whatever the limit.
 //!
-//! A decision is one call of the SQL function `exit3_throttle_hit` (migration
-//! `20261201000000_throttle_hit_function.sql`): one statement, so one round trip and one
-//! transaction, in which the key rows are created if missing and locked in key order
+//! A decision is one call of the SQL function `exit3_throttle_hit` (migrations
+//! `20261201000000_throttle_hit_function.sql` and `20261201000200_throttle_check_only.sql`,
+//! whose check-only hits are decided but never recorded): one statement, so one round
+//! trip and one transaction, in which the key rows are created if missing and locked in key order
 //! (two calls sharing keys cannot deadlock), every key decides, and either every key
 //! records the request or nothing is recorded. Its commit does not wait for the WAL
 //! flush: throttle records are soft state (see the migration).
@@ -51,14 +52,17 @@ impl PostgresStore {
         let keys: Vec<&str> = hits.iter().map(|h| h.key.as_str()).collect();
         let limits: Vec<i32> = hits.iter().map(|h| limit_of(h.rate)).collect();
         let periods: Vec<i64> = hits.iter().map(|h| h.rate.period_micros()).collect();
-        let (refused,): (Option<Vec<i64>>,) =
-            sqlx::query_as("SELECT exit3_throttle_hit($1::text[], $2::int4[], $3::int8[], $4)")
-                .bind(&keys)
-                .bind(&limits)
-                .bind(&periods)
-                .bind(now)
-                .fetch_one(&self.pool)
-                .await?;
+        let records: Vec<bool> = hits.iter().map(ThrottleHit::records).collect();
+        let (refused,): (Option<Vec<i64>>,) = sqlx::query_as(
+            "SELECT exit3_throttle_hit($1::text[], $2::int4[], $3::int8[], $4::bool[], $5)",
+        )
+        .bind(&keys)
+        .bind(&limits)
+        .bind(&periods)
+        .bind(&records)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(match refused.as_deref() {
             None => ThrottleDecision::Accepted,
             Some(&[hit, wait]) => ThrottleDecision::Refused {

@@ -11,9 +11,9 @@ use exit3_store_postgres::testing;
 use std::{collections::HashMap, time::Duration};
 
 use exit3_core::{
-    Error, LeadFilter, LeadId, LeadPatch, LeadStatus, Ordering, Page, PageRequest, Payload, Policy,
-    Search, SortField, SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStatus,
-    ThrottleHit, Timestamp,
+    Error, LeadFilter, LeadId, LeadPatch, LeadQuery, LeadStatus, Ordering, Page, PageRequest,
+    Payload, Policy, QueryParams, Search, SortField, SubscriberFilter, SubscriberId,
+    SubscriberPatch, SubscriberStatus, ThrottleHit, Timestamp,
     clock::{from_micros, to_micros},
     store::{LeadStore, SubscriberStore, ThrottleStore},
     testing::{at, new_lead, new_subscriber},
@@ -70,7 +70,65 @@ enum Op {
     DeleteSubscriber(usize),
     ListLeads(LeadFilter, Ordering, u32, u32),
     ListSubscribers(SubscriberFilter, Ordering, u32, u32),
+    /// A lead list as its query parameters arrive: parsed by the core, then listed on
+    /// both stores when the core accepts them.
+    ListLeadsByParams(Vec<(String, String)>),
     Hit(Vec<usize>),
+}
+
+/// A `created_after` / `created_before` as a client writes it: inside the data, at the
+/// ends of the accepted range (years 1 and 9999), or outside it (which the core refuses
+/// before any store sees it).
+fn raw_time() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => (0i64..40).prop_map(|s| {
+            at(s)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        }),
+        1 => prop::sample::select(&[
+            "0001-01-01",
+            "9999-12-31T23:59:59.999999Z",
+            "0001-01-01T00:00:00+01:00",
+            "-9999-01-01",
+            "0000-06-01",
+            "10000-01-01",
+            "2025-01-01T00:00:00+14:00",
+        ][..])
+        .prop_map(str::to_owned),
+    ]
+}
+
+/// A `search` as a client writes it: the alphabet, with a NUL now and then (refused by
+/// the core: PostgreSQL cannot compare one) and other control characters (searched for
+/// literally).
+fn raw_search() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => text(2),
+        1 => (text(1), prop::sample::select(&['\0', '\u{1}', '\u{7f}', '\u{202e}'][..]))
+            .prop_map(|(t, c)| format!("{t}{c}")),
+    ]
+}
+
+fn raw_lead_params() -> impl Strategy<Value = Vec<(String, String)>> {
+    (
+        rarely(raw_time()),
+        rarely(raw_time()),
+        rarely(raw_search()),
+        rarely(prop::sample::select(&LeadStatus::ALL[..])),
+    )
+        .prop_map(|(after, before, search, status)| {
+            [
+                after.map(|a| ("created_after", a)),
+                before.map(|b| ("created_before", b)),
+                search.map(|s| ("search", s)),
+                status.map(|s| ("status", s.as_str().to_owned())),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect()
+        })
 }
 
 fn lead_body() -> impl Strategy<Value = Value> {
@@ -206,6 +264,7 @@ fn op() -> impl Strategy<Value = Op> {
                 };
                 Op::ListSubscribers(filter, o, page, size)
             }),
+        2 => raw_lead_params().prop_map(Op::ListLeadsByParams),
         // Distinct keys, in any order: the store's contract.
         3 => prop::sample::subsequence(vec![0usize, 1, 2], 1..=2)
             .prop_shuffle()
@@ -360,6 +419,25 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
                     show(&b.map(|p: Page<_>| p.map(|l| map_lead(&ids, l)))),
                 )
             }
+            Op::ListLeadsByParams(params) => {
+                match LeadQuery::from_params(&QueryParams::new(params.clone()), &policy) {
+                    // Refused before any store, in the validation shape: the same 400
+                    // whatever the store.
+                    Err(e) => {
+                        prop_assert!(matches!(e, Error::Validation(_)), "{e:?}");
+                        let shown = show::<()>(&Err(e));
+                        (shown.clone(), shown)
+                    }
+                    Ok(q) => {
+                        let a = mem.list_leads(&q.filter, q.ordering, q.page).await;
+                        let b = pg.list_leads(&q.filter, q.ordering, q.page).await;
+                        (
+                            show(&a),
+                            show(&b.map(|p: Page<_>| p.map(|l| map_lead(&ids, l)))),
+                        )
+                    }
+                }
+            }
             Op::ListSubscribers(filter, ordering, page, size) => {
                 let req = PageRequest::new(*page, *size).unwrap_or_default();
                 let a = mem.list_subscribers(filter, *ordering, req).await;
@@ -372,10 +450,14 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
             Op::Hit(keys) => {
                 let hits: Vec<ThrottleHit> = keys
                     .iter()
-                    .map(|&k| ThrottleHit {
-                        key: format!("general:ip:10.0.0.{k}"),
-                        rate: key_rate(k),
-                        scope: exit3_core::ThrottleScope::General,
+                    .map(|&k| {
+                        ThrottleHit::new(
+                            exit3_core::ThrottleKey::custom(
+                                exit3_core::ThrottleScope::General,
+                                format!("general:ip:10.0.0.{k}"),
+                            ),
+                            key_rate(k),
+                        )
                     })
                     .collect();
                 (

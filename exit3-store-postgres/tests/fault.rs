@@ -160,11 +160,10 @@ async fn a_cut_connection_is_unavailable_and_the_store_recovers() {
             .unwrap_or_else(|e| panic!("{e:?}"));
         acknowledged.insert(name);
     }
-    let hit = ThrottleHit {
-        key: "general:ip:192.0.2.1".into(),
-        rate: Rate::new(100, Duration::from_secs(60)).unwrap_or_else(|| panic!("rate")),
-        scope: exit3_core::ThrottleScope::General,
-    };
+    let hit = ThrottleHit::new(
+        exit3_core::ThrottleKey::custom(exit3_core::ThrottleScope::General, "general:ip:192.0.2.1"),
+        Rate::new(100, Duration::from_secs(60)).unwrap_or_else(|| panic!("rate")),
+    );
     store
         .hit(std::slice::from_ref(&hit), at(0))
         .await

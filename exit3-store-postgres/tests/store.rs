@@ -57,11 +57,13 @@ async fn throttle_state_stays_bounded_by_the_active_keys() {
     // 2,000 distinct clients, one every second: at most 60 are active in a window.
     let mut peak = 0;
     for i in 0..2_000i64 {
-        let hit = ThrottleHit {
-            key: format!("general:ip:10.1.{}.{}", i / 256, i % 256),
+        let hit = ThrottleHit::new(
+            exit3_core::ThrottleKey::custom(
+                exit3_core::ThrottleScope::General,
+                format!("general:ip:10.1.{}.{}", i / 256, i % 256),
+            ),
             rate,
-            scope: exit3_core::ThrottleScope::General,
-        };
+        );
         let d = store
             .hit(&[hit], at(i))
             .await
@@ -95,11 +97,10 @@ async fn a_ring_holds_one_row_per_kept_time_whatever_the_hits() {
     };
     let store = db.store().await;
     let rate = Rate::new(5, Duration::from_secs(10)).unwrap_or_else(|| panic!("rate"));
-    let hit = ThrottleHit {
-        key: "admin:key:k".into(),
+    let hit = ThrottleHit::new(
+        exit3_core::ThrottleKey::custom(exit3_core::ThrottleScope::Admin, "admin:key:k"),
         rate,
-        scope: exit3_core::ThrottleScope::Admin,
-    };
+    );
     for i in 0..100 {
         let _ = store.hit(std::slice::from_ref(&hit), at(i)).await;
     }
@@ -195,17 +196,20 @@ async fn several_stores_sharing_a_database_throttle_as_one() {
         for j in 0..25 {
             let store = store.clone();
             let hits = vec![
-                ThrottleHit {
-                    key: "general:ip:203.0.113.5".into(),
+                ThrottleHit::new(
+                    exit3_core::ThrottleKey::custom(
+                        exit3_core::ThrottleScope::General,
+                        "general:ip:203.0.113.5",
+                    ),
                     rate,
-                    scope: exit3_core::ThrottleScope::General,
-                },
-                ThrottleHit {
-                    key: format!("lead_create:ip:203.0.113.5:{}", (i + j) % 3),
-                    rate: Rate::new(100, Duration::from_secs(3600))
-                        .unwrap_or_else(|| panic!("rate")),
-                    scope: exit3_core::ThrottleScope::LeadCreate,
-                },
+                ),
+                ThrottleHit::new(
+                    exit3_core::ThrottleKey::custom(
+                        exit3_core::ThrottleScope::LeadCreate,
+                        format!("lead_create:ip:203.0.113.5:{}", (i + j) % 3),
+                    ),
+                    Rate::new(100, Duration::from_secs(3600)).unwrap_or_else(|| panic!("rate")),
+                ),
             ];
             tasks.push(tokio::spawn(async move { store.hit(&hits, at(1)).await }));
         }
@@ -231,10 +235,11 @@ async fn a_decision_does_not_wait_for_another_keys_lock() {
     };
     let store = db.store().await;
     let rate = Rate::new(5, Duration::from_secs(60)).unwrap_or_else(|| panic!("rate"));
-    let hit = |key: &str| ThrottleHit {
-        key: key.into(),
-        rate,
-        scope: exit3_core::ThrottleScope::General,
+    let hit = |key: &str| {
+        ThrottleHit::new(
+            exit3_core::ThrottleKey::custom(exit3_core::ThrottleScope::General, key),
+            rate,
+        )
     };
     store
         .hit(&[hit("general:ip:a")], at(0))

@@ -1,0 +1,145 @@
+//! Whatever the core accepts, the schema accepts: random bodies (markup, control and
+//! bidi characters, e-mail addresses IDNA maps or grows, text at and past every limit)
+//! are parsed by the core, and every one it accepts is written to PostgreSQL, which must
+//! not refuse it with a CHECK constraint (that would be a 500 for a valid request).
+
+use std::net::IpAddr;
+
+use exit3_core::{
+    LeadPatch, NewLead, NewSubscriber, Origin, Payload, Policy, Scope,
+    store::{LeadStore, SubscriberStore},
+    testing::{
+        at,
+        strategies::{email_like, payload, tricky_string},
+    },
+};
+use exit3_store_postgres::testing;
+use proptest::{prelude::*, test_runner::TestRunner};
+use serde_json::{Map, Value, json};
+
+/// A request's origin: any address, and headers with anything in them.
+fn origin() -> impl Strategy<Value = Origin> {
+    (
+        prop::option::of(any::<[u8; 16]>().prop_map(|b| IpAddr::from(b).to_canonical())),
+        prop::option::of(prop_oneof![tricky_string(), "\\PC{500,700}"]),
+        prop::option::of(tricky_string()),
+    )
+        .prop_map(|(ip, user_agent, referrer)| Origin {
+            ip,
+            user_agent,
+            referrer,
+        })
+}
+
+fn subscriber_body() -> impl Strategy<Value = Map<String, Value>> {
+    (
+        prop_oneof![email_like(), tricky_string()],
+        prop::option::of(tricky_string()),
+        prop::option::of(prop::sample::select(&["website", "event", "bogus"][..])),
+    )
+        .prop_map(|(email, name, source)| {
+            let mut body = Map::new();
+            body.insert("email".into(), json!(email));
+            if let Some(n) = name {
+                body.insert("full_name".into(), json!(n));
+            }
+            if let Some(s) = source {
+                body.insert("source".into(), json!(s));
+            }
+            body
+        })
+}
+
+#[derive(Debug, Clone)]
+enum Write {
+    Lead(Map<String, Value>, bool, Origin),
+    Patch(Map<String, Value>),
+    Subscriber(Map<String, Value>),
+}
+
+fn write() -> impl Strategy<Value = Write> {
+    prop_oneof![
+        3 => (payload(), any::<bool>(), origin()).prop_map(|(p, a, o)| Write::Lead(p, a, o)),
+        2 => (email_like(), origin()).prop_map(|(email, o)| {
+            let body = json!({"full_name": "Ada", "position": "CTO", "email": email});
+            Write::Lead(body.as_object().cloned().unwrap_or_default(), false, o)
+        }),
+        2 => payload().prop_map(Write::Patch),
+        2 => subscriber_body().prop_map(Write::Subscriber),
+    ]
+}
+
+#[test]
+fn every_value_the_core_accepts_satisfies_the_schemas_checks() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let Some(db) = runtime.block_on(testing::test_db()) else {
+        return;
+    };
+    let store = runtime.block_on(db.store());
+    let policy = Policy::default();
+    let some_lead = runtime
+        .block_on(store.insert_lead(
+            &exit3_core::testing::new_lead(json!({"full_name": "A", "position": "B"})),
+            at(0),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = ProptestConfig {
+        cases: 600,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(
+                "proptest-regressions/checks.txt",
+            ),
+        )),
+        ..ProptestConfig::default()
+    };
+    let mut runner = TestRunner::new(config);
+    let accepted = std::cell::RefCell::new([0usize; 3]);
+    let result = runner.run(&write(), |w| {
+        runtime.block_on(async {
+            match &w {
+                Write::Lead(body, admin, origin) => {
+                    let scope = if *admin { Scope::Admin } else { Scope::Public };
+                    if let Ok(lead) =
+                        NewLead::parse(&Payload::from(body.clone()), &policy, scope, origin)
+                    {
+                        accepted.borrow_mut()[0] += 1;
+                        let stored = store.insert_lead(&lead, at(1)).await;
+                        prop_assert!(stored.is_ok(), "{lead:?}: {stored:?}");
+                    }
+                }
+                Write::Patch(body) => {
+                    if let Ok(patch) = LeadPatch::partial(&Payload::from(body.clone()), &policy) {
+                        accepted.borrow_mut()[1] += 1;
+                        let stored = store.update_lead(some_lead.id, &patch, at(2)).await;
+                        prop_assert!(stored.is_ok(), "{patch:?}: {stored:?}");
+                    }
+                }
+                Write::Subscriber(body) => {
+                    if let Ok(new) = NewSubscriber::parse(&Payload::from(body.clone()), &policy) {
+                        accepted.borrow_mut()[2] += 1;
+                        let stored = store.subscribe(&new, at(3)).await;
+                        prop_assert!(stored.is_ok(), "{new:?}: {stored:?}");
+                    }
+                }
+            }
+            Ok(())
+        })
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // The property says something only if the core accepted many of them.
+    let accepted = accepted.into_inner();
+    assert!(
+        accepted.iter().all(|&n| n >= 20),
+        "too few accepted: {accepted:?}"
+    );
+    runtime.block_on(async {
+        store.close().await;
+        db.drop_database().await;
+    });
+}
