@@ -78,10 +78,11 @@ fn hits(ip: u32) -> Vec<ThrottleHit> {
     ]
     .into_iter()
     .filter_map(|(scope, rate)| {
-        rate.map(|rate| ThrottleHit {
-            key: format!("{}:ip:{ip}", scope.as_str()),
-            rate,
-            scope,
+        rate.map(|rate| {
+            ThrottleHit::new(
+                exit3_core::ThrottleKey::custom(scope, format!("{}:ip:{ip}", scope.as_str())),
+                rate,
+            )
         })
     })
     .collect()

@@ -30,7 +30,7 @@ fn requests(c: &mut Criterion) {
         return;
     };
     let mut settings = server::Settings::for_tests(ADMIN_KEY);
-    settings.public_keys = Some(PUBLIC_KEY.to_owned());
+    settings.public_keys = vec![PUBLIC_KEY.to_owned()];
     settings.debug = false;
     settings.rates = ThrottleRates::off();
     let exit3 = Exit3::builder(Arc::new(MemoryStore::new()))

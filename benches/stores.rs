@@ -45,10 +45,11 @@ fn hits(ip: u32) -> Vec<ThrottleHit> {
     ]
     .into_iter()
     .filter_map(|(scope, limit)| {
-        Rate::new(limit, Duration::from_secs(3600)).map(|rate| ThrottleHit {
-            key: format!("{}:ip:{ip}", scope.as_str()),
-            rate,
-            scope,
+        Rate::new(limit, Duration::from_secs(3600)).map(|rate| {
+            ThrottleHit::new(
+                exit3_core::ThrottleKey::custom(scope, format!("{}:ip:{ip}", scope.as_str())),
+                rate,
+            )
         })
     })
     .collect()

@@ -7,9 +7,10 @@
 #     visitor puts in X-Forwarded-For buys nothing;
 #   - X-Forwarded-Proto: https from nginx counts as HTTPS (SECURE_SSL_REDIRECT=true does
 #     not redirect through TLS, HSTS is sent), and plain HTTP is redirected;
-#   - a body over 64 KiB gets the contract's JSON 413.
-# Only the listen ports, the certificate paths and the upstream address of the shipped
-# file are rewritten. Visitors come from 127.0.0.2 and 127.0.0.3 (curl --interface);
+#   - a body over 64 KiB gets the contract's JSON 413;
+#   - a server that does not answer (stopped) gets JSON 504, one that is gone JSON 502.
+# Only the listen ports, the certificate paths, the upstream address and (for the 504)
+# the upstream read timeout of the shipped file are rewritten. Visitors come from 127.0.0.2 and 127.0.0.3 (curl --interface);
 # nginx reaches the server from 127.0.0.1, the only trusted proxy.
 #
 # Usage: deploy/test-nginx.sh [path/to/exit3-server]   (builds it when not given)
@@ -78,10 +79,12 @@ start_nginx() {
       -e "s|listen \[::\]:443 ssl http2;||" \
       -e "s|server server:8000;|server 127.0.0.1:$APP_PORT;|" \
       -e "s|/etc/nginx/certs/|$WORK/|g" \
+      -e "s|proxy_read_timeout    30s;|proxy_read_timeout    2s;|" \
       deploy/nginx.conf >"$WORK/site.conf"
   # The shipped file must really have been rewritten (and nothing else).
   grep -q "127.0.0.1:$APP_PORT" "$WORK/site.conf" || fail "upstream not templated"
   grep -q "127.0.0.1:$TLS_PORT ssl" "$WORK/site.conf" || fail "TLS port not templated"
+  grep -q "proxy_read_timeout    2s;" "$WORK/site.conf" || fail "read timeout not templated"
   # The http { } block the nginx image provides around conf.d, as a non-default prefix.
   cat >"$WORK/nginx.conf" <<CONF
 worker_processes 1;
@@ -156,5 +159,17 @@ answer="$(visit 127.0.0.2 -X POST "$LEADS" -H "Authorization: Basic $ADMIN" \
 
 # 5. The server's request log shows the visitor, too.
 grep -q '"client":"127.0.0.3"' "$WORK/server.log" || fail "the request log does not show the visitor"
+
+# 6. The server stopped (no answer): JSON 504; the server gone: JSON 502.
+kill -STOP "$SERVER_PID"
+answer="$(visit 127.0.0.2 -D "$WORK/h504" "https://localhost:$TLS_PORT/backend/health/live/" -w '\n%{http_code}')"
+kill -CONT "$SERVER_PID"
+[[ "$answer" == '{"detail":"Service temporarily unavailable."}'$'\n''504' ]] || fail "stopped server: $answer"
+grep -qi '^content-type: application/json' "$WORK/h504" || fail "504 is not JSON: $(cat "$WORK/h504")"
+grep -qi '^retry-after: 5' "$WORK/h504" || fail "504 without Retry-After"
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+answer="$(visit 127.0.0.2 -D "$WORK/h502" "https://localhost:$TLS_PORT/backend/health/live/" -w '\n%{http_code}')"
+[[ "$answer" == '{"detail":"Service temporarily unavailable."}'$'\n''502' ]] || fail "no server: $answer"
+grep -qi '^content-type: application/json' "$WORK/h502" || fail "502 is not JSON: $(cat "$WORK/h502")"
 
 echo "nginx test: OK (nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), server on :$APP_PORT, TLS on :$TLS_PORT)"

@@ -439,9 +439,25 @@ fn time_filter(params: &QueryParams, errors: &mut FieldErrors, name: &str) -> Op
     parsed
 }
 
+/// The `search` parameter. A NUL is refused as Django's form fields refuse it (and no
+/// database can compare one); any other text is searched for literally.
+fn search_filter(params: &QueryParams, errors: &mut FieldErrors) -> Option<Search> {
+    let value = params.get("search")?;
+    if value.contains('\0') {
+        errors.add("search", crate::text::MSG_NULL_CHARACTER);
+        return None;
+    }
+    Search::new(value)
+}
+
 /// Reads an RFC 3339 date-time (any offset, converted to UTC), a date-time without
-/// offset (taken as UTC) or a bare date (its midnight, UTC).
+/// offset (taken as UTC) or a bare date (its midnight, UTC), in the years 1 to 9999 (as
+/// Python's `datetime`, so as Django; every store can compare those).
 pub fn parse_datetime(value: &str) -> Option<Timestamp> {
+    parse_any_datetime(value).filter(|t| (1..=9999).contains(&t.year()))
+}
+
+fn parse_any_datetime(value: &str) -> Option<Timestamp> {
     if let Ok(t) = OffsetDateTime::parse(value, &Rfc3339) {
         return Some(crate::clock::truncate_to_micros(
             t.to_offset(time::UtcOffset::UTC),
@@ -471,7 +487,7 @@ impl LeadQuery {
             category: choice_filter(params, &mut errors, "category", |s| policy.category(s)),
             created_after: time_filter(params, &mut errors, "created_after"),
             created_before: time_filter(params, &mut errors, "created_before"),
-            search: params.get("search").and_then(Search::new),
+            search: search_filter(params, &mut errors),
         };
         let query = errors.into_result(filter)?;
         Ok(Self {
@@ -492,7 +508,7 @@ impl SubscriberQuery {
         let filter = SubscriberFilter {
             status: choice_filter(params, &mut errors, "status", SubscriberStatus::parse),
             source: choice_filter(params, &mut errors, "source", |s| policy.source(s)),
-            search: params.get("search").and_then(Search::new),
+            search: search_filter(params, &mut errors),
         };
         let filter = errors.into_result(filter)?;
         Ok(Self {
@@ -591,6 +607,24 @@ mod tests {
     }
 
     #[test]
+    fn searches_with_a_nul_and_dates_out_of_range_are_field_errors() {
+        let r = LeadQuery::from_params(
+            &params(&[("search", "a\0b"), ("created_after", "-9999-01-01")]),
+            &Policy::default(),
+        );
+        let Err(Error::Validation(e)) = r else {
+            panic!("expected errors, got {r:?}")
+        };
+        assert_eq!(
+            e.get("search"),
+            Some(&["Null characters are not allowed.".to_owned()][..])
+        );
+        assert_eq!(e.get("created_after"), Some(&[MSG_DATETIME.to_owned()][..]));
+        let r = SubscriberQuery::from_params(&params(&[("search", "\0")]), &Policy::default());
+        assert!(matches!(r, Err(Error::Validation(_))), "{r:?}");
+    }
+
+    #[test]
     fn ordering_takes_the_first_known_term() {
         assert_eq!(
             Ordering::from_param("bogus,full_name").as_param(),
@@ -609,6 +643,11 @@ mod tests {
         let n = parse_datetime("2025-02-03T10:00:00.5");
         assert_eq!(n, Some(time::macros::datetime!(2025-02-03 10:00:00.5 UTC)));
         assert_eq!(parse_datetime("yesterday"), None);
+        for out_of_range in ["-9999-01-01", "0000-12-31", "-0001-01-01T00:00:00Z"] {
+            assert_eq!(parse_datetime(out_of_range), None, "{out_of_range}");
+        }
+        assert!(parse_datetime("0001-01-01").is_some());
+        assert!(parse_datetime("9999-12-31T23:59:59Z").is_some());
     }
 
     #[test]

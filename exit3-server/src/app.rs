@@ -4,15 +4,11 @@
 //! the trailing-slash rule, JSON bodies for 404/405/500 — the request log, the metrics
 //! (`/backend/metrics`, admin key only) and the error reports.
 
-use std::{
-    net::IpAddr,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{net::IpAddr, sync::Arc, time::Instant};
 
-use exit3_core::{ApiKeys, Credential, Denial, Error, Exit3, Scope, TrustedProxies};
+use exit3_core::{Credential, Exit3, Operation, RequestContext, TrustedProxies};
 use poem::{
-    Endpoint, EndpointExt, Request, Response, Route,
+    Endpoint, EndpointExt, IntoResponse, Request, Response, Route,
     error::{MethodNotAllowedError, NotFoundError},
     http::{HeaderValue, Method, StatusCode, Uri, header},
     middleware::CatchPanic,
@@ -24,11 +20,35 @@ use sentry::SentryFutureExt;
 use crate::{
     api::{self, ApiState},
     config::Settings,
+    docs::Document,
     error_reports::{self, RequestFacts},
     extract::{ClientAddr, MAX_BODY, TOO_LARGE},
     metrics::{self, METRICS_PATH, Metrics},
-    wire::{detail_response, json_response, server_error_body},
+    wire::{ReadError, UNAVAILABLE_RETRY_AFTER, detail_response, json_response, server_error_body},
 };
+
+/// The route label of a request no route matched (metrics, logs, error reports).
+pub const UNMATCHED: &str = "unmatched";
+
+/// The method as a label: the methods of HTTP/1.1 and PATCH, and `OTHER` for anything
+/// else, so that no request can add a label value (a method is any token up to the
+/// header limit).
+pub fn method_label(method: &Method) -> &'static str {
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ]
+    .iter()
+    .find(|m| *m == method)
+    .map_or("OTHER", Method::as_str)
+}
 
 /// The routes of the contract, for `Allow` headers and the request log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +119,7 @@ pub const ACCESS_LOG_TARGET: &str = "exit3_server::access";
 struct Front {
     settings: Arc<Settings>,
     proxies: TrustedProxies,
-    keys: ApiKeys,
+    exit3: Exit3,
     metrics: Metrics,
 }
 
@@ -122,15 +142,13 @@ pub fn endpoint_with_metrics(
     metrics: Metrics,
 ) -> impl Endpoint<Output = Response> + use<> {
     let state = ApiState {
-        exit3,
+        exit3: exit3.clone(),
         debug: settings.debug,
     };
     let service = api::service(state);
     let raw_spec = service.spec();
     let spec = canonical_spec(&raw_spec);
     let html = service.swagger_ui_html().replace(&raw_spec, &spec);
-    let spec = Arc::new(spec);
-    let html = Arc::new(html);
     let debug = settings.debug;
     let on_panic = move |payload: Box<dyn std::any::Any + Send + 'static>| {
         let message = payload
@@ -143,26 +161,20 @@ pub fn endpoint_with_metrics(
         resp.extensions_mut().insert(PanicMessage(message));
         resp
     };
-    let routes = Route::new()
-        .nest("/", service)
-        .at(
-            "/backend/api/schema",
-            poem::endpoint::make_sync(move |_| {
-                Response::builder()
-                    .content_type("application/json")
-                    .body(spec.as_str().to_owned())
-            }),
-        )
-        .at(
-            "/backend/api/docs",
-            poem::endpoint::make_sync(move |_| poem::web::Html(html.as_str().to_owned())),
-        )
-        .with(CatchPanic::new().with_handler(on_panic));
+    let mut routes = Route::new().nest("/", service);
+    if settings.api_docs {
+        let spec = Document::new(spec, "application/json");
+        let html = Document::new(html.as_str().to_owned(), "text/html; charset=utf-8");
+        routes = routes
+            .at("/backend/api/schema", spec)
+            .at("/backend/api/docs", html);
+    }
+    let routes = routes.with(CatchPanic::new().with_handler(on_panic));
     App {
         front: Front {
             settings: Arc::new(settings.clone()),
             proxies: settings.trusted_proxies.clone(),
-            keys: settings.api_keys(),
+            exit3,
             metrics,
         },
         routes,
@@ -335,7 +347,26 @@ impl Front {
         }
         let route = route_of(&path);
 
-        let mut resp = self.answer(req, &path, route, https, routes).await;
+        let answer = self.answer(req, &path, route, https, routes);
+        let mut resp = match tokio::time::timeout(self.settings.request_timeout, answer).await {
+            Ok(resp) => resp,
+            Err(_) => {
+                tracing::warn!(
+                    timeout_ms = self.settings.request_timeout.as_millis() as u64,
+                    "request not answered in time"
+                );
+                let mut resp = detail_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service temporarily unavailable.",
+                );
+                set(
+                    &mut resp,
+                    "retry-after",
+                    &UNAVAILABLE_RETRY_AFTER.to_string(),
+                );
+                resp
+            }
+        };
 
         let headers = resp.headers_mut();
         for (name, value) in [
@@ -346,7 +377,9 @@ impl Front {
         ] {
             headers.insert(name, HeaderValue::from_static(value));
         }
-        if path.starts_with("/backend/") {
+        // API answers hold personal data; only the documents set a cache policy of
+        // their own.
+        if path.starts_with("/backend/") && !headers.contains_key(header::CACHE_CONTROL) {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         if https && self.settings.hsts_seconds > 0 {
@@ -358,11 +391,11 @@ impl Front {
         }
         set(&mut resp, "x-request-id", &request_id);
 
-        let template = route.map_or("(unknown)", |r| r.template);
+        let template = route.map_or(UNMATCHED, |r| r.template);
         let status = resp.status().as_u16();
         let took = started.elapsed();
-        self.metrics
-            .observe_request(method.as_str(), template, status, took);
+        let method = method_label(&method);
+        self.metrics.observe_request(method, template, status, took);
         if let Some(hub) = hub {
             let panic = resp
                 .extensions()
@@ -373,7 +406,7 @@ impl Front {
                 error_reports::report(
                     hub,
                     RequestFacts {
-                        method: method.as_str(),
+                        method,
                         route: template,
                         request_id: &request_id,
                         status,
@@ -385,7 +418,7 @@ impl Front {
 
         tracing::info!(
             target: ACCESS_LOG_TARGET,
-            method = %method,
+            method,
             route = template,
             status,
             duration_ms = took.as_secs_f64() * 1000.0,
@@ -396,8 +429,9 @@ impl Front {
         resp
     }
 
-    /// `GET /backend/metrics`: the admin key only, never throttled.
-    fn metrics_answer(&self, req: &Request) -> Response {
+    /// `GET /backend/metrics`: the admin key only, never throttled (but a key that is
+    /// not valid counts as a failed authentication, as everywhere).
+    async fn metrics_answer(&self, req: &Request) -> Response {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             let mut resp = detail_response(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -406,19 +440,23 @@ impl Front {
             set(&mut resp, "allow", READ_ONLY);
             return resp;
         }
-        let credential =
-            Credential::from_headers(req.header("authorization"), req.header("x-api-key"));
-        let refusal = match self.keys.authenticate(&credential) {
-            Ok(caller) if caller.scope() == Scope::Admin => None,
-            Ok(_) => Some(Error::Forbidden(Denial::PermissionDenied)),
-            Err(e) => Some(e),
+        let credential = match (
+            req.headers().get("authorization").map(|v| v.to_str()),
+            req.headers().get("x-api-key").map(|v| v.to_str()),
+        ) {
+            (Some(Err(_)), _) | (_, Some(Err(_))) => Credential::Malformed,
+            (auth, key) => {
+                Credential::from_headers(auth.and_then(Result::ok), key.and_then(Result::ok))
+            }
         };
-        if let Some(e) = refusal {
-            return detail_response(StatusCode::FORBIDDEN, &e.to_string());
+        let ip = req.extensions().get::<ClientAddr>().and_then(|c| c.ip);
+        let ctx = RequestContext::new(credential, ip);
+        match self.exit3.admit(&ctx, Operation::ReadMetrics).await {
+            Ok(_) => Response::builder()
+                .content_type(metrics::CONTENT_TYPE)
+                .body(self.metrics.render()),
+            Err(e) => ReadError::from_core(e, self.settings.debug).into_response(),
         }
-        Response::builder()
-            .content_type(metrics::CONTENT_TYPE)
-            .body(self.metrics.render())
     }
 
     async fn answer(
@@ -465,7 +503,7 @@ impl Front {
         let preflight = req.method() == Method::OPTIONS
             && req.headers().contains_key("access-control-request-method");
         let mut resp = if path == METRICS_PATH && !preflight && req.method() != Method::OPTIONS {
-            self.metrics_answer(&req)
+            self.metrics_answer(&req).await
         } else if preflight {
             let mut resp = Response::builder().status(StatusCode::OK).finish();
             if origin.is_some() {
@@ -495,11 +533,13 @@ impl Front {
             );
             set(&mut resp, "allow", route.allow);
             resp
-        } else if req
-            .header("content-length")
-            .and_then(|l| l.trim().parse::<u64>().ok())
-            .is_some_and(|l| l > MAX_BODY as u64)
+        } else if [Method::POST, Method::PUT, Method::PATCH].contains(req.method())
+            && req
+                .header("content-length")
+                .and_then(|l| l.trim().parse::<u64>().ok())
+                .is_some_and(|l| l > MAX_BODY as u64)
         {
+            // Only the methods that read a body refuse one (others never read it).
             detail_response(StatusCode::PAYLOAD_TOO_LARGE, TOO_LARGE)
         } else {
             let method = req.method().clone();
@@ -562,9 +602,6 @@ impl Front {
 #[error("{0}")]
 struct Unexpected(String);
 
-/// How long a graceful shutdown waits for in-flight requests by default.
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -591,6 +628,13 @@ mod tests {
         assert_eq!(host_name("evil.com/x"), None);
         assert_eq!(host_name("a:b"), None);
         assert_eq!(host_name(""), None);
+    }
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let odd = Method::from_bytes(b"BREW").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(method_label(&odd), "OTHER");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use sentry::{
 };
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::config::{Settings, comma_list};
+use crate::config::Settings;
 
 /// What a report says about a request.
 #[derive(Debug, Clone, Copy)]
@@ -47,15 +47,11 @@ pub fn init(settings: &Settings) -> Option<ClientInitGuard> {
         }
     };
     let secrets: Arc<Vec<String>> = Arc::new(
-        comma_list(&settings.admin_keys)
-            .into_iter()
-            .chain(
-                settings
-                    .public_keys
-                    .as_deref()
-                    .map(comma_list)
-                    .unwrap_or_default(),
-            )
+        settings
+            .admin_keys
+            .iter()
+            .chain(&settings.public_keys)
+            .cloned()
             .collect(),
     );
     let for_breadcrumbs = secrets.clone();

@@ -12,7 +12,7 @@ use poem_openapi::{
     types::Type,
 };
 
-use crate::wire::{Detail, PageLinks, WriteError};
+use crate::wire::{BodyErrors, Detail, PageLinks};
 
 /// The largest request body accepted, in bytes (64 KiB).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -207,17 +207,16 @@ pub enum BodyProblem {
 }
 
 impl BodyProblem {
-    /// The contract's answer.
-    pub fn into_error(self, debug: bool) -> WriteError {
-        use poem_openapi::payload::Json;
+    /// The contract's answer, in the operation's error type.
+    pub fn into_error<E: BodyErrors>(self, debug: bool) -> E {
         match self {
-            Self::TooLarge => WriteError::PayloadTooLarge(Json(Detail::new(TOO_LARGE))),
-            Self::UnsupportedMediaType(t) => WriteError::UnsupportedMediaType(Json(Detail::new(
-                format!("Unsupported media type \"{t}\" in request."),
+            Self::TooLarge => E::too_large(Detail::new(TOO_LARGE)),
+            Self::UnsupportedMediaType(t) => E::unsupported_media_type(Detail::new(format!(
+                "Unsupported media type \"{t}\" in request."
             ))),
-            Self::JsonParse(m) => WriteError::bad_request_detail(format!("JSON parse error - {m}")),
-            Self::Unreadable => WriteError::bad_request_detail("Malformed request."),
-            Self::NotAnObject(e) => WriteError::from_core(e, debug),
+            Self::JsonParse(m) => E::bad_request_detail(format!("JSON parse error - {m}")),
+            Self::Unreadable => E::bad_request_detail("Malformed request."),
+            Self::NotAnObject(e) => E::from_core(e, debug),
         }
     }
 }

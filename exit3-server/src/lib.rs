@@ -24,6 +24,7 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod docs;
 pub mod error_reports;
 pub mod extract;
 pub mod logging;

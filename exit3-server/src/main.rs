@@ -126,7 +126,10 @@ async fn open_store(
         }
         Database::Postgres(url) => {
             let store = PostgresStore::connect(
-                PostgresOptions::new(url.clone()).max_connections(settings.db_pool_size),
+                PostgresOptions::new(url.clone())
+                    .max_connections(settings.db_pool_size)
+                    .acquire_timeout(settings.db_acquire_timeout)
+                    .statement_timeout(Some(settings.db_statement_timeout)),
             )
             .await
             .map_err(|e| format!("cannot connect to PostgreSQL: {}", chain(&e)))?;
@@ -184,11 +187,11 @@ async fn serve(settings: Settings, migrate: bool) -> Result<(), String> {
     }
     let (store, pool) = open_store(&settings, migrate).await?;
     let metrics = Metrics::new(pool);
-    let exit3 = Exit3::builder(metrics.watch_store(store))
-        .keys(settings.api_keys())
-        .rates(settings.rates)
+    let exit3 = settings
+        .service_builder(metrics.watch_store(store))
+        .observer(metrics.observer())
         .build();
-    let bound = server::bind(settings.bind)
+    let bound = server::bind(settings.bind, settings.limits())
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
     tracing::info!(addr = %bound.local_addr(), "exit3-server listening");

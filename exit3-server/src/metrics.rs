@@ -1,14 +1,16 @@
 //! Prometheus metrics, served at `/backend/metrics` to the admin key only (OpenMetrics
-//! text, which Prometheus scrapes natively): requests and their latency by route template
-//! and status, throttle refusals, store errors by operation, and the PostgreSQL pool.
+//! text, which Prometheus scrapes natively): requests and their latency by method, route
+//! template and status, throttle and authentication refusals, store errors by operation,
+//! and the PostgreSQL pool. Every label takes known values only (see
+//! [`method_label`](crate::app::method_label)): no request can grow a scrape.
 
 use std::{fmt::Write as _, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use exit3_core::{
     DynStore, Error, HealthCheck, Lead, LeadFilter, LeadId, LeadPatch, LeadStore, NewLead,
-    NewSubscriber, Ordering, Page, PageRequest, StoreResult, SubscribeOutcome, Subscriber,
-    SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStore, ThrottleDecision,
+    NewSubscriber, Observer, Ordering, Page, PageRequest, Refusal, StoreResult, SubscribeOutcome,
+    Subscriber, SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStore, ThrottleDecision,
     ThrottleHit, ThrottleScope, ThrottleStore, Timestamp,
 };
 use prometheus_client::{
@@ -40,6 +42,12 @@ struct RequestLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ThrottleLabels {
     scope: String,
+}
+
+/// Labels of the authentication refusals.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    reason: &'static str,
 }
 
 /// Labels of the store errors.
@@ -78,6 +86,7 @@ struct Inner {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
     throttled: Family<ThrottleLabels, Counter>,
+    auth_refusals: Family<RefusalLabels, Counter>,
     store_errors: Family<StoreErrorLabels, Counter>,
     pool: Family<PoolLabels, Gauge>,
     pool_probe: Option<PoolProbe>,
@@ -122,11 +131,21 @@ impl Metrics {
             latency.clone(),
         );
         let throttled = Family::<ThrottleLabels, Counter>::default();
+        let scopes: Vec<&str> = ThrottleScope::ALL.iter().map(|s| s.as_str()).collect();
         registry.register(
             "throttle_refusals",
-            "Requests refused by throttling (429), by the scope that refused: general, \
-             lead_create, subscribe, admin",
+            format!(
+                "Requests refused by throttling (429), by the scope that refused: {}",
+                scopes.join(", ")
+            ),
             throttled.clone(),
+        );
+        let auth_refusals = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "auth_refusals",
+            "Requests refused by authentication (403), by reason: no_credentials, \
+             invalid_key, permission_denied",
+            auth_refusals.clone(),
         );
         let store_errors = Family::<StoreErrorLabels, Counter>::default();
         registry.register(
@@ -148,6 +167,7 @@ impl Metrics {
                 requests,
                 latency,
                 throttled,
+                auth_refusals,
                 store_errors,
                 pool,
                 pool_probe,
@@ -177,6 +197,12 @@ impl Metrics {
                 scope: scope.as_str().to_owned(),
             })
             .inc();
+    }
+
+    /// This registry as the service's [`Observer`]: build the service with
+    /// `.observer(metrics.observer())` for refusals to be counted.
+    pub fn observer(&self) -> Arc<dyn Observer> {
+        Arc::new(self.clone())
     }
 
     fn observe_store_error(&self, operation: &'static str, error: &Error) {
@@ -224,6 +250,22 @@ impl Metrics {
             inner: store,
             metrics: self.clone(),
         })
+    }
+}
+
+impl Observer for Metrics {
+    fn refused(&self, refusal: Refusal) {
+        match refusal {
+            Refusal::Throttled(scope) => self.observe_throttled(scope),
+            denied => {
+                self.inner
+                    .auth_refusals
+                    .get_or_create(&RefusalLabels {
+                        reason: denied.reason(),
+                    })
+                    .inc();
+            }
+        }
     }
 }
 
@@ -320,13 +362,7 @@ impl SubscriberStore for MeteredStore {
 #[async_trait]
 impl ThrottleStore for MeteredStore {
     async fn hit(&self, hits: &[ThrottleHit], now: Timestamp) -> StoreResult<ThrottleDecision> {
-        let decision = self.count("throttle_hit", self.inner.hit(hits, now).await)?;
-        if let ThrottleDecision::Refused { hit, .. } = decision
-            && let Some(refusing) = hits.get(hit)
-        {
-            self.metrics.observe_throttled(refusing.scope);
-        }
-        Ok(decision)
+        self.count("throttle_hit", self.inner.hit(hits, now).await)
     }
 }
 

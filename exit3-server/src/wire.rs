@@ -203,16 +203,22 @@ impl From<SubscriberStatus> for SubscriberStatusWire {
 #[derive(Debug, Clone, Object, Serialize)]
 pub struct ClientInfoOut {
     /// The client address (see the proxy rule).
+    #[oai(nullable)]
     pub ip_address: Option<String>,
     /// The `User-Agent` header, cut to 512 characters.
+    #[oai(nullable)]
     pub user_agent: Option<String>,
     /// The `Referer` header, cut to 512 characters.
+    #[oai(nullable)]
     pub referrer: Option<String>,
     /// From the create body.
+    #[oai(nullable)]
     pub utm_source: Option<String>,
     /// From the create body.
+    #[oai(nullable)]
     pub utm_medium: Option<String>,
     /// From the create body.
+    #[oai(nullable)]
     pub utm_campaign: Option<String>,
 }
 
@@ -240,12 +246,16 @@ pub struct LeadOut {
     /// 1–255 characters.
     pub position: String,
     /// Up to 255 characters.
+    #[oai(nullable)]
     pub company_name: Option<String>,
     /// A valid, non-disposable address.
+    #[oai(nullable)]
     pub email: Option<String>,
     /// Digits, spaces and `+ - ( ) .`; up to 32 characters.
+    #[oai(nullable)]
     pub phone: Option<String>,
     /// Up to 5000 characters; line breaks allowed.
+    #[oai(nullable)]
     pub message: Option<String>,
     /// The workflow status.
     pub status: LeadStatusWire,
@@ -254,6 +264,7 @@ pub struct LeadOut {
     /// One of the configured categories.
     pub category: String,
     /// Read-only; captured at creation.
+    #[oai(nullable)]
     pub client_info: Option<ClientInfoOut>,
     /// Read-only.
     pub created_at: WireTime,
@@ -290,6 +301,7 @@ pub struct SubscriberOut {
     /// Stored lower-cased; unique.
     pub email: String,
     /// Up to 255 characters.
+    #[oai(nullable)]
     pub full_name: Option<String>,
     /// `active` or `unsubscribed`.
     pub status: SubscriberStatusWire,
@@ -300,6 +312,7 @@ pub struct SubscriberOut {
     /// Read-only.
     pub updated_at: WireTime,
     /// Read-only; set when the subscriber unsubscribed.
+    #[oai(nullable)]
     pub unsubscribed_at: Option<WireTime>,
 }
 
@@ -355,8 +368,10 @@ pub struct LeadPage {
     /// How many leads match in all.
     pub count: u64,
     /// The next page's absolute URL, or null.
+    #[oai(nullable)]
     pub next: Option<String>,
     /// The previous page's absolute URL (page 1 without `page`), or null.
+    #[oai(nullable)]
     pub previous: Option<String>,
     /// This page's leads.
     pub results: Vec<LeadOut>,
@@ -368,8 +383,10 @@ pub struct SubscriberPage {
     /// How many subscribers match in all.
     pub count: u64,
     /// The next page's absolute URL, or null.
+    #[oai(nullable)]
     pub next: Option<String>,
     /// The previous page's absolute URL (page 1 without `page`), or null.
+    #[oai(nullable)]
     pub previous: Option<String>,
     /// This page's subscribers.
     pub results: Vec<SubscriberOut>,
@@ -432,16 +449,37 @@ impl PageLinks {
     }
 }
 
-/// Builds the error enum of one kind of operation: the same core-error mapping, with or
-/// without the body errors (413, 415) that only operations taking a body can answer.
+/// Every operation's error type answers the core's errors.
+pub trait FromCore: Sized {
+    /// The contract's answer to a core error.
+    fn from_core(error: Error, debug: bool) -> Self;
+}
+
+/// The error type of an operation that reads a body: also the body's own answers.
+pub trait BodyErrors: FromCore {
+    /// 413.
+    fn too_large(detail: Detail) -> Self;
+    /// 415.
+    fn unsupported_media_type(detail: Detail) -> Self;
+    /// 400 with a `detail`.
+    fn bad_request_detail(detail: impl Into<String>) -> Self;
+}
+
+/// Builds the error enum of one kind of operation: the same core-error mapping, with
+/// only the statuses the kind can answer, so the document lists no status an operation
+/// never sends (a create has no 404; a body-less operation no 413 or 415).
 macro_rules! error_enum {
-    ($(#[$meta:meta])* $name:ident { $($body_variants:tt)* }) => {
+    (
+        $(#[$meta:meta])* $name:ident,
+        not_found: { $($not_found:tt)* } => $on_not_found:expr,
+        body: { $($body_variants:tt)* }
+    ) => {
         $(#[$meta])*
         #[derive(Debug, ApiResponse)]
         pub enum $name {
             /// Validation failed: every failing field with its messages
-            /// (`{"email":["Enter a valid email address."]}`), or a `detail` for a body
-            /// that is not JSON or an unknown filter value.
+            /// (`{"email":["Enter a valid email address."]}`), or a `detail`: a body
+            /// that is not JSON, an unknown filter value, `Invalid host header.`
             #[oai(status = 400)]
             BadRequest(Json<BadRequestBody>),
             /// No key (`Authentication credentials were not provided.`), an unknown key or
@@ -449,9 +487,7 @@ macro_rules! error_enum {
             /// (`You do not have permission to perform this action.`).
             #[oai(status = 403)]
             Forbidden(Json<Detail>),
-            /// `Not found.` (unknown id) or `Invalid page.` (lists).
-            #[oai(status = 404)]
-            NotFound(Json<Detail>),
+            $($not_found)*
             $($body_variants)*
             /// Throttled: `Request was throttled. Expected available in N seconds.`
             #[oai(status = 429)]
@@ -464,7 +500,8 @@ macro_rules! error_enum {
             /// `A server error occurred.` (the error chain only with `DEBUG=true`).
             #[oai(status = 500)]
             ServerError(Json<ServerErrorBody>),
-            /// The store is unavailable: `Service temporarily unavailable.`
+            /// The store is unavailable, or the request was not answered within
+            /// `REQUEST_TIMEOUT`: `Service temporarily unavailable.`
             #[oai(status = 503)]
             Unavailable(
                 Json<Detail>,
@@ -474,9 +511,8 @@ macro_rules! error_enum {
             ),
         }
 
-        impl $name {
-            /// The contract's answer to a core error.
-            pub fn from_core(error: Error, debug: bool) -> Self {
+        impl FromCore for $name {
+            fn from_core(error: Error, debug: bool) -> Self {
                 match error {
                     Error::Validation(fields) => Self::BadRequest(Json(BadRequestBody::Fields(
                         fields
@@ -485,7 +521,8 @@ macro_rules! error_enum {
                             .collect(),
                     ))),
                     e @ (Error::NotFound | Error::InvalidPage) => {
-                        Self::NotFound(Json(Detail::new(e.to_string())))
+                        let on_not_found: fn(Error, bool) -> Self = $on_not_found;
+                        on_not_found(e, debug)
                     }
                     e @ Error::Forbidden(_) => Self::Forbidden(Json(Detail::new(e.to_string()))),
                     e @ Error::Throttled { retry_after, .. } => {
@@ -498,23 +535,62 @@ macro_rules! error_enum {
                     e => Self::ServerError(Json(server_error_body(&e, debug))),
                 }
             }
+        }
 
-            /// A 400 `{"detail": ...}`.
-            pub fn bad_request_detail(detail: impl Into<String>) -> Self {
+        impl $name {
+            /// The contract's answer to a core error.
+            pub fn from_core(error: Error, debug: bool) -> Self {
+                <Self as FromCore>::from_core(error, debug)
+            }
+        }
+    };
+}
+
+/// Body variants of the operations that read one.
+macro_rules! body_errors {
+    ($name:ident) => {
+        impl BodyErrors for $name {
+            fn too_large(detail: Detail) -> Self {
+                Self::PayloadTooLarge(Json(detail))
+            }
+            fn unsupported_media_type(detail: Detail) -> Self {
+                Self::UnsupportedMediaType(Json(detail))
+            }
+            fn bad_request_detail(detail: impl Into<String>) -> Self {
                 Self::BadRequest(Json(BadRequestBody::Detail(Detail::new(detail))))
             }
         }
     };
 }
 
+/// A `NotFound` where the operation has no 404: a bug, answered as one.
+fn not_found_is_a_bug<T: FromCore>(error: Error, debug: bool) -> T {
+    T::from_core(
+        Error::internal(format!("an operation without ids answered {error}")),
+        debug,
+    )
+}
+
 error_enum!(
-    /// The errors of an operation without a request body.
-    ReadError {}
+    /// The errors of an operation on an id or a list, without a request body.
+    ReadError,
+    not_found: {
+        /// `Not found.` (unknown id) or `Invalid page.` (lists).
+        #[oai(status = 404)]
+        NotFound(Json<Detail>),
+    } => |e, _| Self::NotFound(Json(Detail::new(e.to_string()))),
+    body: {}
 );
 
 error_enum!(
-    /// The errors of an operation with a request body.
-    WriteError {
+    /// The errors of an operation on an id with a request body (updates).
+    WriteError,
+    not_found: {
+        /// `Not found.`: no such id.
+        #[oai(status = 404)]
+        NotFound(Json<Detail>),
+    } => |e, _| Self::NotFound(Json(Detail::new(e.to_string()))),
+    body: {
         /// The body is larger than 64 KiB: `Request body is too large.`
         #[oai(status = 413)]
         PayloadTooLarge(Json<Detail>),
@@ -524,6 +600,24 @@ error_enum!(
         UnsupportedMediaType(Json<Detail>),
     }
 );
+body_errors!(WriteError);
+
+error_enum!(
+    /// The errors of an operation that takes a body but no id (creates, subscribe,
+    /// unsubscribe): it has nothing to find.
+    CreateError,
+    not_found: {} => not_found_is_a_bug,
+    body: {
+        /// The body is larger than 64 KiB: `Request body is too large.`
+        #[oai(status = 413)]
+        PayloadTooLarge(Json<Detail>),
+        /// A media type other than JSON or form-urlencoded:
+        /// `Unsupported media type "text/plain" in request.`
+        #[oai(status = 415)]
+        UnsupportedMediaType(Json<Detail>),
+    }
+);
+body_errors!(CreateError);
 
 /// The 500 body; logs the chain.
 pub fn server_error_body(

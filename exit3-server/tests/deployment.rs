@@ -14,20 +14,12 @@ fn repo_file(path: &str) -> String {
     std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Every variable `config.rs` reads: `get("X")`, `rate("X", ..)`, `number("X", ..)`.
+/// Every variable the server reads: its settings table and the throttle scopes'.
 fn settings_read() -> BTreeSet<String> {
-    let source = repo_file("exit3-server/src/config.rs");
-    let mut names = BTreeSet::new();
-    for call in ["get(\"", "rate(\"", "number(\""] {
-        for piece in source.split(call).skip(1) {
-            if let Some(name) = piece.split('"').next()
-                && name.chars().all(|c| c.is_ascii_uppercase() || c == '_')
-            {
-                names.insert(name.to_owned());
-            }
-        }
-    }
-    assert!(names.len() > 20, "{names:?}");
+    let names: BTreeSet<String> = exit3_server::config::setting_names()
+        .map(str::to_owned)
+        .collect();
+    assert!(names.len() > 30, "{names:?}");
     names
 }
 
@@ -42,10 +34,38 @@ fn env_example() -> Vec<(String, String, bool)> {
             };
             let (name, value) = rest.split_once('=')?;
             name.chars()
-                .all(|c| c.is_ascii_uppercase() || c == '_')
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
                 .then(|| (name.to_owned(), value.to_owned(), commented))
         })
         .collect()
+}
+
+/// The configuration table's default of every setting is the one the server applies.
+#[test]
+fn the_configuration_table_states_the_real_defaults() {
+    let table = repo_file("exit3-server/README.md");
+    for setting in exit3_server::config::SETTINGS
+        .iter()
+        .filter(|s| !s.default.is_empty())
+    {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", setting.name)));
+        // Rows of several variables (`DB_NAME`, `DB_USER`, …) list their defaults in order.
+        let Some(row) = row else { continue };
+        let default = row.split('|').nth(2).unwrap_or_default();
+        assert!(
+            default.contains(&format!("`{}`", setting.default)),
+            "{}: the table says {default:?}, the server {:?}",
+            setting.name,
+            setting.default
+        );
+    }
+    for scope in exit3_core::ThrottleScope::ALL {
+        let spec = scope.spec();
+        let row = format!("| `{}` | `{}` |", spec.setting, spec.default);
+        assert!(table.contains(&row), "{row} missing from the table");
+    }
 }
 
 #[test]
@@ -70,13 +90,7 @@ fn every_setting_is_in_env_example_and_in_the_configuration_table() {
     }
 }
 
-#[test]
-fn env_example_as_given_passes_check_deploy() {
-    let vars: Vec<(String, String)> = env_example()
-        .into_iter()
-        .filter(|(_, _, commented)| !commented)
-        .map(|(n, v, _)| (n, v))
-        .collect();
+fn check_deploy(vars: Vec<(String, String)>) -> (bool, String) {
     let out = Command::new(BIN)
         .args(["check", "--deploy"])
         .env_clear()
@@ -84,12 +98,129 @@ fn env_example_as_given_passes_check_deploy() {
         .current_dir(std::env::temp_dir())
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
+    let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    (out.status.success(), text)
+}
+
+/// The example file carries no usable secret: as given, `check --deploy` refuses it
+/// and names each one; with real values filled in, it passes.
+#[test]
+fn env_example_has_no_usable_keys_and_passes_check_deploy_once_filled_in() {
+    let vars: Vec<(String, String)> = env_example()
+        .into_iter()
+        .filter(|(_, _, commented)| !commented)
+        .map(|(n, v, _)| (n, v))
+        .collect();
+    for secret in [
+        "SECRET_KEY",
+        "BASIC_API_KEY",
+        "PUBLIC_API_KEY",
+        "DB_PASSWORD",
+    ] {
+        let value = vars
+            .iter()
+            .find(|(n, _)| n == secret)
+            .map(|(_, v)| v.as_str());
+        assert_eq!(value, Some(""), "{secret} must be empty in .env.example");
+    }
+    let (ok, text) = check_deploy(vars.clone());
+    assert!(!ok, "{text}");
+    for named in ["SECRET_KEY", "BASIC_API_KEY"] {
+        assert!(text.contains(named), "{named} not reported:\n{text}");
+    }
+    let filled: Vec<(String, String)> = vars
+        .into_iter()
+        .map(|(n, v)| match n.as_str() {
+            "SECRET_KEY" => (
+                n,
+                "pT4d9Xq2LmV7sK1wZ8bN3cR6yH0jF5gA-Ue2Wo9Ki4Ml7Qs1Dv".into(),
+            ),
+            "BASIC_API_KEY" => (n, "3f9a1c0e7b2d4f6a8c1e3b5d7f9a2c4e".into()),
+            "PUBLIC_API_KEY" => (n, "Kq7vN2pXw9sL4tR8mZ1cB6yH3jF5gD0a".into()),
+            "DB_PASSWORD" => (n, "s3cr3t-db-pass".into()),
+            _ => (n, v),
+        })
+        .collect();
+    let (ok, text) = check_deploy(filled);
+    assert!(ok, "{text}");
+}
+
+/// `check --deploy` refuses what lets the public in: placeholder keys, every address
+/// trusted as a proxy, throttling off, a short `SECRET_KEY`.
+#[test]
+fn check_deploy_refuses_placeholders_open_proxies_throttles_off_and_short_secrets() {
+    let good = [
+        (
+            "SECRET_KEY",
+            "pT4d9Xq2LmV7sK1wZ8bN3cR6yH0jF5gA-Ue2Wo9Ki4Ml7Qs1Dv",
+        ),
+        ("BASIC_API_KEY", "3f9a1c0e7b2d4f6a8c1e3b5d7f9a2c4e"),
+        ("ALLOWED_HOSTS", "exit3.example.com"),
+        ("DATABASE_URL", "postgres://exit3@db/exit3"),
+        ("SECURE_SSL_REDIRECT", "true"),
+        ("SECURE_HSTS_SECONDS", "31536000"),
+    ];
+    let with = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
+        let mut vars: Vec<(String, String)> = good
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        for (k, v) in extra {
+            vars.retain(|(n, _)| n != k);
+            vars.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        vars
+    };
+    let (ok, text) = check_deploy(with(&[]));
+    assert!(ok, "{text}");
+    for (extra, expect) in [
+        (
+            vec![(
+                "BASIC_API_KEY",
+                "change-me-to-at-least-32-random-characters",
+            )],
+            "BASIC_API_KEY has a placeholder",
+        ),
+        (
+            vec![("PUBLIC_API_KEY", "your-public-key-goes-here-0123456789")],
+            "PUBLIC_API_KEY has a placeholder",
+        ),
+        (
+            vec![(
+                "SECRET_KEY",
+                "replace-me-with-fifty-random-characters-0123456789",
+            )],
+            "SECRET_KEY is a placeholder",
+        ),
+        (
+            vec![("SECRET_KEY", "Zx81Qp7Lm2")],
+            "SECRET_KEY is shorter than 32",
+        ),
+        (
+            vec![("TRUSTED_PROXIES", "10.0.0.1, 0.0.0.0/0")],
+            "TRUSTED_PROXIES",
+        ),
+        (vec![("TRUSTED_PROXIES", "::/0")], "TRUSTED_PROXIES"),
+        (
+            vec![("THROTTLE_LEAD_CREATE", "off")],
+            "THROTTLE_LEAD_CREATE",
+        ),
+        (
+            vec![("THROTTLE_FAILED_AUTH", "OFF")],
+            "THROTTLE_FAILED_AUTH",
+        ),
+    ] {
+        let (ok, text) = check_deploy(with(&extra));
+        assert!(!ok, "{extra:?} passed:\n{text}");
+        assert!(
+            text.contains(expect),
+            "{extra:?}: {expect:?} not in\n{text}"
+        );
+    }
 }
 
 fn subcommand_exists(name: &str) -> bool {

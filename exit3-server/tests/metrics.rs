@@ -188,7 +188,7 @@ async fn a_scrape_counts_requests_latencies_throttle_refusals_and_store_errors()
         "requests are labelled by route template, not path"
     );
     assert_eq!(
-        value(&s, requests, &[("route", "(unknown)"), ("status", "404")]),
+        value(&s, requests, &[("route", "unmatched"), ("status", "404")]),
         1.0
     );
     assert_eq!(

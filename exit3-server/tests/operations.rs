@@ -590,9 +590,12 @@ async fn the_api_can_be_mounted_under_another_apps_prefix(backend: Backend) {
         .keys(settings.api_keys())
         .build();
     let app = Route::new().nest("/crm", exit3_server::endpoint(exit3, &settings));
-    let bound = exit3_server::server::bind("127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let bound = exit3_server::server::bind(
+        "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        exit3_server::server::Limits::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     let addr = bound.local_addr();
     tokio::spawn(bound.serve(app, std::future::pending(), Duration::from_secs(1)));
     let http = common::client();

@@ -45,6 +45,20 @@ pub fn tricky_string() -> impl Strategy<Value = String> {
     ]
 }
 
+/// E-mail-shaped strings: at the length limits (local parts up to 64, domains of several
+/// long labels: totals on both sides of 254), IDNA mappings that grow or fold, literals,
+/// markup.
+pub fn email_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z]{50,64}@([a-z]{40,63}\\.){4}[a-z]{2,6}",
+        "[A-Za-z]{1,64}@([a-zäßİ]{1,62}\\.){1,4}(com|de)",
+        "[a-zA-Z]{1,5}@[ｍａｉｌｉｎａｔｏｒＥＸ]{1,10}[.。]com",
+        "[a-z]{1,3}@[İıßä]{1,130}\\.(com|de)",
+        "[a-z]{1,5}@(<img/src/onerror=alert\\(1\\)>)?\\[127\\.0\\.0\\.1\\]",
+        "[a-zA-Z0-9._%+-]{1,12}@[a-zA-Z0-9.-]{1,12}\\.[a-zA-Z]{2,4}",
+    ]
+}
+
 /// Any JSON value a client might send for a field, strings weighted up.
 pub fn json_value() -> impl Strategy<Value = Value> {
     prop_oneof![

@@ -11,6 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use tokio::sync::watch;
 
 use super::{ApiState, ApiTags};
+use crate::wire::Detail;
 
 /// How long the store may take to answer a readiness check.
 pub const STORE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -41,6 +42,10 @@ pub enum ReadinessResponse {
     /// 2 seconds.
     #[oai(status = 503)]
     Unavailable(Json<Readiness>),
+    /// `Invalid host header.`: the `Host` is not in `ALLOWED_HOSTS` (answered before the
+    /// check runs).
+    #[oai(status = 400)]
+    InvalidHost(Json<Detail>),
 }
 
 /// `GET /backend/health/live/`.
@@ -49,6 +54,9 @@ pub enum LivenessResponse {
     /// `{"status":"ok"}`
     #[oai(status = 200)]
     Ok(Json<Liveness>),
+    /// `Invalid host header.`: the `Host` is not in `ALLOWED_HOSTS`.
+    #[oai(status = 400)]
+    InvalidHost(Json<Detail>),
 }
 
 /// One store check at a time, shared by every readiness request that arrives while it
@@ -76,12 +84,14 @@ impl SharedCheck {
                 None => {
                     let (tx, rx) = watch::channel(None);
                     *running = Some(rx.clone());
-                    let this = Arc::clone(self);
+                    let reset = Reset(Arc::clone(self));
                     let check = check();
                     tokio::spawn(async move {
                         let ready = check.await;
-                        // Requests from now on start a new check.
-                        *this.running.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                        // Requests from now on start a new check. (A check that panics
+                        // resets too, as `reset` drops while the task unwinds; its
+                        // waiters see the sender gone and answer "not ready".)
+                        drop(reset);
                         let _ = tx.send(Some(ready));
                     });
                     rx
@@ -92,6 +102,19 @@ impl SharedCheck {
             Ok(ready) => ready.unwrap_or(false),
             Err(_) => false,
         }
+    }
+}
+
+/// Clears the running check when dropped: after the check, or while its task unwinds.
+struct Reset(Arc<SharedCheck>);
+
+impl Drop for Reset {
+    fn drop(&mut self) {
+        *self
+            .0
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
     }
 }
 
@@ -179,6 +202,19 @@ mod tests {
         // The next request, after that check ended, sees a fresh outcome.
         assert!(!probe.ready(check(false)).await);
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_check_that_panics_answers_not_ready_and_the_next_one_runs_again() {
+        let probe = Arc::new(SharedCheck::default());
+        let panicking = probe.ready(|| async {
+            tokio::task::yield_now().await;
+            panic!("the store check exploded (test panic)");
+        });
+        assert!(!panicking.await);
+        // Not stuck "running": the next request starts a check of its own.
+        assert!(probe.ready(|| async { true }).await);
+        assert!(!probe.ready(|| async { false }).await);
     }
 
     #[tokio::test]

@@ -8,7 +8,10 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, param::Query};
 use super::{ApiState, ApiTags};
 use crate::{
     extract::{ApiKey, Client, LenientBody, ListQuery},
-    wire::{LeadOut, LeadPage, LeadStatusWire, ReadError, SerdeJson, WriteError},
+    wire::{
+        BodyErrors, CreateError, LeadOut, LeadPage, LeadStatusWire, ReadError, SerdeJson,
+        WriteError,
+    },
 };
 
 /// The fields of a lead that a client sends (create, full update). Unknown and read-only
@@ -21,12 +24,16 @@ pub struct LeadInput {
     /// Required; trimmed; 1–255 characters.
     pub position: String,
     /// Optional; up to 255 characters.
+    #[oai(nullable)]
     pub company_name: Option<String>,
     /// Optional; a valid address of at most 254 characters; disposable domains refused.
+    #[oai(nullable)]
     pub email: Option<String>,
     /// Optional; up to 32 characters of digits, spaces and `+ - ( ) .`.
+    #[oai(nullable)]
     pub phone: Option<String>,
     /// Optional; up to 5000 characters; line breaks allowed.
+    #[oai(nullable)]
     pub message: Option<String>,
     /// Default `new`; ignored when sent with the public key.
     pub status: Option<LeadStatusWire>,
@@ -35,10 +42,13 @@ pub struct LeadInput {
     /// One of the configured categories; default `other`.
     pub category: Option<String>,
     /// Kept in `client_info` (create only); up to 255 characters.
+    #[oai(nullable)]
     pub utm_source: Option<String>,
     /// Kept in `client_info` (create only); up to 255 characters.
+    #[oai(nullable)]
     pub utm_medium: Option<String>,
     /// Kept in `client_info` (create only); up to 255 characters.
+    #[oai(nullable)]
     pub utm_campaign: Option<String>,
 }
 
@@ -51,12 +61,16 @@ pub struct LeadPatchInput {
     /// 1–255 characters.
     pub position: Option<String>,
     /// Up to 255 characters; null clears it.
+    #[oai(nullable)]
     pub company_name: Option<String>,
     /// A valid address; null clears it.
+    #[oai(nullable)]
     pub email: Option<String>,
     /// Null clears it.
+    #[oai(nullable)]
     pub phone: Option<String>,
     /// Null clears it.
+    #[oai(nullable)]
     pub message: Option<String>,
     /// The workflow status.
     pub status: Option<LeadStatusWire>,
@@ -106,12 +120,12 @@ pub(crate) fn path_id(raw: &str) -> i64 {
 
 /// The payload of an admitted request: a body that cannot be read is answered only after
 /// the key and the throttle have been checked (and the request counted), as in DRF.
-pub(crate) async fn payload_or_admit<T>(
+pub(crate) async fn payload_or_admit<T, E: BodyErrors>(
     state: &ApiState,
     ctx: &RequestContext,
     operation: Operation,
     body: LenientBody<T>,
-) -> Result<Payload, WriteError> {
+) -> Result<Payload, E> {
     match body.payload {
         Ok(payload) => Ok(payload),
         Err(problem) => {
@@ -119,7 +133,7 @@ pub(crate) async fn payload_or_admit<T>(
                 .exit3
                 .admit(ctx, operation)
                 .await
-                .map_err(|e| WriteError::from_core(e, state.debug))?;
+                .map_err(|e| E::from_core(e, state.debug))?;
             Err(problem.into_error(state.debug))
         }
     }
@@ -144,13 +158,13 @@ async fn create(
     state: &ApiState,
     ctx: RequestContext,
     body: LenientBody<LeadInput>,
-) -> Result<LeadCreated, WriteError> {
+) -> Result<LeadCreated, CreateError> {
     let payload = payload_or_admit(state, &ctx, Operation::CreateLead, body).await?;
     let lead = state
         .exit3
         .create_lead(&ctx, &payload)
         .await
-        .map_err(|e| WriteError::from_core(e, state.debug))?;
+        .map_err(|e| CreateError::from_core(e, state.debug))?;
     Ok(LeadCreated::Created(SerdeJson(lead.into())))
 }
 
@@ -248,7 +262,7 @@ macro_rules! leads_api {
                 key: ApiKey,
                 client: Client,
                 body: LenientBody<LeadInput>,
-            ) -> Result<LeadCreated, WriteError> {
+            ) -> Result<LeadCreated, CreateError> {
                 create(&self.0, key.context(client), body).await
             }
 

@@ -12,8 +12,8 @@ use super::{
 use crate::{
     extract::{ApiKey, Client, LenientBody, ListQuery},
     wire::{
-        Detail, ReadError, SubscribeBody, SubscriberOut, SubscriberPage, SubscriberStatusWire,
-        WriteError,
+        CreateError, Detail, ReadError, SubscribeBody, SubscriberOut, SubscriberPage,
+        SubscriberStatusWire, WriteError,
     },
 };
 
@@ -24,6 +24,7 @@ pub struct SubscribeInput {
     /// Required; a valid, non-disposable address; stored lower-cased.
     pub email: String,
     /// Optional; up to 255 characters.
+    #[oai(nullable)]
     pub full_name: Option<String>,
     /// One of the configured sources; default `website`.
     pub source: Option<String>,
@@ -36,6 +37,7 @@ pub struct SubscriberPatchInput {
     /// A valid address not held by another subscriber.
     pub email: Option<String>,
     /// Up to 255 characters; null clears it.
+    #[oai(nullable)]
     pub full_name: Option<String>,
     /// `active` or `unsubscribed`.
     pub status: Option<SubscriberStatusWire>,
@@ -111,13 +113,13 @@ async fn subscribe(
     state: &ApiState,
     ctx: RequestContext,
     body: LenientBody<SubscribeInput>,
-) -> Result<Subscribed, WriteError> {
+) -> Result<Subscribed, CreateError> {
     let payload = payload_or_admit(state, &ctx, Operation::Subscribe, body).await?;
     let done = state
         .exit3
         .subscribe(&ctx, &payload)
         .await
-        .map_err(|e| WriteError::from_core(e, state.debug))?;
+        .map_err(|e| CreateError::from_core(e, state.debug))?;
     let body = Json(SubscribeBody::from(done.view));
     Ok(match done.outcome {
         SubscribeOutcome::Created => Subscribed::Created(body),
@@ -166,13 +168,13 @@ async fn unsubscribe(
     state: &ApiState,
     ctx: RequestContext,
     body: LenientBody<UnsubscribeInput>,
-) -> Result<Unsubscribed, WriteError> {
+) -> Result<Unsubscribed, CreateError> {
     let payload = payload_or_admit(state, &ctx, Operation::Unsubscribe, body).await?;
     let text = state
         .exit3
         .unsubscribe(&ctx, &payload)
         .await
-        .map_err(|e| WriteError::from_core(e, state.debug))?;
+        .map_err(|e| CreateError::from_core(e, state.debug))?;
     Ok(Unsubscribed::Ok(Json(Detail::new(text))))
 }
 
@@ -227,7 +229,7 @@ macro_rules! newsletter_api {
                 key: ApiKey,
                 client: Client,
                 body: LenientBody<SubscribeInput>,
-            ) -> Result<Subscribed, WriteError> {
+            ) -> Result<Subscribed, CreateError> {
                 subscribe(&self.0, key.context(client), body).await
             }
 
@@ -277,7 +279,7 @@ macro_rules! newsletter_api {
                 key: ApiKey,
                 client: Client,
                 body: LenientBody<UnsubscribeInput>,
-            ) -> Result<Unsubscribed, WriteError> {
+            ) -> Result<Unsubscribed, CreateError> {
                 unsubscribe(&self.0, key.context(client), body).await
             }
         }

@@ -1,58 +1,87 @@
 //! Configuration (§8 of the contract): environment variables, optionally from `.env`,
 //! with the Django backend's names. Every problem is reported at once, in one message.
+//! Each setting's name and default are written once, in [`SETTINGS`] (throttle rates in
+//! the core's scope table), and read through one [`Reader`](reader::Reader).
 
-use std::{collections::HashMap, fmt, net::SocketAddr, path::PathBuf};
+mod deploy;
+mod hosts;
+mod reader;
 
-use exit3_core::{ApiKeys, RateSetting, ThrottleRates, TrustedProxies};
+use std::{collections::HashMap, fmt, net::SocketAddr, path::PathBuf, time::Duration};
+
+use exit3_core::{
+    ApiKeys, DisposableDomains, DynStore, Exit3, Exit3Builder, Policy, RateSetting, ThrottleRates,
+    ThrottleScope, TrustedProxies,
+};
 use rand::{Rng, distr::Alphanumeric};
+
+use self::reader::Reader;
+pub use self::{
+    hosts::HostPattern,
+    reader::{comma_list, parse_duration},
+};
 
 /// The shortest key accepted with `DEBUG=false`.
 pub const MIN_KEY_LEN: usize = 32;
 
-/// An `ALLOWED_HOSTS` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostPattern {
-    /// `*`: every host.
-    Any,
-    /// `.example.com`: the domain and its subdomains (held without the dot).
-    Domain(String),
-    /// An exact host name.
-    Exact(String),
+/// A setting the server reads: its name and its default as written in configuration
+/// (empty: none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    /// The variable's name.
+    pub name: &'static str,
+    /// The default, in the variable's own syntax; empty when there is none.
+    pub default: &'static str,
 }
 
-impl HostPattern {
-    fn parse(entry: &str) -> Self {
-        let entry = entry.trim().to_ascii_lowercase();
-        if entry == "*" {
-            Self::Any
-        } else if let Some(domain) = entry.strip_prefix('.') {
-            Self::Domain(domain.to_owned())
-        } else {
-            Self::Exact(entry)
-        }
-    }
+const fn setting(name: &'static str, default: &'static str) -> Setting {
+    Setting { name, default }
+}
 
-    /// Whether `host` (lower-case, without port) matches.
-    pub fn matches(&self, host: &str) -> bool {
-        match self {
-            Self::Any => true,
-            Self::Exact(h) => h == host,
-            Self::Domain(d) => {
-                host == d
-                    || host
-                        .strip_suffix(d.as_str())
-                        .is_some_and(|rest| rest.ends_with('.'))
-            }
-        }
-    }
+/// Every setting the server reads besides the throttle rates (`THROTTLE_*`, in the
+/// core's [`ThrottleScope::spec`] table): `.env.example` and the README's configuration
+/// table list exactly these (a test checks).
+pub const SETTINGS: &[Setting] = &[
+    setting("SECRET_KEY", ""),
+    setting("DEBUG", "false"),
+    setting("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]"),
+    setting("BASIC_API_KEY", ""),
+    setting("PUBLIC_API_KEY", ""),
+    setting("DATABASE_URL", ""),
+    setting("DB_NAME", ""),
+    setting("DB_USER", "postgres"),
+    setting("DB_PASSWORD", ""),
+    setting("DB_HOST", "localhost"),
+    setting("DB_PORT", "5432"),
+    setting("DB_POOL_SIZE", "10"),
+    setting("DB_STATEMENT_TIMEOUT", "5s"),
+    setting("DB_ACQUIRE_TIMEOUT", "2s"),
+    setting("CORS_ALLOWED_ORIGINS", ""),
+    setting("SENTRY_DSN", ""),
+    setting("SENTRY_ENVIRONMENT", ""),
+    setting("BIND", "127.0.0.1:8000"),
+    setting("TRUSTED_PROXIES", ""),
+    setting("THROTTLE_IPV6_PREFIX", "64"),
+    setting("DISPOSABLE_DOMAINS_BLOCK", ""),
+    setting("DISPOSABLE_DOMAINS_ALLOW", ""),
+    setting("SECURE_SSL_REDIRECT", "false"),
+    setting("SECURE_HSTS_SECONDS", "0"),
+    setting("SECURE_HSTS_PRELOAD", "false"),
+    setting("REQUEST_TIMEOUT", "15s"),
+    setting("MAX_CONNECTIONS", "10000"),
+    setting("API_DOCS", "true"),
+    setting("LOG_FORMAT", "json"),
+    setting("LOG_LEVEL", "info"),
+    setting("LOG_FILE", ""),
+    setting("SHUTDOWN_TIMEOUT", "10"),
+];
 
-    /// A concrete host name for this entry (for the `healthcheck` command).
-    pub fn example(&self) -> &str {
-        match self {
-            Self::Any => "localhost",
-            Self::Domain(d) | Self::Exact(d) => d,
-        }
-    }
+/// Every setting's name, the throttle rates included.
+pub fn setting_names() -> impl Iterator<Item = &'static str> {
+    SETTINGS
+        .iter()
+        .map(|s| s.name)
+        .chain(ThrottleScope::ALL.into_iter().map(|s| s.spec().setting))
 }
 
 /// Where the data lives.
@@ -86,16 +115,16 @@ pub enum LogFormat {
 /// The server's settings.
 #[derive(Clone)]
 pub struct Settings {
-    /// `SECRET_KEY` (unused by the API itself; checked by `check --deploy`).
+    /// `SECRET_KEY` (checked by `check --deploy`; it will sign links and sessions).
     pub secret_key: Option<String>,
     /// `DEBUG`: 500 bodies carry the error chain; short keys allowed.
     pub debug: bool,
     /// `ALLOWED_HOSTS`.
     pub allowed_hosts: Vec<HostPattern>,
-    /// `BASIC_API_KEY`, comma-separated (or the generated key).
-    pub admin_keys: String,
-    /// `PUBLIC_API_KEY`, comma-separated.
-    pub public_keys: Option<String>,
+    /// `BASIC_API_KEY` (or the generated key): the admin keys.
+    pub admin_keys: Vec<String>,
+    /// `PUBLIC_API_KEY`: the public keys.
+    pub public_keys: Vec<String>,
     /// The key generated because `BASIC_API_KEY` was unset; print it once.
     pub generated_admin_key: Option<String>,
     /// The store.
@@ -104,6 +133,11 @@ pub struct Settings {
     /// 10). Each instance has its own pool; keep the sum of all instances below the
     /// database's `max_connections`.
     pub db_pool_size: u32,
+    /// `DB_STATEMENT_TIMEOUT`: PostgreSQL's `statement_timeout`, `lock_timeout` and
+    /// `idle_in_transaction_session_timeout` on every connection.
+    pub db_statement_timeout: Duration,
+    /// `DB_ACQUIRE_TIMEOUT`: the longest wait for a pooled connection (then 503).
+    pub db_acquire_timeout: Duration,
     /// `CORS_ALLOWED_ORIGINS`: exact origins.
     pub cors_allowed_origins: Vec<String>,
     /// `SENTRY_DSN`: error reports go to Sentry when set.
@@ -116,12 +150,22 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// `THROTTLE_*`.
     pub rates: ThrottleRates,
+    /// `THROTTLE_IPV6_PREFIX`: IPv6 clients are throttled per network of this many bits.
+    pub ipv6_prefix: u8,
+    /// `DISPOSABLE_DOMAINS_BLOCK` / `DISPOSABLE_DOMAINS_ALLOW` over the built-in list.
+    pub disposable_domains: DisposableDomains,
     /// `SECURE_SSL_REDIRECT`.
     pub secure_ssl_redirect: bool,
     /// `SECURE_HSTS_SECONDS` (0: no HSTS).
     pub hsts_seconds: u64,
     /// `SECURE_HSTS_PRELOAD`.
     pub hsts_preload: bool,
+    /// `REQUEST_TIMEOUT`: a request not answered by then answers 503.
+    pub request_timeout: Duration,
+    /// `MAX_CONNECTIONS`: the most connections open at once; more wait to be accepted.
+    pub max_connections: usize,
+    /// `API_DOCS`: serve `/backend/api/docs/` and `/backend/api/schema/`.
+    pub api_docs: bool,
     /// `LOG_FORMAT` (`json`, or `pretty` alias `text`).
     pub log_format: LogFormat,
     /// `LOG_LEVEL`: a `tracing` filter (`info`, `warn,exit3_server=debug`); `RUST_LOG`
@@ -167,27 +211,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn truthy(name: &str, value: &str, problems: &mut Vec<String>) -> bool {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => true,
-        "0" | "false" | "no" | "off" | "" => false,
-        other => {
-            problems.push(format!("{name}={other:?} is not a boolean (true/false)"));
-            false
-        }
-    }
-}
-
-/// The non-empty, trimmed entries of a comma-separated list.
-pub fn comma_list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 /// Percent-encodes a URL userinfo or path part.
 fn encode(part: &str) -> String {
     part.bytes()
@@ -222,180 +245,90 @@ impl Settings {
 
     /// Reads settings from variables; every problem is collected.
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            vars.get(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let mut problems = Vec::new();
-
-        let debug = get("DEBUG").is_some_and(|v| truthy("DEBUG", &v, &mut problems));
-        let allowed_hosts = get("ALLOWED_HOSTS")
-            .map(|v| comma_list(&v))
-            .unwrap_or_else(|| vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()])
+        let mut r = Reader::new(vars);
+        let debug = r.bool("DEBUG");
+        let allowed_hosts = r
+            .list("ALLOWED_HOSTS")
             .iter()
             .map(|h| HostPattern::parse(h))
             .collect();
-
-        let (admin_keys, generated_admin_key) = match get("BASIC_API_KEY") {
-            Some(keys) => (keys, None),
-            None => {
-                let key = generate_key();
-                (key.clone(), Some(key))
-            }
-        };
-        if comma_list(&admin_keys).is_empty() {
-            problems.push("BASIC_API_KEY holds no key".into());
-        }
-        let public_keys = get("PUBLIC_API_KEY");
-        if !debug {
-            for (name, list) in [
-                ("BASIC_API_KEY", Some(&admin_keys)),
-                ("PUBLIC_API_KEY", public_keys.as_ref()),
-            ] {
-                let short = list
-                    .map(|l| comma_list(l))
-                    .unwrap_or_default()
-                    .iter()
-                    .filter(|k| k.chars().count() < MIN_KEY_LEN)
-                    .count();
-                if short > 0 {
-                    problems.push(format!(
-                        "{name} has {short} key(s) shorter than {MIN_KEY_LEN} characters \
-                         (allowed only with DEBUG=true)"
-                    ));
-                }
-            }
-        }
-        if let (Some(public), false) = (&public_keys, admin_keys.is_empty()) {
-            let admin = comma_list(&admin_keys);
-            if comma_list(public).iter().any(|k| admin.contains(k)) {
-                problems.push("PUBLIC_API_KEY repeats a key of BASIC_API_KEY".into());
-            }
-        }
-
-        let database = match get("DATABASE_URL") {
-            Some(url) => Database::Postgres(url),
-            None => match get("DB_NAME") {
-                Some(name) => {
-                    let user = get("DB_USER").unwrap_or_else(|| "postgres".into());
-                    let password = get("DB_PASSWORD");
-                    let host = get("DB_HOST").unwrap_or_else(|| "localhost".into());
-                    let port = get("DB_PORT").unwrap_or_else(|| "5432".into());
-                    if port.parse::<u16>().is_err() {
-                        problems.push(format!("DB_PORT={port:?} is not a port number"));
-                    }
-                    let auth = match password {
-                        Some(p) => format!("{}:{}", encode(&user), encode(&p)),
-                        None => encode(&user),
-                    };
-                    Database::Postgres(format!("postgres://{auth}@{host}:{port}/{}", encode(&name)))
-                }
-                None => Database::Memory,
-            },
-        };
-
-        let bind = get("BIND").unwrap_or_else(|| "127.0.0.1:8000".into());
-        let bind = bind.parse::<SocketAddr>().unwrap_or_else(|_| {
-            problems.push(format!(
-                "BIND={bind:?} is not an address:port such as 127.0.0.1:8000"
-            ));
-            SocketAddr::from(([127, 0, 0, 1], 8000))
-        });
-
-        let trusted_proxies = get("TRUSTED_PROXIES")
-            .map(|v| {
-                v.parse::<TrustedProxies>().unwrap_or_else(|e| {
-                    problems.push(format!("TRUSTED_PROXIES: {e}"));
-                    TrustedProxies::none()
-                })
-            })
+        let (admin_keys, public_keys, generated_admin_key) = read_keys(&mut r, debug);
+        let database = read_database(&mut r);
+        let db_pool_size = r.number("DB_POOL_SIZE", 1..=1000, "a number of connections");
+        let db_statement_timeout = r.duration("DB_STATEMENT_TIMEOUT", Duration::from_millis(100));
+        let db_acquire_timeout = r.duration("DB_ACQUIRE_TIMEOUT", Duration::from_millis(100));
+        let bind = r
+            .parsed::<SocketAddr>("BIND", "an address:port such as 127.0.0.1:8000")
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8000)));
+        let trusted_proxies = r
+            .parsed::<TrustedProxies>("TRUSTED_PROXIES", "a list of IPs and CIDRs")
             .unwrap_or_default();
-
-        let defaults = ThrottleRates::default();
-        let mut rate = |name: &str, default| match get(name) {
-            None => default,
-            Some(v) => v.parse::<RateSetting>().map(|r| r.0).unwrap_or_else(|e| {
-                problems.push(format!("{name}: {e}"));
-                default
-            }),
-        };
-        let rates = ThrottleRates {
-            general: rate("THROTTLE_GENERAL", defaults.general),
-            lead_create: rate("THROTTLE_LEAD_CREATE", defaults.lead_create),
-            subscribe: rate("THROTTLE_SUBSCRIBE", defaults.subscribe),
-            admin: rate("THROTTLE_ADMIN", defaults.admin),
-        };
-
-        let secure_ssl_redirect = get("SECURE_SSL_REDIRECT")
-            .is_some_and(|v| truthy("SECURE_SSL_REDIRECT", &v, &mut problems));
-        let hsts_preload = get("SECURE_HSTS_PRELOAD")
-            .is_some_and(|v| truthy("SECURE_HSTS_PRELOAD", &v, &mut problems));
-        let mut number = |name: &str, default: u64| match get(name) {
-            None => default,
-            Some(v) => v.parse::<u64>().unwrap_or_else(|_| {
-                problems.push(format!("{name}={v:?} is not a whole number of seconds"));
-                default
-            }),
-        };
-        let hsts_seconds = number("SECURE_HSTS_SECONDS", 0);
-        let shutdown_timeout = number("SHUTDOWN_TIMEOUT", 10);
-        let db_pool_size = match get("DB_POOL_SIZE") {
-            None => 10,
-            Some(v) => match v.parse::<u32>() {
-                Ok(n @ 1..=1000) => n,
-                _ => {
-                    problems.push(format!(
-                        "DB_POOL_SIZE={v:?} is not a number of connections from 1 to 1000"
-                    ));
-                    10
-                }
-            },
-        };
-
-        let log_format = match get("LOG_FORMAT").as_deref().map(str::to_ascii_lowercase) {
-            None => LogFormat::Json,
-            Some(f) if f == "json" => LogFormat::Json,
-            Some(f) if f == "pretty" || f == "text" => LogFormat::Pretty,
+        let mut rates = ThrottleRates::default();
+        for scope in ThrottleScope::ALL {
+            let rate = r.parsed::<RateSetting>(scope.spec().setting, "a rate");
+            rates.set(scope, rate.and_then(|r| r.0));
+        }
+        let ipv6_prefix = r.number("THROTTLE_IPV6_PREFIX", 32..=128, "a prefix length");
+        let (block, allow) = (
+            r.list("DISPOSABLE_DOMAINS_BLOCK"),
+            r.list("DISPOSABLE_DOMAINS_ALLOW"),
+        );
+        let disposable_domains = DisposableDomains::new(&block, &allow).unwrap_or_else(|e| {
+            r.problem(format!("DISPOSABLE_DOMAINS_BLOCK/ALLOW: {e}"));
+            DisposableDomains::default()
+        });
+        let secure_ssl_redirect = r.bool("SECURE_SSL_REDIRECT");
+        let hsts_seconds = r.number("SECURE_HSTS_SECONDS", 0..=u64::MAX, "a number of seconds");
+        let hsts_preload = r.bool("SECURE_HSTS_PRELOAD");
+        let request_timeout = r.duration("REQUEST_TIMEOUT", Duration::from_millis(100));
+        let max_connections = r.number("MAX_CONNECTIONS", 1..=1_000_000, "a number of connections");
+        let api_docs = r.bool("API_DOCS");
+        let shutdown_timeout = r.number("SHUTDOWN_TIMEOUT", 0..=u64::MAX, "a number of seconds");
+        let log_format = match r
+            .text("LOG_FORMAT")
+            .map(|f| f.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty" | "text") => LogFormat::Pretty,
             Some(f) => {
-                problems.push(format!("LOG_FORMAT={f:?} is neither json nor pretty"));
+                r.problem(format!("LOG_FORMAT={f:?} is neither json nor pretty"));
                 LogFormat::Json
             }
         };
-        let log_level = get("LOG_LEVEL").unwrap_or_else(|| "info".into());
+        let log_level = r.text("LOG_LEVEL").unwrap_or_default();
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log_level) {
-            problems.push(format!(
+            r.problem(format!(
                 "LOG_LEVEL={log_level:?} is not a level or filter such as info ({e})"
             ));
         }
-        let log_file = get("LOG_FILE").map(PathBuf::from);
-        let sentry_dsn = get("SENTRY_DSN");
+        let log_file = r.get("LOG_FILE").map(PathBuf::from);
+        let sentry_dsn = r.get("SENTRY_DSN");
         if let Some(dsn) = &sentry_dsn
             && let Err(e) = dsn.parse::<sentry::types::Dsn>()
         {
-            problems.push(format!(
+            r.problem(format!(
                 "SENTRY_DSN is not a DSN such as https://key@o1.ingest.sentry.io/1 ({e})"
             ));
         }
-
-        let cors_allowed_origins = get("CORS_ALLOWED_ORIGINS")
-            .map(|v| comma_list(&v))
-            .unwrap_or_default();
+        let cors_allowed_origins = r.list("CORS_ALLOWED_ORIGINS");
         for origin in &cors_allowed_origins {
             let ok = (origin.starts_with("http://") || origin.starts_with("https://"))
                 && !origin.ends_with('/');
             if !ok {
-                problems.push(format!(
+                r.problem(format!(
                     "CORS_ALLOWED_ORIGINS: {origin:?} is not an origin such as https://example.com"
                 ));
             }
         }
+        let secret_key = r.get("SECRET_KEY");
+        let sentry_environment = r.get("SENTRY_ENVIRONMENT");
 
-        if !problems.is_empty() {
-            return Err(ConfigError(problems));
+        if !r.problems.is_empty() {
+            return Err(ConfigError(r.problems));
         }
         Ok(Self {
-            secret_key: get("SECRET_KEY"),
+            secret_key,
             debug,
             allowed_hosts,
             admin_keys,
@@ -403,15 +336,22 @@ impl Settings {
             generated_admin_key,
             database,
             db_pool_size,
+            db_statement_timeout,
+            db_acquire_timeout,
             cors_allowed_origins,
             sentry_dsn,
-            sentry_environment: get("SENTRY_ENVIRONMENT"),
+            sentry_environment,
             bind,
             trusted_proxies,
             rates,
+            ipv6_prefix,
+            disposable_domains,
             secure_ssl_redirect,
             hsts_seconds,
             hsts_preload,
+            request_timeout,
+            max_connections,
+            api_docs,
             log_format,
             log_level,
             log_file,
@@ -425,104 +365,97 @@ impl Settings {
         let vars = HashMap::from([
             ("BASIC_API_KEY".to_owned(), admin_key.to_owned()),
             ("DEBUG".to_owned(), "true".to_owned()),
+            ("ALLOWED_HOSTS".to_owned(), "*".to_owned()),
         ]);
-        let mut s = Self::from_vars(&vars).unwrap_or_else(|_| Self::fallback());
-        s.allowed_hosts = vec![HostPattern::Any];
-        s
+        match Self::from_vars(&vars) {
+            Ok(s) => s,
+            // The defaults always read; an admin key that cannot be one is the caller's.
+            Err(e) => panic!("Settings::for_tests: {e}"),
+        }
     }
 
-    fn fallback() -> Self {
-        Self {
-            secret_key: None,
-            debug: false,
-            allowed_hosts: vec![HostPattern::Exact("localhost".into())],
-            admin_keys: generate_key(),
-            public_keys: None,
-            generated_admin_key: None,
-            database: Database::Memory,
-            db_pool_size: 10,
-            cors_allowed_origins: Vec::new(),
-            sentry_dsn: None,
-            sentry_environment: None,
-            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
-            trusted_proxies: TrustedProxies::none(),
-            rates: ThrottleRates::default(),
-            secure_ssl_redirect: false,
-            hsts_seconds: 0,
-            hsts_preload: false,
-            log_format: LogFormat::Json,
-            log_level: "info".into(),
-            log_file: None,
-            shutdown_timeout: 10,
+    /// A service over `store` with these settings' keys, rates, IPv6 keying and
+    /// disposable domains (add the clock and the observer as needed).
+    pub fn service_builder(&self, store: DynStore) -> Exit3Builder {
+        Exit3::builder(store)
+            .keys(self.api_keys())
+            .rates(self.rates)
+            .ipv6_prefix(self.ipv6_prefix)
+            .policy(Policy::default().with_disposable_domains(self.disposable_domains.clone()))
+    }
+
+    /// What the listener allows its clients (`MAX_CONNECTIONS`, the 15 s head timeout).
+    pub fn limits(&self) -> crate::server::Limits {
+        crate::server::Limits {
+            max_connections: self.max_connections,
+            ..crate::server::Limits::default()
         }
     }
 
     /// The configured keys.
     pub fn api_keys(&self) -> ApiKeys {
-        ApiKeys::from_comma_lists(&self.admin_keys, self.public_keys.as_deref())
+        ApiKeys::new(&self.admin_keys, &self.public_keys)
     }
 
     /// Whether `host` (lower-case, without port) is allowed.
     pub fn host_allowed(&self, host: &str) -> bool {
         self.allowed_hosts.iter().any(|p| p.matches(host))
     }
+}
 
-    /// Every setting unfit for production (the checks of Django's `check --deploy` that
-    /// apply, and exit3's own).
-    pub fn deploy_problems(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.debug {
-            out.push("DEBUG is on: turn it off in production (security.W018)".into());
+/// `BASIC_API_KEY` (or a generated one) and `PUBLIC_API_KEY`, with their rules: at
+/// least one admin key, no key shorter than [`MIN_KEY_LEN`] unless `DEBUG`, no key in
+/// both lists.
+fn read_keys(r: &mut Reader<'_>, debug: bool) -> (Vec<String>, Vec<String>, Option<String>) {
+    let set = r.get("BASIC_API_KEY").is_some();
+    let (admin, generated) = if set {
+        let keys = r.list("BASIC_API_KEY");
+        if keys.is_empty() {
+            r.problem("BASIC_API_KEY holds no key");
         }
-        match &self.secret_key {
-            None => out.push("SECRET_KEY is not set (security.W009)".into()),
-            Some(k) => {
-                let unique: std::collections::HashSet<char> = k.chars().collect();
-                if k.chars().count() < 50 || unique.len() < 5 || k.starts_with("django-insecure-") {
-                    out.push(
-                        "SECRET_KEY is weak: use at least 50 characters with at least 5 \
-                         different ones (security.W009)"
-                            .into(),
-                    );
-                }
-            }
-        }
-        if self.generated_admin_key.is_some() {
-            out.push("BASIC_API_KEY is not set: a random key is generated at every start".into());
-        }
-        for (name, list) in [
-            ("BASIC_API_KEY", Some(&self.admin_keys)),
-            ("PUBLIC_API_KEY", self.public_keys.as_ref()),
-        ] {
-            if list.is_some_and(|l| {
-                comma_list(l)
-                    .iter()
-                    .any(|k| k.chars().count() < MIN_KEY_LEN)
-            }) {
-                out.push(format!(
-                    "{name} has a key shorter than {MIN_KEY_LEN} characters"
+        (keys, None)
+    } else {
+        let key = generate_key();
+        (vec![key.clone()], Some(key))
+    };
+    let public = r.list("PUBLIC_API_KEY");
+    if !debug {
+        for (name, list) in [("BASIC_API_KEY", &admin), ("PUBLIC_API_KEY", &public)] {
+            let short = list
+                .iter()
+                .filter(|k| k.chars().count() < MIN_KEY_LEN)
+                .count();
+            if short > 0 {
+                r.problem(format!(
+                    "{name} has {short} key(s) shorter than {MIN_KEY_LEN} characters \
+                     (allowed only with DEBUG=true)"
                 ));
             }
         }
-        if self.allowed_hosts.contains(&HostPattern::Any) {
-            out.push("ALLOWED_HOSTS contains '*': any Host header is accepted".into());
-        }
-        if !self.secure_ssl_redirect {
-            out.push(
-                "SECURE_SSL_REDIRECT is not true: plain HTTP is served (security.W008)".into(),
-            );
-        }
-        if self.hsts_seconds == 0 {
-            out.push("SECURE_HSTS_SECONDS is not set: no HSTS (security.W004)".into());
-        }
-        if self.database == Database::Memory {
-            out.push(
-                "no DATABASE_URL / DB_NAME: data is kept in memory and lost at every restart"
-                    .into(),
-            );
-        }
-        out
     }
+    if public.iter().any(|k| admin.contains(k)) {
+        r.problem("PUBLIC_API_KEY repeats a key of BASIC_API_KEY");
+    }
+    (admin, public, generated)
+}
+
+/// `DATABASE_URL`, else a URL made of `DB_*`, else memory.
+fn read_database(r: &mut Reader<'_>) -> Database {
+    if let Some(url) = r.get("DATABASE_URL") {
+        return Database::Postgres(url);
+    }
+    let Some(name) = r.get("DB_NAME") else {
+        return Database::Memory;
+    };
+    let user = r.text("DB_USER").unwrap_or_default();
+    let password = r.get("DB_PASSWORD");
+    let host = r.text("DB_HOST").unwrap_or_default();
+    let port: u16 = r.number("DB_PORT", 1..=u16::MAX, "a port number");
+    let auth = match password {
+        Some(p) => format!("{}:{}", encode(&user), encode(&p)),
+        None => encode(&user),
+    };
+    Database::Postgres(format!("postgres://{auth}@{host}:{port}/{}", encode(&name)))
 }
 
 #[cfg(test)]

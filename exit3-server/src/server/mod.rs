@@ -1,16 +1,40 @@
 //! Running the application: binding (port 0 works), serving until a shutdown signal, and
-//! letting in-flight requests finish within a bound.
+//! letting in-flight requests finish within a bound; at most so many connections at
+//! once, and none that takes too long to send its request head ([`guard`]).
+
+pub mod guard;
 
 use std::{future::Future, io, net::SocketAddr, time::Duration};
 
 use poem::{
     Endpoint, Response, Server,
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+    listener::{Acceptor, Listener, TcpListener},
 };
+
+use self::guard::GuardedAcceptor;
+
+/// What a listener allows its clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most connections open at once (`MAX_CONNECTIONS`, default 10,000); more
+    /// wait to be accepted.
+    pub max_connections: usize,
+    /// How long a client may take to send a request head (15 s).
+    pub head_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            head_timeout: Duration::from_secs(15),
+        }
+    }
+}
 
 /// A listening socket, not yet serving.
 pub struct Bound {
-    acceptor: TcpAcceptor,
+    acceptor: GuardedAcceptor,
     addr: SocketAddr,
 }
 
@@ -20,15 +44,18 @@ impl std::fmt::Debug for Bound {
     }
 }
 
-/// Binds `addr` (port 0 picks a free port).
-pub async fn bind(addr: SocketAddr) -> io::Result<Bound> {
+/// Binds `addr` (port 0 picks a free port) with `limits`.
+pub async fn bind(addr: SocketAddr, limits: Limits) -> io::Result<Bound> {
     let acceptor = TcpListener::bind(addr).into_acceptor().await?;
     let addr = acceptor
         .local_addr()
         .into_iter()
         .find_map(|a| a.as_socket_addr().copied())
         .ok_or_else(|| io::Error::other("the listener has no socket address"))?;
-    Ok(Bound { acceptor, addr })
+    Ok(Bound {
+        acceptor: GuardedAcceptor::new(acceptor, limits.max_connections, limits.head_timeout),
+        addr,
+    })
 }
 
 impl Bound {

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod openapi;
+
 use std::{
     net::SocketAddr,
     sync::{
@@ -15,10 +17,10 @@ use std::{
 
 use async_trait::async_trait;
 use exit3_core::{
-    DynStore, Error, Exit3, HealthCheck, Lead, LeadFilter, LeadId, LeadPatch, LeadStore,
-    ManualClock, NewLead, NewSubscriber, Ordering, Page, PageRequest, StoreResult,
-    SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStore,
-    ThrottleDecision, ThrottleHit, ThrottleStore, Timestamp,
+    DynStore, Error, HealthCheck, Lead, LeadFilter, LeadId, LeadPatch, LeadStore, ManualClock,
+    NewLead, NewSubscriber, Ordering, Page, PageRequest, StoreResult, SubscribeOutcome, Subscriber,
+    SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStore, ThrottleDecision,
+    ThrottleHit, ThrottleStore, Timestamp,
 };
 use exit3_server::{Metrics, Settings, config::HostPattern, endpoint_with_metrics, server};
 use exit3_store_memory::MemoryStore;
@@ -37,6 +39,8 @@ pub const DOWN: u8 = 1;
 pub const BROKEN: u8 = 2;
 /// Every call panics.
 pub const PANICKING: u8 = 3;
+/// Every call waits for ever (a statement that never ends).
+pub const HANGING: u8 = 4;
 
 /// A store that can be switched to fail.
 #[derive(Debug)]
@@ -50,11 +54,12 @@ impl SwitchStore {
         self.mode.store(mode, AtomicOrdering::SeqCst);
     }
 
-    fn check(&self) -> StoreResult<()> {
+    async fn check(&self) -> StoreResult<()> {
         match self.mode.load(AtomicOrdering::SeqCst) {
             UP => Ok(()),
             DOWN => Err(Error::unavailable("connection refused (test outage)")),
             PANICKING => panic!("the store exploded (test panic)"),
+            HANGING => std::future::pending().await,
             _ => Err(Error::internal("disk on fire (test failure)")),
         }
     }
@@ -63,11 +68,11 @@ impl SwitchStore {
 #[async_trait]
 impl LeadStore for SwitchStore {
     async fn insert_lead(&self, l: &NewLead, now: Timestamp) -> StoreResult<Lead> {
-        self.check()?;
+        self.check().await?;
         self.inner.insert_lead(l, now).await
     }
     async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
-        self.check()?;
+        self.check().await?;
         self.inner.get_lead(id).await
     }
     async fn update_lead(
@@ -76,11 +81,11 @@ impl LeadStore for SwitchStore {
         p: &LeadPatch,
         now: Timestamp,
     ) -> StoreResult<Option<Lead>> {
-        self.check()?;
+        self.check().await?;
         self.inner.update_lead(id, p, now).await
     }
     async fn delete_lead(&self, id: LeadId) -> StoreResult<bool> {
-        self.check()?;
+        self.check().await?;
         self.inner.delete_lead(id).await
     }
     async fn list_leads(
@@ -89,7 +94,7 @@ impl LeadStore for SwitchStore {
         o: Ordering,
         p: PageRequest,
     ) -> StoreResult<Page<Lead>> {
-        self.check()?;
+        self.check().await?;
         self.inner.list_leads(f, o, p).await
     }
 }
@@ -101,11 +106,11 @@ impl SubscriberStore for SwitchStore {
         s: &NewSubscriber,
         now: Timestamp,
     ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
-        self.check()?;
+        self.check().await?;
         self.inner.subscribe(s, now).await
     }
     async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
-        self.check()?;
+        self.check().await?;
         self.inner.get_subscriber(id).await
     }
     async fn update_subscriber(
@@ -114,15 +119,15 @@ impl SubscriberStore for SwitchStore {
         p: &SubscriberPatch,
         now: Timestamp,
     ) -> StoreResult<Option<Subscriber>> {
-        self.check()?;
+        self.check().await?;
         self.inner.update_subscriber(id, p, now).await
     }
     async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {
-        self.check()?;
+        self.check().await?;
         self.inner.delete_subscriber(id).await
     }
     async fn unsubscribe(&self, email: &str, now: Timestamp) -> StoreResult<bool> {
-        self.check()?;
+        self.check().await?;
         self.inner.unsubscribe(email, now).await
     }
     async fn list_subscribers(
@@ -131,7 +136,7 @@ impl SubscriberStore for SwitchStore {
         o: Ordering,
         p: PageRequest,
     ) -> StoreResult<Page<Subscriber>> {
-        self.check()?;
+        self.check().await?;
         self.inner.list_subscribers(f, o, p).await
     }
 }
@@ -139,7 +144,7 @@ impl SubscriberStore for SwitchStore {
 #[async_trait]
 impl ThrottleStore for SwitchStore {
     async fn hit(&self, hits: &[ThrottleHit], now: Timestamp) -> StoreResult<ThrottleDecision> {
-        self.check()?;
+        self.check().await?;
         self.inner.hit(hits, now).await
     }
 }
@@ -147,7 +152,7 @@ impl ThrottleStore for SwitchStore {
 #[async_trait]
 impl HealthCheck for SwitchStore {
     async fn health(&self) -> StoreResult<()> {
-        self.check()?;
+        self.check().await?;
         self.inner.health().await
     }
 }
@@ -273,15 +278,18 @@ pub async fn spawn_observed(
 ) -> TestApp {
     let clock = ManualClock::default();
     let dyn_store: DynStore = store.clone();
-    let exit3 = Exit3::builder(metrics.watch_store(dyn_store))
-        .keys(settings.api_keys())
-        .rates(settings.rates)
+    let exit3 = settings
+        .service_builder(metrics.watch_store(dyn_store))
+        .observer(metrics.observer())
         .clock(clock.clone())
         .build();
     let app = endpoint_with_metrics(exit3, &settings, metrics);
-    let bound = server::bind("127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
-        .await
-        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let bound = server::bind(
+        "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        settings.limits(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("bind: {e}"));
     let addr = bound.local_addr();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(bound.serve(
@@ -345,7 +353,7 @@ impl TestApp {
     ) -> Answer {
         let method =
             reqwest::Method::from_bytes(method.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        let mut req = self.http.request(method, self.url(path));
+        let mut req = self.http.request(method.clone(), self.url(path));
         if let Some(key) = key {
             req = req.header("authorization", format!("Basic {key}"));
         }
@@ -357,7 +365,15 @@ impl TestApp {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        send(req).await
+        let answer = send(req).await;
+        openapi::check(
+            method.as_str(),
+            path,
+            answer.status,
+            answer.header("content-type"),
+            &answer.text,
+        );
+        answer
     }
 
     pub async fn get(&self, path: &str, key: Option<&str>) -> Answer {
