@@ -141,11 +141,6 @@ impl ApiKeys {
         }
     }
 
-    /// Keys from the settings' comma-separated form (`BASIC_API_KEY`, `PUBLIC_API_KEY`).
-    pub fn from_comma_lists(admin: &str, public: Option<&str>) -> Self {
-        Self::new(admin.split(','), public.unwrap_or("").split(','))
-    }
-
     /// Whether any admin key is configured.
     pub fn has_admin_key(&self) -> bool {
         !self.admin.is_empty()
@@ -247,7 +242,7 @@ mod tests {
     const PUBLIC: &str = "public-key-0123456789abcdef012345678";
 
     fn keys() -> ApiKeys {
-        ApiKeys::from_comma_lists(&format!("{ADMIN}, old-admin-key"), Some(PUBLIC))
+        ApiKeys::new([ADMIN, " old-admin-key"], [PUBLIC])
     }
 
     #[test]
