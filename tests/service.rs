@@ -6,7 +6,7 @@ use std::{net::IpAddr, sync::Arc, time::Duration};
 use exit3::{
     ApiKeys, Credential, Denial, Error, Exit3, LeadStatus, ManualClock, MemoryStore, Payload,
     QueryParams, Rate, RequestContext, SubscribeOutcome, SubscriberStatus, SubscriberView,
-    ThrottleRates, ThrottleScope, service::UNSUBSCRIBED_DETAIL, testing::at,
+    ThrottleRates, ThrottleScope, messages::UNSUBSCRIBED as UNSUBSCRIBED_DETAIL, testing::at,
 };
 use serde_json::json;
 

@@ -1,6 +1,11 @@
-//! The one error type of the core, and the per-field validation errors it carries.
+//! The one error type of the service, and the per-field validation errors it carries.
 
 use std::{collections::BTreeMap, fmt, time::Duration};
+
+use crate::{
+    messages,
+    store::{Conflict, StoreError},
+};
 
 /// A boxed error kept as the `source` of [`Error::Unavailable`] and [`Error::Internal`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -64,6 +69,21 @@ impl Error {
     }
 }
 
+impl From<StoreError> for Error {
+    /// What a caller is told when the store says `error`: a conflict is the field error
+    /// of the rule it broke, in the contract's words.
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict {
+                what: Conflict::SubscriberEmail,
+            } => FieldErrors::single("email", messages::EMAIL_TAKEN).into(),
+            StoreError::NotFound => Self::NotFound,
+            StoreError::Unavailable { source } => Self::Unavailable { source },
+            StoreError::Other { source } => Self::Internal { source },
+        }
+    }
+}
+
 impl From<FieldErrors> for Error {
     fn from(errors: FieldErrors) -> Self {
         Self::Validation(errors)
@@ -85,9 +105,9 @@ pub enum Denial {
 impl fmt::Display for Denial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::NoCredentials => "Authentication credentials were not provided.",
-            Self::InvalidKey => "Invalid API key.",
-            Self::PermissionDenied => "You do not have permission to perform this action.",
+            Self::NoCredentials => messages::NO_CREDENTIALS,
+            Self::InvalidKey => messages::INVALID_KEY,
+            Self::PermissionDenied => messages::PERMISSION_DENIED,
         })
     }
 }
@@ -177,6 +197,45 @@ impl serde::Serialize for FieldErrors {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_detail_is_the_catalogues() {
+        use crate::messages as m;
+        let unavailable = Error::unavailable("x");
+        for (error, text) in [
+            (Error::NotFound, m::NOT_FOUND.to_owned()),
+            (Error::InvalidPage, m::INVALID_PAGE.to_owned()),
+            (unavailable, m::UNAVAILABLE.to_owned()),
+            (Error::internal("x"), m::SERVER_ERROR.to_owned()),
+            (
+                Error::Throttled {
+                    retry_after: Duration::from_secs(7),
+                    scope: crate::throttle::ThrottleScope::Admin,
+                },
+                m::throttled(7),
+            ),
+        ] {
+            assert_eq!(error.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn a_conflict_is_the_field_error_of_its_rule() {
+        let e = Error::from(StoreError::Conflict {
+            what: Conflict::SubscriberEmail,
+        });
+        let Error::Validation(fields) = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            fields.get("email"),
+            Some(&[messages::EMAIL_TAKEN.to_owned()][..])
+        );
+        assert!(matches!(
+            Error::from(StoreError::unavailable("down")),
+            Error::Unavailable { .. }
+        ));
+    }
 
     #[test]
     fn throttled_text_is_drf_text() {

@@ -22,91 +22,74 @@
 //!
 //! ## A store of your own
 //!
-//! Implement the four capability traits; the blanket impl makes it a [`Store`]. The
-//! `testing` feature's conformance suite checks every guarantee the traits document.
+//! A backend implements the capability traits of [`store`] (`LeadStore`,
+//! `SubscriberStore`, `ThrottleStore`, `Maintenance`, `HealthCheck`); the blanket impl
+//! makes it a [`Store`], and the `testing` feature's conformance suite checks every
+//! guarantee the traits document (`exit3_core::store_conformance!(factory)`).
+//!
+//! A store that *wraps* another — to count, log, or fail on demand — is a [`StoreHook`]
+//! over [`Decorated`], which forwards every call of every capability:
 //!
 //! ```
+//! use std::sync::Arc;
 //! use async_trait::async_trait;
-//! use exit3_core::{store::*, *};
+//! use exit3_core::{DynStore, Exit3, store::{Decorated, StoreCall, StoreError, StoreHook, StoreResult}};
 //!
-//! /// A store that is always down: every call answers `Unavailable`.
+//! /// Every call answers `Unavailable`: the database is on holiday.
 //! #[derive(Debug)]
 //! struct Down;
 //!
-//! fn down() -> Error {
-//!     Error::unavailable("the database is on holiday")
+//! #[async_trait]
+//! impl StoreHook for Down {
+//!     async fn before(&self, call: StoreCall) -> StoreResult<()> {
+//!         Err(StoreError::unavailable(format!("{} refused: on holiday", call.as_str())))
+//!     }
 //! }
 //!
-//! #[async_trait]
-//! impl LeadStore for Down {
-//!     async fn insert_lead(&self, _: &NewLead, _: Timestamp) -> StoreResult<Lead> { Err(down()) }
-//!     async fn get_lead(&self, _: LeadId) -> StoreResult<Option<Lead>> { Err(down()) }
-//!     async fn update_lead(&self, _: LeadId, _: &LeadPatch, _: Timestamp) -> StoreResult<Option<Lead>> { Err(down()) }
-//!     async fn delete_lead(&self, _: LeadId) -> StoreResult<bool> { Err(down()) }
-//!     async fn list_leads(&self, _: &LeadFilter, _: Ordering, _: PageRequest) -> StoreResult<Page<Lead>> { Err(down()) }
+//! fn on_holiday(store: DynStore) -> Exit3 {
+//!     Exit3::builder(Arc::new(Decorated::new(store, Down))).build()
 //! }
-//! #[async_trait]
-//! impl SubscriberStore for Down {
-//!     async fn subscribe(&self, _: &NewSubscriber, _: Timestamp) -> StoreResult<(Subscriber, SubscribeOutcome)> { Err(down()) }
-//!     async fn get_subscriber(&self, _: SubscriberId) -> StoreResult<Option<Subscriber>> { Err(down()) }
-//!     async fn update_subscriber(&self, _: SubscriberId, _: &SubscriberPatch, _: Timestamp) -> StoreResult<Option<Subscriber>> { Err(down()) }
-//!     async fn delete_subscriber(&self, _: SubscriberId) -> StoreResult<bool> { Err(down()) }
-//!     async fn unsubscribe(&self, _: &str, _: Timestamp) -> StoreResult<bool> { Err(down()) }
-//!     async fn list_subscribers(&self, _: &SubscriberFilter, _: Ordering, _: PageRequest) -> StoreResult<Page<Subscriber>> { Err(down()) }
-//! }
-//! #[async_trait]
-//! impl ThrottleStore for Down {
-//!     async fn hit(&self, _: &[ThrottleHit], _: Timestamp) -> StoreResult<ThrottleDecision> { Err(down()) }
-//! }
-//! #[async_trait]
-//! impl HealthCheck for Down {
-//!     async fn health(&self) -> StoreResult<()> { Err(down()) }
-//! }
-//!
-//! let store: DynStore = std::sync::Arc::new(Down);
-//! let exit3 = Exit3::builder(store).build();
 //! ```
 
-pub mod auth;
+pub mod access;
 pub mod clock;
+pub mod domain;
 pub mod error;
-pub mod lead;
+pub mod input;
+pub mod messages;
 pub mod observe;
-pub mod payload;
-pub mod policy;
-pub mod proxy;
 pub mod query;
 pub mod service;
 pub mod store;
-pub mod subscriber;
 pub mod text;
 pub mod throttle;
+pub mod worker;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use auth::{ApiKeys, Caller, Credential, Operation, Scope};
+pub use access::{ApiKeys, Caller, Credential, Operation, Scope, TrustedProxies};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use domain::{
+    Choice, ClientInfo, Lead, LeadId, LeadPatch, LeadStatus, NewLead, NewSubscriber, Origin,
+    Policy, SubscribeOutcome, Subscriber, SubscriberId, SubscriberPatch, SubscriberStatus,
+    Unsubscribe,
+};
 pub use error::{BoxError, Denial, Error, FieldErrors};
-pub use lead::{ClientInfo, Lead, LeadId, LeadPatch, LeadStatus, NewLead, Origin};
+pub use input::Payload;
 pub use observe::{NoObserver, Observer, Refusal};
-pub use payload::Payload;
-pub use policy::Policy;
-pub use proxy::TrustedProxies;
 pub use query::{
     LeadFilter, LeadQuery, Ordering, Page, PageRequest, QueryParams, Search, SortField,
     SubscriberFilter, SubscriberQuery,
 };
 pub use service::{Exit3, Exit3Builder, RequestContext, Subscribed, SubscriberView};
 pub use store::{
-    DynStore, HealthCheck, LeadStore, Store, StoreResult, SubscriberStore, ThrottleStore,
-};
-pub use subscriber::{
-    NewSubscriber, SubscribeOutcome, Subscriber, SubscriberId, SubscriberPatch, SubscriberStatus,
-    Unsubscribe,
+    Decorated, DynStore, HealthCheck, LeadStore, Maintenance, Store, StoreError, StoreHook,
+    StoreResult, SubscriberStore, ThrottleStore,
 };
 pub use text::{DisposableDomains, EmailAddress};
 pub use throttle::{
     Counted, HitMode, Rate, RateSetting, ThrottleDecision, ThrottleHit, ThrottleKey, ThrottleRates,
     ThrottleScope,
 };
+pub use worker::MaintenanceReport;

@@ -25,12 +25,15 @@ use std::{
 
 use async_trait::async_trait;
 use exit3_core::{
-    Error, Lead, LeadFilter, LeadId, LeadPatch, LeadStatus, NewLead, NewSubscriber, Ordering, Page,
+    Lead, LeadFilter, LeadId, LeadPatch, LeadStatus, NewLead, NewSubscriber, Ordering, Page,
     PageRequest, SortField, SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId,
     SubscriberPatch, SubscriberStatus, ThrottleDecision, ThrottleHit, Timestamp,
     clock::to_micros,
-    store::{HealthCheck, LeadStore, StoreResult, SubscriberStore, ThrottleStore},
-    subscriber::{MSG_EMAIL_TAKEN, set_status},
+    domain::set_status,
+    store::{
+        Conflict, HealthCheck, LeadStore, Maintenance, StoreError, StoreResult, SubscriberStore,
+        ThrottleStore,
+    },
     throttle::{Rate, Window},
 };
 
@@ -61,30 +64,6 @@ struct Data {
 #[derive(Debug, Default)]
 struct Throttle {
     windows: HashMap<String, (Rate, Window)>,
-    /// Hits since the last sweep of expired keys.
-    since_sweep: usize,
-    /// How many keys survived the last sweep.
-    kept_at_sweep: usize,
-}
-
-/// The fewest hits between two sweeps of expired throttle keys.
-const MIN_SWEEP_INTERVAL: usize = 1024;
-
-impl Throttle {
-    /// Removes every key whose accepted times have all left their window. Runs once the
-    /// hits since the last sweep outnumber the keys that survived it, so that its cost is
-    /// amortised O(1) per hit and the map never holds much more than twice the keys
-    /// active within one window.
-    fn sweep_if_due(&mut self, now: i64) {
-        self.since_sweep += 1;
-        if self.since_sweep < self.kept_at_sweep.max(MIN_SWEEP_INTERVAL) {
-            return;
-        }
-        self.windows
-            .retain(|_, (rate, w)| !w.is_expired(*rate, now));
-        self.since_sweep = 0;
-        self.kept_at_sweep = self.windows.len();
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -191,7 +170,7 @@ impl LeadStore for MemoryStore {
     async fn insert_lead(&self, lead: &NewLead, now: Timestamp) -> StoreResult<Lead> {
         let mut data = write(&self.data);
         let id = data.last_lead_id + 1;
-        let id_ = LeadId::new(id).ok_or_else(|| Error::internal("lead id overflow"))?;
+        let id_ = LeadId::new(id).ok_or_else(|| StoreError::other("lead id overflow"))?;
         let lead = lead.clone().into_lead(id_, now);
         data.last_lead_id = id;
         data.by_created.insert((lead.created_at, id));
@@ -278,7 +257,7 @@ impl SubscriberStore for MemoryStore {
             let existing = data
                 .subscribers
                 .get_mut(&id)
-                .ok_or_else(|| Error::internal("e-mail index points to no subscriber"))?;
+                .ok_or_else(|| StoreError::other("e-mail index points to no subscriber"))?;
             return Ok(match existing.status {
                 SubscriberStatus::Active => (existing.clone(), SubscribeOutcome::AlreadyActive),
                 SubscriberStatus::Unsubscribed => {
@@ -288,7 +267,8 @@ impl SubscriberStore for MemoryStore {
             });
         }
         let id = data.last_subscriber_id + 1;
-        let id_ = SubscriberId::new(id).ok_or_else(|| Error::internal("subscriber id overflow"))?;
+        let id_ =
+            SubscriberId::new(id).ok_or_else(|| StoreError::other("subscriber id overflow"))?;
         let subscriber = new.clone().into_subscriber(id_, now);
         data.last_subscriber_id = id;
         data.emails.insert(subscriber.email.clone(), id);
@@ -317,7 +297,9 @@ impl SubscriberStore for MemoryStore {
         };
         if let Some(email) = patch.email() {
             if emails.get(email).is_some_and(|&owner| owner != id.get()) {
-                return Err(exit3_core::FieldErrors::single("email", MSG_EMAIL_TAKEN).into());
+                return Err(StoreError::Conflict {
+                    what: Conflict::SubscriberEmail,
+                });
             }
             emails.remove(&subscriber.email);
             emails.insert(email.to_owned(), id.get());
@@ -391,8 +373,31 @@ impl ThrottleStore for MemoryStore {
             *rate = hit.rate;
             window.record_micros(hit.rate, now);
         }
-        throttle.sweep_if_due(now);
         Ok(ThrottleDecision::Accepted)
+    }
+}
+
+#[async_trait]
+impl Maintenance for MemoryStore {
+    async fn purge_throttle(&self, now: Timestamp, batch: u32) -> StoreResult<u64> {
+        let now = to_micros(now);
+        let mut throttle = lock(&self.throttle);
+        let expired: Vec<String> = throttle
+            .windows
+            .iter()
+            .filter(|(_, (rate, w))| w.is_expired(*rate, now))
+            .map(|(key, _)| key.clone())
+            .take(batch as usize)
+            .collect();
+        for key in &expired {
+            throttle.windows.remove(key);
+        }
+        Ok(expired.len() as u64)
+    }
+
+    /// Counts are kept exact as the data changes: nothing to compact.
+    async fn compact_counts(&self) -> StoreResult<()> {
+        Ok(())
     }
 }
 
@@ -418,7 +423,7 @@ mod tests {
     exit3_core::store_conformance!(fresh);
 
     #[tokio::test]
-    async fn throttle_memory_stays_bounded_by_the_active_keys() {
+    async fn throttle_memory_stays_bounded_by_the_active_keys_under_maintenance() {
         let store = MemoryStore::new();
         let clock = ManualClock::new(at(0));
         let rate = Rate::new(10, Duration::from_secs(3600)).expect("rate");
@@ -426,6 +431,7 @@ mod tests {
         let (clients, day) = (1_000_000u32, Duration::from_secs(86_400));
         let step = day / clients;
         let active_per_window = (3600.0 / step.as_secs_f64()).ceil() as usize;
+        let per_minute = (60.0 / step.as_secs_f64()).ceil() as u32;
         let mut peak = 0;
         for i in 0..clients {
             let hit = ThrottleHit::new(
@@ -439,9 +445,18 @@ mod tests {
             assert_eq!(d, ThrottleDecision::Accepted);
             clock.advance(step);
             peak = peak.max(store.throttle_keys());
+            // The server's maintenance task, every simulated minute.
+            if i % per_minute == 0 {
+                while store
+                    .purge_throttle(clock.now(), 1000)
+                    .await
+                    .expect("purge")
+                    == 1000
+                {}
+            }
         }
         assert!(
-            peak <= 2 * active_per_window + MIN_SWEEP_INTERVAL,
+            peak <= active_per_window + 2 * per_minute as usize,
             "peak {peak} keys, {active_per_window} active in one window"
         );
     }

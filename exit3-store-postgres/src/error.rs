@@ -1,6 +1,6 @@
-//! sqlx errors → the core's errors.
+//! sqlx errors → the core's store errors.
 
-use exit3_core::Error;
+use exit3_core::StoreError;
 use sqlx::migrate::MigrateError;
 
 /// SQLSTATE classes and codes that mean "the database cannot answer now".
@@ -19,9 +19,9 @@ pub(crate) fn is_retryable(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40P01" | "40001")))
 }
 
-/// Connection loss, pool time-out and a closed pool are [`Error::Unavailable`];
-/// anything else is [`Error::Internal`].
-pub(crate) fn from_sqlx(e: sqlx::Error) -> Error {
+/// Connection loss, pool time-out, a closed pool and the server's "cannot answer now"
+/// codes are [`StoreError::Unavailable`]; anything else is [`StoreError::Other`].
+pub(crate) fn from_sqlx(e: sqlx::Error) -> StoreError {
     let unavailable = match &e {
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
@@ -32,17 +32,17 @@ pub(crate) fn from_sqlx(e: sqlx::Error) -> Error {
         _ => false,
     };
     if unavailable {
-        Error::unavailable(e)
+        StoreError::unavailable(e)
     } else {
-        Error::internal(e)
+        StoreError::other(e)
     }
 }
 
 /// A migration failure: unavailable when the connection failed, internal otherwise.
-pub(crate) fn from_migrate(e: MigrateError) -> Error {
+pub(crate) fn from_migrate(e: MigrateError) -> StoreError {
     match e {
         MigrateError::Execute(e) => from_sqlx(e),
-        other => Error::internal(other),
+        other => StoreError::other(other),
     }
 }
 
@@ -53,6 +53,6 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error, name: &str) -> bool {
 }
 
 /// A value read from the database that the core refuses (a bug or a hand edit).
-pub(crate) fn corrupt(what: &str, value: impl std::fmt::Display) -> Error {
-    Error::internal(format!("the database holds an invalid {what}: {value}"))
+pub(crate) fn corrupt(what: &str, value: impl std::fmt::Display) -> StoreError {
+    StoreError::other(format!("the database holds an invalid {what}: {value}"))
 }

@@ -1,7 +1,5 @@
 //! Leads and their client info.
 
-use std::sync::atomic::Ordering as AtomicOrdering;
-
 use async_trait::async_trait;
 use exit3_core::{
     ClientInfo, Lead, LeadFilter, LeadId, LeadPatch, LeadStatus, NewLead, Ordering, Page,
@@ -46,7 +44,7 @@ struct LeadRow {
 }
 
 impl TryFrom<LeadRow> for Lead {
-    type Error = exit3_core::Error;
+    type Error = exit3_core::StoreError;
 
     fn try_from(r: LeadRow) -> Result<Self, Self::Error> {
         let client_info = if r.has_client_info {
@@ -156,34 +154,17 @@ fn push_count(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
     }
 }
 
-/// Every this many lead writes and lists, a store folds `lead_status_counts` into one
-/// row per status (lists count too: other writers — a bulk load, `psql` — never fold).
-const FOLD_COUNTS_EVERY: u64 = 64;
-
 impl PostgresStore {
     /// Folds the per-status count rows that the triggers on `leads` add into one row per
-    /// status. Lead writes already do this every so often; call it to tidy up at once
-    /// (after a bulk load, say). The counts are exact either way.
+    /// status ([`Maintenance::compact_counts`](exit3_core::store::Maintenance) does it
+    /// on the server's maintenance task; call it to tidy up at once, after a bulk load
+    /// say). The counts are exact either way.
     pub async fn fold_lead_counts(&self) -> StoreResult<()> {
         sqlx::query("SELECT exit3_fold_lead_counts()")
             .execute(&self.pool)
             .await
             .map_err(from_sqlx)?;
         Ok(())
-    }
-
-    /// Called after each write and list of leads: now and then folds the count rows the
-    /// triggers added. Best effort: a failure leaves them for the next fold (the counts
-    /// stay exact either way).
-    async fn lead_counts_touched(&self) {
-        if self
-            .lead_count_touches
-            .fetch_add(1, AtomicOrdering::Relaxed)
-            % FOLD_COUNTS_EVERY
-            == FOLD_COUNTS_EVERY - 1
-        {
-            let _ = self.fold_lead_counts().await;
-        }
     }
 }
 
@@ -225,7 +206,6 @@ impl LeadStore for PostgresStore {
             .fetch_one(&self.pool)
             .await
             .map_err(from_sqlx)?;
-        self.lead_counts_touched().await;
         row.try_into()
     }
 
@@ -285,9 +265,6 @@ impl LeadStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(from_sqlx)?;
-        if row.is_some() {
-            self.lead_counts_touched().await;
-        }
         row.map(Lead::try_from).transpose()
     }
 
@@ -298,9 +275,6 @@ impl LeadStore for PostgresStore {
             .execute(&self.pool)
             .await
             .map_err(from_sqlx)?;
-        if done.rows_affected() > 0 {
-            self.lead_counts_touched().await;
-        }
         Ok(done.rows_affected() > 0)
     }
 
@@ -317,7 +291,6 @@ impl LeadStore for PostgresStore {
             page,
         )
         .await?;
-        self.lead_counts_touched().await;
         Ok(listed)
     }
 }

@@ -9,11 +9,9 @@ mod subscriber;
 pub mod testing;
 mod throttle;
 
-use std::sync::{Arc, atomic::AtomicU64};
-
 use async_trait::async_trait;
 use exit3_core::{
-    Error,
+    StoreError,
     store::{HealthCheck, StoreResult},
 };
 use sqlx::{PgPool, migrate::Migrator};
@@ -33,17 +31,13 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    /// Throttle calls since this store last removed expired throttle state.
-    throttle_calls: Arc<AtomicU64>,
-    /// Lead writes and lists since this store last folded the lead counts.
-    lead_count_touches: Arc<AtomicU64>,
 }
 
 impl PostgresStore {
     /// Connects with `options`, retrying with back-off for
     /// [`PostgresOptions::connect_retry_for`] while the database cannot be reached (it
-    /// may start after the server). Answers [`Error::Unavailable`] when it never could,
-    /// and [`Error::Internal`] for an unusable URL. Does not migrate: call
+    /// may start after the server). Answers [`StoreError::Unavailable`] when it never could,
+    /// and [`StoreError::Other`] for an unusable URL. Does not migrate: call
     /// [`PostgresStore::migrate`].
     pub async fn connect(options: PostgresOptions) -> StoreResult<Self> {
         options::connect(&options).await.map(Self::from_pool)
@@ -51,11 +45,7 @@ impl PostgresStore {
 
     /// A store on an existing pool (whose settings are then the caller's).
     pub fn from_pool(pool: PgPool) -> Self {
-        Self {
-            pool,
-            throttle_calls: Arc::new(AtomicU64::new(0)),
-            lead_count_touches: Arc::new(AtomicU64::new(0)),
-        }
+        Self { pool }
     }
 
     /// The pool, for embedders that need their own queries.
@@ -86,7 +76,7 @@ impl PostgresStore {
         result.map_err(error::from_migrate)
     }
 
-    /// Closes the pool: later calls answer [`Error::Unavailable`].
+    /// Closes the pool: later calls answer [`StoreError::Unavailable`].
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -99,6 +89,6 @@ impl HealthCheck for PostgresStore {
             .execute(&self.pool)
             .await
             .map(|_| ())
-            .map_err(Error::unavailable)
+            .map_err(StoreError::unavailable)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::{str::FromStr, time::Duration};
 
-use exit3_core::Error;
+use exit3_core::StoreError;
 use sqlx::{
     Connection, PgConnection, PgPool,
     postgres::{PgConnectOptions, PgPoolOptions},
@@ -21,12 +21,12 @@ pub struct PostgresOptions {
     /// Connections kept open even when idle. Default 0.
     pub min_connections: u32,
     /// How long a call waits for a free connection (or a new one) before it answers
-    /// [`Error::Unavailable`]. Default 2 s (`DB_ACQUIRE_TIMEOUT`).
+    /// [`StoreError::Unavailable`]. Default 2 s (`DB_ACQUIRE_TIMEOUT`).
     pub acquire_timeout: Duration,
     /// PostgreSQL's `statement_timeout`, `lock_timeout` and
     /// `idle_in_transaction_session_timeout` on every pooled connection: a statement
     /// that runs or waits for a lock longer is cancelled, and the call answers
-    /// [`Error::Unavailable`] instead of holding its connection (and its caller) for
+    /// [`StoreError::Unavailable`] instead of holding its connection (and its caller) for
     /// ever. Default 5 s (`DB_STATEMENT_TIMEOUT`); `None` leaves the server's settings.
     /// Migrations run without these limits.
     pub statement_timeout: Option<Duration>,
@@ -42,7 +42,7 @@ pub struct PostgresOptions {
     /// it, and replaced if the ping fails, so the store recovers by itself after an
     /// outage or a restart of the database. Connections in steady use are not pinged: a
     /// ping is a round trip, and a connection that breaks while in use fails its call as
-    /// [`Error::Unavailable`] and is closed when released. Default 1 s; zero pings
+    /// [`StoreError::Unavailable`] and is closed when released. Default 1 s; zero pings
     /// before every call.
     pub ping_after_idle: Duration,
 }
@@ -88,8 +88,8 @@ impl PostgresOptions {
     }
 
     /// The connection settings these options stand for: the URL's, with the timeouts.
-    pub fn connect_options(&self) -> Result<PgConnectOptions, Error> {
-        let options = PgConnectOptions::from_str(&self.url).map_err(Error::internal)?;
+    pub fn connect_options(&self) -> Result<PgConnectOptions, StoreError> {
+        let options = PgConnectOptions::from_str(&self.url).map_err(StoreError::other)?;
         Ok(match self.statement_timeout {
             None => options,
             Some(t) => {
@@ -152,7 +152,7 @@ impl PostgresOptions {
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-pub(crate) async fn connect(options: &PostgresOptions) -> Result<PgPool, Error> {
+pub(crate) async fn connect(options: &PostgresOptions) -> Result<PgPool, StoreError> {
     let connect = options.connect_options()?;
     let started = tokio::time::Instant::now();
     let mut backoff = FIRST_BACKOFF;
@@ -175,10 +175,10 @@ pub(crate) async fn connect(options: &PostgresOptions) -> Result<PgPool, Error> 
                     .map_err(error::from_sqlx);
             }
             Ok(Err(e)) => error::from_sqlx(e),
-            Err(elapsed) => Error::unavailable(elapsed),
+            Err(elapsed) => StoreError::unavailable(elapsed),
         };
         let left = options.connect_retry_for.saturating_sub(started.elapsed());
-        if !matches!(e, Error::Unavailable { .. }) || left.is_zero() {
+        if !e.is_unavailable() || left.is_zero() {
             return Err(e);
         }
         tokio::time::sleep(backoff.min(left)).await;

@@ -22,7 +22,7 @@ pub(crate) async fn fetch_page<R, T>(
 ) -> StoreResult<Page<T>>
 where
     R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-    T: TryFrom<R, Error = exit3_core::Error>,
+    T: TryFrom<R, Error = exit3_core::StoreError>,
 {
     let rows: Vec<PgRow> = page_query
         .build()

@@ -2,10 +2,9 @@
 
 use async_trait::async_trait;
 use exit3_core::{
-    FieldErrors, NewSubscriber, Ordering, Page, PageRequest, SubscribeOutcome, Subscriber,
-    SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStatus, Timestamp,
-    store::{StoreResult, SubscriberStore},
-    subscriber::MSG_EMAIL_TAKEN,
+    NewSubscriber, Ordering, Page, PageRequest, SubscribeOutcome, Subscriber, SubscriberFilter,
+    SubscriberId, SubscriberPatch, SubscriberStatus, Timestamp,
+    store::{Conflict, StoreError, StoreResult, SubscriberStore},
 };
 use sqlx::{FromRow, Postgres, QueryBuilder};
 
@@ -34,7 +33,7 @@ struct SubscriberRow {
 }
 
 impl TryFrom<SubscriberRow> for Subscriber {
-    type Error = exit3_core::Error;
+    type Error = exit3_core::StoreError;
 
     fn try_from(r: SubscriberRow) -> Result<Self, Self::Error> {
         Ok(Subscriber {
@@ -167,7 +166,9 @@ impl SubscriberStore for PostgresStore {
         .await
         .map_err(|e| {
             if is_unique_violation(&e, EMAIL_KEY) {
-                FieldErrors::single("email", MSG_EMAIL_TAKEN).into()
+                StoreError::Conflict {
+                    what: Conflict::SubscriberEmail,
+                }
             } else {
                 from_sqlx(e)
             }

@@ -15,13 +15,11 @@
 //! records the request or nothing is recorded. Its commit does not wait for the WAL
 //! flush: throttle records are soft state (see the migration).
 
-use std::sync::atomic::Ordering as AtomicOrdering;
-
 use async_trait::async_trait;
 use exit3_core::{
-    ThrottleDecision, ThrottleHit, Timestamp,
+    StoreError, ThrottleDecision, ThrottleHit, Timestamp,
     clock::to_micros,
-    store::{StoreResult, ThrottleStore},
+    store::{Maintenance, StoreResult, ThrottleStore},
     throttle::{Rate, retry_after_secs},
 };
 
@@ -30,11 +28,9 @@ use crate::{
     error::{from_sqlx, is_retryable},
 };
 
-/// Every this many `hit` calls, a store removes a batch of expired keys.
-const PURGE_EVERY: u64 = 64;
-/// The most expired keys one purge removes (more than `PURGE_EVERY` calls can create, so
-/// the table stays bounded by the keys active within their window).
-const PURGE_BATCH: i64 = 1000;
+/// The most expired keys one statement of [`PostgresStore::purge_expired_throttle_state`]
+/// removes.
+const PURGE_BATCH: u32 = 1000;
 /// How often a call that met a deadlock or a concurrently purged key is tried again.
 const ATTEMPTS: usize = 5;
 
@@ -102,18 +98,14 @@ impl PostgresStore {
     }
 
     /// Removes every throttle key that can no longer affect a decision at `now` (its
-    /// newest accepted time has left its window), and answers how many went. `hit`
-    /// already does this in small batches every so often; call this to tidy up at once.
+    /// newest accepted time has left its window), and answers how many went: what the
+    /// maintenance task does in batches, at once.
     pub async fn purge_expired_throttle_state(&self, now: Timestamp) -> StoreResult<u64> {
-        let now = to_micros(now);
         let mut total = 0;
         loop {
-            let n = self
-                .purge_batch(now, PURGE_BATCH)
-                .await
-                .map_err(from_sqlx)?;
+            let n = self.purge_throttle(now, PURGE_BATCH).await?;
             total += n;
-            if n < u64::try_from(PURGE_BATCH).unwrap_or(0) {
+            if n < u64::from(PURGE_BATCH) {
                 return Ok(total);
             }
         }
@@ -130,6 +122,19 @@ impl PostgresStore {
 }
 
 #[async_trait]
+impl Maintenance for PostgresStore {
+    async fn purge_throttle(&self, now: Timestamp, batch: u32) -> StoreResult<u64> {
+        self.purge_batch(to_micros(now), i64::from(batch))
+            .await
+            .map_err(from_sqlx)
+    }
+
+    async fn compact_counts(&self) -> StoreResult<()> {
+        self.fold_lead_counts().await
+    }
+}
+
+#[async_trait]
 impl ThrottleStore for PostgresStore {
     async fn hit(&self, hits: &[ThrottleHit], now: Timestamp) -> StoreResult<ThrottleDecision> {
         if hits.is_empty() {
@@ -141,26 +146,19 @@ impl ThrottleStore for PostgresStore {
             .enumerate()
             .any(|(i, h)| hits[..i].iter().any(|e| e.key == h.key))
         {
-            return Err(exit3_core::Error::internal(
+            return Err(StoreError::other(
                 "the throttle keys of one call must be distinct",
             ));
         }
         let now = to_micros(now);
         let mut attempt = 1;
-        let decision = loop {
+        loop {
             match self.try_hit(hits, now).await {
-                Ok(decision) => break decision,
+                Ok(decision) => return Ok(decision),
                 Err(e) if is_retryable(&e) && attempt < ATTEMPTS => {}
                 Err(e) => return Err(from_sqlx(e)),
             }
             attempt += 1;
-        };
-        if self.throttle_calls.fetch_add(1, AtomicOrdering::Relaxed) % PURGE_EVERY
-            == PURGE_EVERY - 1
-        {
-            // Best effort: a failure here leaves the keys for a later purge.
-            let _ = self.purge_batch(now, PURGE_BATCH).await;
         }
-        Ok(decision)
     }
 }

@@ -15,7 +15,7 @@ use std::{
 };
 
 use exit3_core::{
-    Error, LeadFilter, Ordering, PageRequest, ThrottleHit,
+    LeadFilter, Ordering, PageRequest, StoreError, ThrottleHit,
     store::{HealthCheck, LeadStore, SubscriberStore, ThrottleStore},
     testing::{at, new_lead, new_subscriber},
     throttle::Rate,
@@ -96,10 +96,10 @@ impl Proxy {
     }
 }
 
-fn assert_unavailable<T: std::fmt::Debug>(what: &str, r: Result<T, Error>, started: Instant) {
+fn assert_unavailable<T: std::fmt::Debug>(what: &str, r: Result<T, StoreError>, started: Instant) {
     let took = started.elapsed();
     assert!(
-        matches!(r, Err(Error::Unavailable { .. })),
+        matches!(r, Err(StoreError::Unavailable { .. })),
         "{what} while cut: expected Unavailable, got {r:?}"
     );
     assert!(
@@ -123,7 +123,7 @@ async fn lead_names(db: &testing::TestDb) -> BTreeSet<String> {
     rows.into_iter().map(|(n,)| n).collect()
 }
 
-async fn insert(store: &PostgresStore, name: &str) -> Result<(), Error> {
+async fn insert(store: &PostgresStore, name: &str) -> Result<(), StoreError> {
     store
         .insert_lead(
             &new_lead(json!({"full_name": name, "position": "P"})),
@@ -254,7 +254,7 @@ async fn writes_racing_a_cut_never_acknowledge_what_was_not_committed() {
                 let name = format!("w{w} {i}");
                 match insert(&store, &name).await {
                     Ok(()) => ok.push(name),
-                    Err(Error::Unavailable { .. }) => failed.push(name),
+                    Err(StoreError::Unavailable { .. }) => failed.push(name),
                     Err(e) => panic!("{name}: expected success or Unavailable, got {e:?}"),
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;

@@ -12,7 +12,8 @@ use std::{borrow::Cow, fmt};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 use validator::ValidateEmail;
 
-use super::{MSG_EMAIL, char_len, has_markup, is_refused_char, too_long};
+use super::{char_len, has_markup, is_refused_char};
+use crate::messages;
 
 /// The longest e-mail address accepted, in characters of its stored form (RFC 5321's
 /// path limit).
@@ -38,9 +39,9 @@ impl EmailError {
     /// The contract's field message.
     pub fn message(self) -> String {
         match self {
-            Self::Invalid => MSG_EMAIL.to_owned(),
-            Self::TooLong => too_long(EMAIL_MAX),
-            Self::Disposable => super::MSG_DISPOSABLE.to_owned(),
+            Self::Invalid => messages::EMAIL.to_owned(),
+            Self::TooLong => messages::too_long(EMAIL_MAX),
+            Self::Disposable => messages::DISPOSABLE.to_owned(),
         }
     }
 }

@@ -9,27 +9,14 @@ mod email;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
+use crate::messages;
+
 pub use self::{
     disposable::{DisposableDomains, DomainListError},
     email::{EMAIL_MAX, EmailAddress, EmailError},
 };
 
-/// Message for a value that contains HTML markup or a `javascript:` URL.
-pub const MSG_HTML: &str = "HTML markup is not allowed.";
-/// Message for a value with control characters (or the invisible characters that are
-/// refused like them, see [`is_refused_char`]).
-pub const MSG_CONTROL: &str = "Control characters are not allowed.";
-/// Message for a malformed e-mail address.
-pub const MSG_EMAIL: &str = "Enter a valid email address.";
-/// Message for an address at a disposable-mail provider.
-pub const MSG_DISPOSABLE: &str = "Disposable email addresses are not allowed.";
-/// Message for a phone number with characters other than digits, spaces and `+ - ( ) .`.
-pub const MSG_PHONE: &str = "Phone number may contain only digits, spaces and + - ( ) .";
-/// Message for a NUL character in a query parameter (Django's form fields say so;
-/// PostgreSQL cannot store or compare one).
-pub const MSG_NULL_CHARACTER: &str = "Null characters are not allowed.";
-
-/// Whether `c` is refused in text like a control character: the C0/C1 controls, and the
+/// Whether `c` is refused in text like a control character ([`messages::CONTROL`]): the C0/C1 controls, and the
 /// invisible characters that reorder or hide text (bidirectional embeddings, overrides
 /// and isolates U+202A–U+202E and U+2066–U+2069, the zero-width space U+200B, U+FEFF)
 /// — a name that shows as `evil.exe` while it holds `exe.live`. The joiners U+200C/U+200D
@@ -52,7 +39,7 @@ pub fn clean(raw: &str, multiline: bool) -> Result<String, &'static str> {
     };
     let allowed = |c: char| multiline && matches!(c, '\t' | '\n' | '\r');
     if text.chars().any(|c| is_refused_char(c) && !allowed(c)) {
-        return Err(MSG_CONTROL);
+        return Err(messages::CONTROL);
     }
     Ok(text)
 }
@@ -115,11 +102,6 @@ pub fn char_len(text: &str) -> usize {
     text.chars().count()
 }
 
-/// The message for a value longer than `max` characters.
-pub fn too_long(max: usize) -> String {
-    format!("Ensure this field has no more than {max} characters.")
-}
-
 /// Whether a phone number holds only digits, white space and `+ - ( ) .`.
 pub fn is_phone(text: &str) -> bool {
     !text.is_empty()
@@ -156,10 +138,10 @@ mod tests {
 
     #[test]
     fn control_characters_are_refused_except_line_breaks_in_multiline_text() {
-        assert_eq!(clean("a\u{0}b", false), Err(MSG_CONTROL));
-        assert_eq!(clean("a\nb", false), Err(MSG_CONTROL));
+        assert_eq!(clean("a\u{0}b", false), Err(messages::CONTROL));
+        assert_eq!(clean("a\nb", false), Err(messages::CONTROL));
         assert_eq!(clean("a\nb\r\n\tc", true), Ok("a\nb\r\n\tc".to_owned()));
-        assert_eq!(clean("a\u{7f}b", true), Err(MSG_CONTROL));
+        assert_eq!(clean("a\u{7f}b", true), Err(messages::CONTROL));
     }
 
     #[test]
@@ -199,7 +181,7 @@ mod tests {
             "\u{FEFF}bom",
             "a\u{202A}",
         ] {
-            assert_eq!(clean(bad, true), Err(MSG_CONTROL), "{bad:?}");
+            assert_eq!(clean(bad, true), Err(messages::CONTROL), "{bad:?}");
         }
         for good in [
             "👨\u{200D}👩\u{200D}👧",

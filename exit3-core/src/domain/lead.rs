@@ -1,115 +1,33 @@
 //! Leads: the stored [`Lead`], its [`ClientInfo`], and the inputs [`NewLead`] and
 //! [`LeadPatch`] that can only exist valid.
 
-use std::{fmt, net::IpAddr};
+use std::fmt;
 
+use super::{ClientInfo, LeadId, Origin, Policy};
 use crate::{
-    auth::Scope,
+    access::Scope,
+    choice_enum,
     clock::Timestamp,
     error::{Error, FieldErrors},
-    payload::{self, Payload, TextKind, TextRule},
-    policy::Policy,
+    input::{self, Payload, TextKind, TextRule},
     text::{self, EmailAddress},
 };
 
-/// A lead's id: a positive 64-bit integer given by the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct LeadId(i64);
-
-impl LeadId {
-    /// The id `value`, if it is positive.
-    pub fn new(value: i64) -> Option<Self> {
-        (value > 0).then_some(Self(value))
+choice_enum!(
+    /// Where a lead is in the sales workflow.
+    LeadStatus {
+        /// Just arrived (the default).
+        New = "new",
+        /// Somebody has answered.
+        Contacted = "contacted",
+        /// Worth pursuing.
+        Qualified = "qualified",
+        /// Became a client.
+        Converted = "converted",
+        /// Gone.
+        Lost = "lost",
     }
-
-    /// The number.
-    pub fn get(self) -> i64 {
-        self.0
-    }
-}
-
-impl fmt::Display for LeadId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// Where a lead is in the sales workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum LeadStatus {
-    /// Just arrived (the default).
-    #[default]
-    New,
-    /// Somebody has answered.
-    Contacted,
-    /// Worth pursuing.
-    Qualified,
-    /// Became a client.
-    Converted,
-    /// Gone.
-    Lost,
-}
-
-impl LeadStatus {
-    /// Every status, in workflow order.
-    pub const ALL: [Self; 5] = [
-        Self::New,
-        Self::Contacted,
-        Self::Qualified,
-        Self::Converted,
-        Self::Lost,
-    ];
-
-    /// The wire and storage name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::New => "new",
-            Self::Contacted => "contacted",
-            Self::Qualified => "qualified",
-            Self::Converted => "converted",
-            Self::Lost => "lost",
-        }
-    }
-
-    /// The status named `name` exactly.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-}
-
-impl fmt::Display for LeadStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Who sent a lead, captured from the request at creation and never changed after.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClientInfo {
-    /// The client address (see `TrustedProxies` for the proxy rule).
-    pub ip_address: Option<IpAddr>,
-    /// The `User-Agent` header, cut to 512 characters.
-    pub user_agent: Option<String>,
-    /// The `Referer` header, cut to 512 characters.
-    pub referrer: Option<String>,
-    /// `utm_source` of the create body.
-    pub utm_source: Option<String>,
-    /// `utm_medium` of the create body.
-    pub utm_medium: Option<String>,
-    /// `utm_campaign` of the create body.
-    pub utm_campaign: Option<String>,
-}
-
-/// Where a request came from, as the frontend saw it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Origin {
-    /// The client address.
-    pub ip: Option<IpAddr>,
-    /// The raw `User-Agent` header.
-    pub user_agent: Option<String>,
-    /// The raw `Referer` header.
-    pub referrer: Option<String>,
-}
+);
 
 /// A stored lead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +108,7 @@ impl NewLead {
             .iter_mut()
             .zip(["utm_source", "utm_medium", "utm_campaign"])
         {
-            *slot = payload::optional_text(payload, &mut errors, name, NAME).flatten();
+            *slot = input::optional_text(payload, &mut errors, name, NAME).flatten();
         }
         let [utm_source, utm_medium, utm_campaign] = utm;
         let (Some(full_name), Some(position)) = (fields.full_name, fields.position) else {
@@ -293,24 +211,24 @@ impl LeadPatch {
         errors: &mut FieldErrors,
     ) -> Self {
         Self {
-            full_name: payload::required_text(payload, errors, "full_name", NAME, partial),
-            position: payload::required_text(payload, errors, "position", NAME, partial),
-            company_name: payload::optional_text(payload, errors, "company_name", NAME),
-            email: payload::optional_email(
+            full_name: input::required_text(payload, errors, "full_name", NAME, partial),
+            position: input::required_text(payload, errors, "position", NAME, partial),
+            company_name: input::optional_text(payload, errors, "company_name", NAME),
+            email: input::optional_email(
                 payload,
                 errors,
                 "email",
                 Some(policy.disposable_domains()),
             )
             .map(|e| e.map(EmailAddress::into_string)),
-            phone: payload::optional_text(payload, errors, "phone", PHONE),
-            message: payload::optional_text(payload, errors, "message", MESSAGE),
+            phone: input::optional_text(payload, errors, "phone", PHONE),
+            message: input::optional_text(payload, errors, "message", MESSAGE),
             status: match scope {
-                Scope::Admin => payload::choice(payload, errors, "status", LeadStatus::parse),
+                Scope::Admin => input::choice(payload, errors, "status", LeadStatus::parse),
                 Scope::Public => None,
             },
-            source: payload::choice(payload, errors, "source", |s| policy.source(s)),
-            category: payload::choice(payload, errors, "category", |s| policy.category(s)),
+            source: input::choice(payload, errors, "source", |s| policy.source(s)),
+            category: input::choice(payload, errors, "category", |s| policy.category(s)),
         }
     }
 }
@@ -521,7 +439,12 @@ mod tests {
             json!({"full_name": "Ada Lovelace", "position": "x"}),
             Scope::Admin,
         )
-        .map(|l| l.into_lead(LeadId(1), crate::clock::from_micros(0)))
+        .map(|l| {
+            l.into_lead(
+                LeadId::new(1).expect("positive"),
+                crate::clock::from_micros(0),
+            )
+        })
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(lead.to_string(), "Ada Lovelace (No company)");
         lead.company_name = Some("Analytical".into());
@@ -534,7 +457,12 @@ mod tests {
             json!({"full_name": "A", "position": "B", "company_name": "C"}),
             Scope::Admin,
         )
-        .map(|l| l.into_lead(LeadId(1), crate::clock::from_micros(0)))
+        .map(|l| {
+            l.into_lead(
+                LeadId::new(1).expect("positive"),
+                crate::clock::from_micros(0),
+            )
+        })
         .unwrap_or_else(|e| panic!("{e}"));
         let patch = LeadPatch::partial(
             &body(json!({"company_name": null, "position": "P"})),

@@ -3,69 +3,24 @@
 
 use std::fmt;
 
+use super::{Policy, SubscriberId};
 use crate::{
+    choice_enum,
     clock::Timestamp,
     error::{Error, FieldErrors},
-    payload::{self, Payload, TextRule},
-    policy::Policy,
+    input::{self, Payload, TextRule},
     text::EmailAddress,
 };
 
-/// A subscriber's id: a positive 64-bit integer given by the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SubscriberId(i64);
-
-impl SubscriberId {
-    /// The id `value`, if it is positive.
-    pub fn new(value: i64) -> Option<Self> {
-        (value > 0).then_some(Self(value))
+choice_enum!(
+    /// Whether a subscriber receives the newsletter.
+    SubscriberStatus {
+        /// Receives it (the default).
+        Active = "active",
+        /// Asked to stop.
+        Unsubscribed = "unsubscribed",
     }
-
-    /// The number.
-    pub fn get(self) -> i64 {
-        self.0
-    }
-}
-
-impl fmt::Display for SubscriberId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// Whether a subscriber receives the newsletter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum SubscriberStatus {
-    /// Receives it (the default).
-    #[default]
-    Active,
-    /// Asked to stop.
-    Unsubscribed,
-}
-
-impl SubscriberStatus {
-    /// Every status.
-    pub const ALL: [Self; 2] = [Self::Active, Self::Unsubscribed];
-
-    /// The wire and storage name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Unsubscribed => "unsubscribed",
-        }
-    }
-
-    /// The status named `name` exactly.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-}
-
-impl fmt::Display for SubscriberStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+);
 
 /// A stored subscriber.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,9 +60,6 @@ pub enum SubscribeOutcome {
     AlreadyActive,
 }
 
-/// The message for an e-mail address that another subscriber already has.
-pub const MSG_EMAIL_TAKEN: &str = "A subscriber with this email already exists.";
-
 const NAME: TextRule = TextRule::plain(255);
 
 /// A subscriber's address as stored and compared: wholly lower-cased.
@@ -128,15 +80,15 @@ impl NewSubscriber {
     /// lower-cased whole, as it is stored and compared.
     pub fn parse(payload: &Payload, policy: &Policy) -> Result<Self, Error> {
         let mut errors = FieldErrors::new();
-        let email = lower(payload::required_email(
+        let email = lower(input::required_email(
             payload,
             &mut errors,
             "email",
             Some(policy.disposable_domains()),
             false,
         ));
-        let full_name = payload::optional_text(payload, &mut errors, "full_name", NAME).flatten();
-        let source = payload::choice(payload, &mut errors, "source", |s| policy.source(s));
+        let full_name = input::optional_text(payload, &mut errors, "full_name", NAME).flatten();
+        let source = input::choice(payload, &mut errors, "source", |s| policy.source(s));
         let Some(email) = email else {
             return Err(Error::Validation(errors));
         };
@@ -189,22 +141,22 @@ impl SubscriberPatch {
     pub fn parse(payload: &Payload, policy: &Policy) -> Result<Self, Error> {
         let mut errors = FieldErrors::new();
         let patch = Self {
-            email: lower(payload::required_email(
+            email: lower(input::required_email(
                 payload,
                 &mut errors,
                 "email",
                 Some(policy.disposable_domains()),
                 true,
             )),
-            full_name: payload::optional_text(payload, &mut errors, "full_name", NAME),
-            status: payload::choice(payload, &mut errors, "status", SubscriberStatus::parse),
-            source: payload::choice(payload, &mut errors, "source", |s| policy.source(s)),
+            full_name: input::optional_text(payload, &mut errors, "full_name", NAME),
+            status: input::choice(payload, &mut errors, "status", SubscriberStatus::parse),
+            source: input::choice(payload, &mut errors, "source", |s| policy.source(s)),
         };
         errors.into_result(patch)
     }
 
     /// New lower-case address, if given. Stores refuse one another subscriber has with
-    /// [`MSG_EMAIL_TAKEN`] on `email`.
+    /// [`EMAIL_TAKEN`](crate::messages::EMAIL_TAKEN) on `email`.
     pub fn email(&self) -> Option<&str> {
         self.email.as_deref()
     }
@@ -266,7 +218,7 @@ impl Unsubscribe {
     /// Parses `{"email"}`.
     pub fn parse(payload: &Payload) -> Result<Self, Error> {
         let mut errors = FieldErrors::new();
-        let email = lower(payload::required_email(
+        let email = lower(input::required_email(
             payload,
             &mut errors,
             "email",
@@ -307,10 +259,10 @@ mod tests {
     #[test]
     fn subscribing_refuses_bad_and_disposable_addresses() {
         for (email, message) in [
-            (json!("nope"), crate::text::MSG_EMAIL),
-            (json!("a@mailinator.com"), crate::text::MSG_DISPOSABLE),
-            (json!(null), payload::MSG_NULL),
-            (json!(""), payload::MSG_BLANK),
+            (json!("nope"), crate::messages::EMAIL),
+            (json!("a@mailinator.com"), crate::messages::DISPOSABLE),
+            (json!(null), crate::messages::NULL),
+            (json!(""), crate::messages::BLANK),
         ] {
             let r = NewSubscriber::parse(&body(json!({"email": email})), &Policy::default());
             let Err(Error::Validation(e)) = r else {
@@ -330,7 +282,12 @@ mod tests {
     #[test]
     fn status_changes_keep_unsubscribed_at_consistent() {
         let mut s = NewSubscriber::parse(&body(json!({"email": "a@b.co"})), &Policy::default())
-            .map(|s| s.into_subscriber(SubscriberId(1), crate::clock::from_micros(0)))
+            .map(|s| {
+                s.into_subscriber(
+                    SubscriberId::new(1).expect("positive"),
+                    crate::clock::from_micros(0),
+                )
+            })
             .unwrap_or_else(|e| panic!("{e}"));
         let t = crate::clock::from_micros(10);
         set_status(&mut s, SubscriberStatus::Unsubscribed, t);

@@ -1,9 +1,81 @@
-//! The configurable parts of the data rules: which sources and categories exist, and
-//! which e-mail domains are disposable.
+//! Choices: the fixed ones (statuses), defined once by [`choice_enum!`](crate::choice_enum)
+//! with their wire and storage names, and the configurable ones — which sources and
+//! categories exist, and which e-mail domains are disposable ([`Policy`]).
 
 use std::sync::Arc;
 
 use crate::text::DisposableDomains;
+
+/// A fixed set of named values (a status): what frontends and stores need to show,
+/// parse and store one without listing its values again.
+pub trait Choice: Copy + Eq + Send + Sync + 'static {
+    /// Every value, in their natural order.
+    const ALL: &'static [Self];
+    /// The type's name, for schemas (`LeadStatus`).
+    const NAME: &'static str;
+
+    /// The wire and storage name of `self`.
+    fn as_str(self) -> &'static str;
+
+    /// The value named `name` exactly.
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.as_str() == name)
+    }
+}
+
+/// Defines a [`Choice`] enum: each variant with its doc and its name, the first one the
+/// default; `ALL`, `as_str`, `parse` and `Display` come with it.
+#[macro_export]
+macro_rules! choice_enum {
+    (
+        $(#[$meta:meta])* $name:ident {
+            $(#[$first_meta:meta])* $first:ident = $first_name:literal,
+            $( $(#[$vmeta:meta])* $variant:ident = $vname:literal, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        pub enum $name {
+            $(#[$first_meta])*
+            #[default]
+            $first,
+            $( $(#[$vmeta])* $variant, )*
+        }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &'static [Self] = &[Self::$first, $(Self::$variant,)*];
+
+            /// The wire and storage name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    Self::$first => $first_name,
+                    $(Self::$variant => $vname,)*
+                }
+            }
+
+            /// The value named `name` exactly.
+            pub fn parse(name: &str) -> Option<Self> {
+                <Self as $crate::domain::Choice>::parse(name)
+            }
+        }
+
+        impl $crate::domain::Choice for $name {
+            const ALL: &'static [Self] = Self::ALL;
+            const NAME: &'static str = stringify!($name);
+
+            fn as_str(self) -> &'static str {
+                Self::as_str(self)
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
 
 /// The allow-lists for `source` and `category`, with the contract's defaults.
 ///

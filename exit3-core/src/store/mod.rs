@@ -2,29 +2,31 @@
 //!
 //! Every method is dyn-compatible (`async-trait`), so that a service holds an
 //! [`Arc<dyn Store>`](DynStore) and any backend, including one of your own, can stand
-//! behind it. The `testing` feature's conformance suite checks each guarantee below.
+//! behind it. The `testing` feature's conformance suite checks each guarantee below. A
+//! store answers [`StoreError`]s — what happened to the data, never a contract text or
+//! an HTTP notion: the service decides what a caller is told. A decorator (metrics, a
+//! test's switch) is written once, as a [`StoreHook`] over [`Decorated`].
+
+mod decorate;
+mod error;
 
 use std::{fmt::Debug, sync::Arc};
 
 use async_trait::async_trait;
 
+pub use self::{
+    decorate::{Decorated, StoreCall, StoreHook},
+    error::{Conflict, StoreError, StoreResult},
+};
 use crate::{
     clock::Timestamp,
-    error::Error,
-    lead::{Lead, LeadId, LeadPatch, NewLead},
+    domain::{
+        Lead, LeadId, LeadPatch, NewLead, NewSubscriber, SubscribeOutcome, Subscriber,
+        SubscriberId, SubscriberPatch,
+    },
     query::{LeadFilter, Ordering, Page, PageRequest, SubscriberFilter},
-    subscriber::{NewSubscriber, SubscribeOutcome, Subscriber, SubscriberId, SubscriberPatch},
     throttle::{ThrottleDecision, ThrottleHit},
 };
-
-/// The result of every store call. Stores answer [`Error::Unavailable`] when the backend
-/// cannot be reached, [`Error::Internal`] for anything unexpected, and never panic.
-///
-/// A write answered `Ok` is durable. A write answered `Unavailable` was not acknowledged:
-/// usually nothing was written, but when a connection drops while a commit's reply is in
-/// flight the write may have been committed all the same — no networked store can tell.
-/// Callers never report such a write as done.
-pub type StoreResult<T> = Result<T, Error>;
 
 /// Persistence of leads.
 #[async_trait]
@@ -80,8 +82,8 @@ pub trait SubscriberStore: Send + Sync + Debug + 'static {
     async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>>;
 
     /// Applies `patch` as [`SubscriberPatch::apply`] does, atomically. An e-mail address
-    /// that another subscriber has answers [`Error::Validation`] with
-    /// [`MSG_EMAIL_TAKEN`](crate::subscriber::MSG_EMAIL_TAKEN) on `email`, and changes
+    /// that another subscriber has answers
+    /// [`StoreError::Conflict`]`{ what: `[`Conflict::SubscriberEmail`]` }` and changes
     /// nothing. `None` when there is no such subscriber.
     async fn update_subscriber(
         &self,
@@ -117,25 +119,41 @@ pub trait ThrottleStore: Send + Sync + Debug + 'static {
     /// accepted when every hit's key accepts it under the rule of the
     /// [`throttle`](crate::throttle) module, and then recorded in every key; otherwise
     /// nothing is recorded anywhere and the longest wait among the refusing keys is
-    /// returned. Concurrent calls, from any number of tasks or processes sharing the
-    /// store, behave as if they ran one at a time in some order. A decision costs O(1) in
-    /// the rate's limit, and state that can no longer affect a decision is removed so
-    /// that memory stays bounded by the keys active within their window.
+    /// returned. A [check-only](crate::throttle::HitMode::CheckOnly) hit decides like
+    /// the others but is never recorded. Concurrent calls, from any number of tasks or
+    /// processes sharing the store, behave as if they ran one at a time in some order. A
+    /// decision costs O(1) in the rate's limit; it does no upkeep (see [`Maintenance`]).
     async fn hit(&self, hits: &[ThrottleHit], now: Timestamp) -> StoreResult<ThrottleDecision>;
+}
+
+/// Upkeep, run by a background task (the server's maintenance task,
+/// [`Exit3::maintain_once`](crate::Exit3::maintain_once)), never on a request's path.
+#[async_trait]
+pub trait Maintenance: Send + Sync + Debug + 'static {
+    /// Removes up to `batch` throttle keys whose newest accepted time has left its window
+    /// at `now` — state that can no longer affect a decision — and answers how many it
+    /// removed. Run often enough, the state stays bounded by the keys active within
+    /// their window. Keys a concurrent decision holds may be skipped.
+    async fn purge_throttle(&self, now: Timestamp, batch: u32) -> StoreResult<u64>;
+
+    /// Brings whatever running counts the store keeps to their compact form, so that
+    /// counting stays cheap (PostgreSQL folds its per-write lead-count rows). Counts are
+    /// exact before and after; a store without any does nothing.
+    async fn compact_counts(&self) -> StoreResult<()>;
 }
 
 /// Whether the store can answer.
 #[async_trait]
 pub trait HealthCheck: Send + Sync + Debug + 'static {
     /// `Ok(())` when the store answers a trivial query; otherwise
-    /// [`Error::Unavailable`]. Must not write.
+    /// [`StoreError::Unavailable`]. Must not write.
     async fn health(&self) -> StoreResult<()>;
 }
 
 /// A complete backend: every capability.
-pub trait Store: LeadStore + SubscriberStore + ThrottleStore + HealthCheck {}
+pub trait Store: LeadStore + SubscriberStore + ThrottleStore + Maintenance + HealthCheck {}
 
-impl<T: LeadStore + SubscriberStore + ThrottleStore + HealthCheck> Store for T {}
+impl<T: LeadStore + SubscriberStore + ThrottleStore + Maintenance + HealthCheck> Store for T {}
 
 /// A shared, type-erased store: what the service holds.
 pub type DynStore = Arc<dyn Store>;

@@ -1,31 +1,25 @@
 //! [`Exit3`]: the one entry point every frontend calls. Each operation authenticates,
 //! authorises the caller's scope, throttles, parses, stores — in that order, as DRF does —
-//! and answers a core result or a core [`Error`].
+//! and answers a core result or a core [`Error`]. The operations live one file per area
+//! (`leads`, `newsletter`); this file holds the service, its builder and `admit`.
+
+mod leads;
+mod newsletter;
 
 use std::{net::IpAddr, sync::Arc};
 
 use crate::{
-    auth::{ApiKeys, Caller, Credential, Operation, Scope},
+    access::{ApiKeys, Caller, Credential, Operation, Scope},
     clock::{Clock, SystemClock, Timestamp},
+    domain::{Origin, Policy, SubscribeOutcome, Subscriber, SubscriberStatus},
     error::{Denial, Error},
-    lead::{Lead, LeadId, LeadPatch, NewLead, Origin},
     observe::{NoObserver, Observer, Refusal},
-    payload::Payload,
-    policy::Policy,
-    query::{LeadQuery, Page, QueryParams, SubscriberQuery},
     store::DynStore,
-    subscriber::{
-        NewSubscriber, SubscribeOutcome, Subscriber, SubscriberId, SubscriberPatch,
-        SubscriberStatus, Unsubscribe,
-    },
     throttle::{
         Counted, DEFAULT_IPV6_PREFIX, ThrottleDecision, ThrottleHit, ThrottleKey, ThrottleRates,
         ThrottleScope,
     },
 };
-
-/// The answer to every unsubscribe request, known address or not (no enumeration).
-pub const UNSUBSCRIBED_DETAIL: &str = "If this address was subscribed, it is now unsubscribed.";
 
 /// What a frontend knows about a request: the key it presented and where it came from.
 #[derive(Debug, Clone, Default)]
@@ -286,198 +280,8 @@ impl Exit3 {
             .collect()
     }
 
-    /// `GET leads/`: a page of leads.
-    pub async fn list_leads(
-        &self,
-        ctx: &RequestContext,
-        params: &QueryParams,
-    ) -> Result<Page<Lead>, Error> {
-        self.admit(ctx, Operation::ListLeads).await?;
-        let query = LeadQuery::from_params(params, self.policy())?;
-        let page = self
-            .inner
-            .store
-            .list_leads(&query.filter, query.ordering, query.page)
-            .await?;
-        if page.is_past_end() {
-            return Err(Error::InvalidPage);
-        }
-        Ok(page)
-    }
-
-    /// `POST leads/`: creates a lead from the contact form.
-    pub async fn create_lead(
-        &self,
-        ctx: &RequestContext,
-        payload: &Payload,
-    ) -> Result<Lead, Error> {
-        let caller = self.admit(ctx, Operation::CreateLead).await?;
-        let lead = NewLead::parse(payload, self.policy(), caller.scope(), &ctx.origin)?;
-        self.inner.store.insert_lead(&lead, self.now()).await
-    }
-
-    /// `GET leads/{id}/`.
-    pub async fn get_lead(&self, ctx: &RequestContext, id: i64) -> Result<Lead, Error> {
-        self.admit(ctx, Operation::GetLead).await?;
-        let id = LeadId::new(id).ok_or(Error::NotFound)?;
-        self.inner.store.get_lead(id).await?.ok_or(Error::NotFound)
-    }
-
-    /// `PATCH leads/{id}/`: changes the given fields.
-    pub async fn patch_lead(
-        &self,
-        ctx: &RequestContext,
-        id: i64,
-        payload: &Payload,
-    ) -> Result<Lead, Error> {
-        self.update_lead(ctx, id, payload, true).await
-    }
-
-    /// `PUT leads/{id}/`: full update; `full_name` and `position` required.
-    pub async fn put_lead(
-        &self,
-        ctx: &RequestContext,
-        id: i64,
-        payload: &Payload,
-    ) -> Result<Lead, Error> {
-        self.update_lead(ctx, id, payload, false).await
-    }
-
-    async fn update_lead(
-        &self,
-        ctx: &RequestContext,
-        id: i64,
-        payload: &Payload,
-        partial: bool,
-    ) -> Result<Lead, Error> {
-        self.admit(ctx, Operation::UpdateLead).await?;
-        let id = LeadId::new(id).ok_or(Error::NotFound)?;
-        // DRF looks the object up before it validates the body: an unknown id is a 404
-        // whatever the body holds.
-        if self.inner.store.get_lead(id).await?.is_none() {
-            return Err(Error::NotFound);
-        }
-        let patch = if partial {
-            LeadPatch::partial(payload, self.policy())?
-        } else {
-            LeadPatch::full(payload, self.policy())?
-        };
-        self.inner
-            .store
-            .update_lead(id, &patch, self.now())
-            .await?
-            .ok_or(Error::NotFound)
-    }
-
-    /// `DELETE leads/{id}/`.
-    pub async fn delete_lead(&self, ctx: &RequestContext, id: i64) -> Result<(), Error> {
-        self.admit(ctx, Operation::DeleteLead).await?;
-        let id = LeadId::new(id).ok_or(Error::NotFound)?;
-        if self.inner.store.delete_lead(id).await? {
-            Ok(())
-        } else {
-            Err(Error::NotFound)
-        }
-    }
-
-    /// `GET newsletter/`: a page of subscribers.
-    pub async fn list_subscribers(
-        &self,
-        ctx: &RequestContext,
-        params: &QueryParams,
-    ) -> Result<Page<Subscriber>, Error> {
-        self.admit(ctx, Operation::ListSubscribers).await?;
-        let query = SubscriberQuery::from_params(params, self.policy())?;
-        let page = self
-            .inner
-            .store
-            .list_subscribers(&query.filter, query.ordering, query.page)
-            .await?;
-        if page.is_past_end() {
-            return Err(Error::InvalidPage);
-        }
-        Ok(page)
-    }
-
-    /// `POST newsletter/`: subscribes, idempotently and case-insensitively.
-    pub async fn subscribe(
-        &self,
-        ctx: &RequestContext,
-        payload: &Payload,
-    ) -> Result<Subscribed, Error> {
-        let caller = self.admit(ctx, Operation::Subscribe).await?;
-        let new = NewSubscriber::parse(payload, self.policy())?;
-        let (subscriber, outcome) = self.inner.store.subscribe(&new, self.now()).await?;
-        let view = match caller.scope() {
-            Scope::Admin => SubscriberView::Full(subscriber),
-            Scope::Public => SubscriberView::Receipt {
-                email: subscriber.email,
-                status: subscriber.status,
-            },
-        };
-        Ok(Subscribed { outcome, view })
-    }
-
-    /// `GET newsletter/{id}/`.
-    pub async fn get_subscriber(&self, ctx: &RequestContext, id: i64) -> Result<Subscriber, Error> {
-        self.admit(ctx, Operation::GetSubscriber).await?;
-        let id = SubscriberId::new(id).ok_or(Error::NotFound)?;
-        self.inner
-            .store
-            .get_subscriber(id)
-            .await?
-            .ok_or(Error::NotFound)
-    }
-
-    /// `PATCH newsletter/{id}/`.
-    pub async fn patch_subscriber(
-        &self,
-        ctx: &RequestContext,
-        id: i64,
-        payload: &Payload,
-    ) -> Result<Subscriber, Error> {
-        self.admit(ctx, Operation::UpdateSubscriber).await?;
-        let id = SubscriberId::new(id).ok_or(Error::NotFound)?;
-        if self.inner.store.get_subscriber(id).await?.is_none() {
-            return Err(Error::NotFound);
-        }
-        let patch = SubscriberPatch::parse(payload, self.policy())?;
-        self.inner
-            .store
-            .update_subscriber(id, &patch, self.now())
-            .await?
-            .ok_or(Error::NotFound)
-    }
-
-    /// `DELETE newsletter/{id}/`.
-    pub async fn delete_subscriber(&self, ctx: &RequestContext, id: i64) -> Result<(), Error> {
-        self.admit(ctx, Operation::DeleteSubscriber).await?;
-        let id = SubscriberId::new(id).ok_or(Error::NotFound)?;
-        if self.inner.store.delete_subscriber(id).await? {
-            Ok(())
-        } else {
-            Err(Error::NotFound)
-        }
-    }
-
-    /// `POST newsletter/unsubscribe/`: answers the same whether or not the address was
-    /// known ([`UNSUBSCRIBED_DETAIL`]).
-    pub async fn unsubscribe(
-        &self,
-        ctx: &RequestContext,
-        payload: &Payload,
-    ) -> Result<&'static str, Error> {
-        self.admit(ctx, Operation::Unsubscribe).await?;
-        let request = Unsubscribe::parse(payload)?;
-        self.inner
-            .store
-            .unsubscribe(request.email(), self.now())
-            .await?;
-        Ok(UNSUBSCRIBED_DETAIL)
-    }
-
     /// Readiness: whether the store answers. Never authenticated nor throttled.
     pub async fn health(&self) -> Result<(), Error> {
-        self.inner.store.health().await
+        Ok(self.inner.store.health().await?)
     }
 }

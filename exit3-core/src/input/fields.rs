@@ -1,95 +1,14 @@
-//! Request bodies as they came — every field optional, JSON values untyped — and the
-//! DRF-compatible rules that turn one field into a typed value or a field message.
+//! One field of a payload: coercion (DRF's `CharField`), cleaning, the text and e-mail
+//! rules, choices — every failure recorded as the field's message.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::{Payload, Raw};
 use crate::{
-    error::{Error, FieldErrors, NON_FIELD_ERRORS},
+    error::FieldErrors,
+    messages,
     text::{self, DisposableDomains, EmailAddress, EmailError},
 };
-
-/// Message for a required field that is absent.
-pub const MSG_REQUIRED: &str = "This field is required.";
-/// Message for `null` on a field that does not take it.
-pub const MSG_NULL: &str = "This field may not be null.";
-/// Message for an empty string on a required text field.
-pub const MSG_BLANK: &str = "This field may not be blank.";
-/// Message for a boolean, list or object given to a text field.
-pub const MSG_NOT_STRING: &str = "Not a valid string.";
-
-/// A lenient request body: a JSON object whose fields are read, coerced and checked by the
-/// input types (`NewLead`, `LeadPatch`, …). Unknown fields are ignored.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Payload(Map<String, Value>);
-
-impl Payload {
-    /// An empty body (`{}`): what an empty request or one without a media type counts as.
-    pub fn empty() -> Self {
-        Self::default()
-    }
-
-    /// Wraps a JSON value; anything but an object is refused as DRF refuses it.
-    pub fn from_json(value: Value) -> Result<Self, Error> {
-        let kind = match value {
-            Value::Object(map) => return Ok(Self(map)),
-            Value::Null => {
-                return Err(FieldErrors::single(NON_FIELD_ERRORS, "No data provided").into());
-            }
-            Value::Array(_) => "list",
-            Value::String(_) => "str",
-            Value::Bool(_) => "bool",
-            Value::Number(ref n) if n.is_f64() => "float",
-            Value::Number(_) => "int",
-        };
-        Err(FieldErrors::single(
-            NON_FIELD_ERRORS,
-            format!("Invalid data. Expected a dictionary, but got {kind}."),
-        )
-        .into())
-    }
-
-    /// A form-urlencoded body, already decoded into pairs; as with Django's `QueryDict`,
-    /// the last value of a repeated name wins.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        Self(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), Value::String(v.into())))
-                .collect(),
-        )
-    }
-
-    /// Sets one field (for building payloads in code).
-    pub fn with(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.0.insert(name.into(), value.into());
-        self
-    }
-
-    /// The raw field.
-    pub(crate) fn field(&self, name: &str) -> Raw<'_> {
-        match self.0.get(name) {
-            None => Raw::Absent,
-            Some(Value::Null) => Raw::Null,
-            Some(v) => Raw::Value(v),
-        }
-    }
-}
-
-impl From<Map<String, Value>> for Payload {
-    fn from(map: Map<String, Value>) -> Self {
-        Self(map)
-    }
-}
-
-/// One field of a payload.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Raw<'a> {
-    Absent,
-    Null,
-    Value(&'a Value),
-}
 
 /// DRF's `CharField` coercion: strings as they are, numbers as their decimal text,
 /// anything else refused.
@@ -97,7 +16,7 @@ fn as_text(value: &Value) -> Result<String, &'static str> {
     match value {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
-        _ => Err(MSG_NOT_STRING),
+        _ => Err(messages::NOT_STRING),
     }
 }
 
@@ -143,13 +62,13 @@ impl TextRule {
             return Ok(None);
         }
         if self.kind == TextKind::Phone && !text::is_phone(&cleaned) {
-            return Err(text::MSG_PHONE.into());
+            return Err(messages::PHONE.into());
         }
         if text::char_len(&cleaned) > self.max {
-            return Err(text::too_long(self.max));
+            return Err(messages::too_long(self.max));
         }
         if text::has_markup(&cleaned) {
-            return Err(text::MSG_HTML.into());
+            return Err(messages::HTML.into());
         }
         Ok(Some(cleaned))
     }
@@ -166,9 +85,9 @@ fn required<T>(
 ) -> Option<T> {
     let outcome = match payload.field(name) {
         Raw::Absent if partial => return None,
-        Raw::Absent => Err(MSG_REQUIRED.to_owned()),
-        Raw::Null => Err(MSG_NULL.to_owned()),
-        Raw::Value(v) => check(v).and_then(|t| t.ok_or_else(|| MSG_BLANK.to_owned())),
+        Raw::Absent => Err(messages::REQUIRED.to_owned()),
+        Raw::Null => Err(messages::NULL.to_owned()),
+        Raw::Value(v) => check(v).and_then(|t| t.ok_or_else(|| messages::BLANK.to_owned())),
     };
     outcome.map_err(|m| errors.add(name, m)).ok()
 }
@@ -261,7 +180,7 @@ pub(crate) fn choice<T>(
     let value = match payload.field(name) {
         Raw::Absent => return None,
         Raw::Null => {
-            errors.add(name, MSG_NULL);
+            errors.add(name, messages::NULL);
             return None;
         }
         Raw::Value(v) => v,
@@ -272,14 +191,9 @@ pub(crate) fn choice<T>(
     };
     let parsed = parse(&text);
     if parsed.is_none() {
-        errors.add(name, invalid_choice(&text));
+        errors.add(name, messages::invalid_choice(&text));
     }
     parsed
-}
-
-/// DRF's message for a value outside a field's choices.
-pub fn invalid_choice(value: &str) -> String {
-    format!("\"{value}\" is not a valid choice.")
 }
 
 #[cfg(test)]
@@ -290,18 +204,6 @@ mod tests {
 
     fn payload(v: Value) -> Payload {
         Payload::from_json(v).unwrap_or_default()
-    }
-
-    #[test]
-    fn non_objects_are_refused_with_drf_text() {
-        let err = Payload::from_json(json!([1])).err();
-        let Some(Error::Validation(errors)) = err else {
-            panic!("expected a validation error")
-        };
-        assert_eq!(
-            errors.get(NON_FIELD_ERRORS),
-            Some(&["Invalid data. Expected a dictionary, but got list.".to_owned()][..])
-        );
     }
 
     #[test]
@@ -319,7 +221,7 @@ mod tests {
         );
         for f in ["c", "d", "e"] {
             assert_eq!(required_text(&p, &mut errors, f, rule, false), None);
-            assert_eq!(errors.get(f), Some(&[MSG_NOT_STRING.to_owned()][..]));
+            assert_eq!(errors.get(f), Some(&[messages::NOT_STRING.to_owned()][..]));
         }
     }
 
@@ -331,9 +233,12 @@ mod tests {
         for f in ["missing", "n", "b"] {
             required_text(&p, &mut errors, f, rule, false);
         }
-        assert_eq!(errors.get("missing"), Some(&[MSG_REQUIRED.to_owned()][..]));
-        assert_eq!(errors.get("n"), Some(&[MSG_NULL.to_owned()][..]));
-        assert_eq!(errors.get("b"), Some(&[MSG_BLANK.to_owned()][..]));
+        assert_eq!(
+            errors.get("missing"),
+            Some(&[messages::REQUIRED.to_owned()][..])
+        );
+        assert_eq!(errors.get("n"), Some(&[messages::NULL.to_owned()][..]));
+        assert_eq!(errors.get("b"), Some(&[messages::BLANK.to_owned()][..]));
         let mut errors = FieldErrors::new();
         assert_eq!(required_text(&p, &mut errors, "missing", rule, true), None);
         assert!(errors.is_empty());

@@ -1,0 +1,19 @@
+//! The records: leads and their client info, subscribers, ids, and the choices they
+//! take. Inputs (`NewLead`, `LeadPatch`, `NewSubscriber`, …) can only exist valid.
+
+mod choices;
+mod client;
+mod ids;
+mod lead;
+mod subscriber;
+
+pub use self::{
+    choices::{Choice, DEFAULT_CATEGORIES, DEFAULT_SOURCES, Policy, PolicyError},
+    client::{ClientInfo, Origin},
+    ids::{LeadId, SubscriberId},
+    lead::{Lead, LeadPatch, LeadStatus, NewLead},
+    subscriber::{
+        NewSubscriber, SubscribeOutcome, Subscriber, SubscriberPatch, SubscriberStatus,
+        Unsubscribe, set_status,
+    },
+};

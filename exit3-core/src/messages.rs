@@ -1,0 +1,97 @@
+//! Every text of the contract, once: the field messages and `detail`s a client reads,
+//! DRF's words where DRF has them. Frontends take their texts from here, so that the
+//! JSON API, the staff site and any other frontend say the same thing.
+
+// --- Fields ------------------------------------------------------------------------------
+
+/// A required field that is absent.
+pub const REQUIRED: &str = "This field is required.";
+/// `null` on a field that does not take it.
+pub const NULL: &str = "This field may not be null.";
+/// An empty string on a required text field.
+pub const BLANK: &str = "This field may not be blank.";
+/// A boolean, list or object given to a text field.
+pub const NOT_STRING: &str = "Not a valid string.";
+/// HTML markup or a `javascript:` URL in text.
+pub const HTML: &str = "HTML markup is not allowed.";
+/// Control characters (and the invisible characters refused like them) in text.
+pub const CONTROL: &str = "Control characters are not allowed.";
+/// A NUL in a query parameter (Django's form fields say so).
+pub const NULL_CHARACTER: &str = "Null characters are not allowed.";
+/// An e-mail address that does not parse.
+pub const EMAIL: &str = "Enter a valid email address.";
+/// An address at a disposable-mail provider.
+pub const DISPOSABLE: &str = "Disposable email addresses are not allowed.";
+/// A phone number with characters other than digits, spaces and `+ - ( ) .`.
+pub const PHONE: &str = "Phone number may contain only digits, spaces and + - ( ) .";
+/// An address another subscriber has (PATCH).
+pub const EMAIL_TAKEN: &str = "A subscriber with this email already exists.";
+/// A date or date-time filter that cannot be read (django-filter's text).
+pub const DATETIME: &str = "Enter a valid date/time.";
+/// An empty body where an object was expected.
+pub const NO_DATA: &str = "No data provided";
+
+/// A value longer than `max` characters.
+pub fn too_long(max: usize) -> String {
+    format!("Ensure this field has no more than {max} characters.")
+}
+
+/// A value outside a field's choices (a body field).
+pub fn invalid_choice(value: &str) -> String {
+    format!("\"{value}\" is not a valid choice.")
+}
+
+/// A value outside a filter's choices (a query parameter; django-filter's text).
+pub fn invalid_filter_choice(value: &str) -> String {
+    format!("Select a valid choice. {value} is not one of the available choices.")
+}
+
+/// A body that is valid JSON but not an object; `kind` is Python's type name.
+pub fn not_an_object(kind: &str) -> String {
+    format!("Invalid data. Expected a dictionary, but got {kind}.")
+}
+
+// --- Details -----------------------------------------------------------------------------
+
+/// No key was presented.
+pub const NO_CREDENTIALS: &str = "Authentication credentials were not provided.";
+/// A key that matches no configured key, or a malformed header.
+pub const INVALID_KEY: &str = "Invalid API key.";
+/// A valid key whose scope does not cover the operation.
+pub const PERMISSION_DENIED: &str = "You do not have permission to perform this action.";
+/// An unknown route or id.
+pub const NOT_FOUND: &str = "Not found.";
+/// A page number that is not a positive integer, or past the last page.
+pub const INVALID_PAGE: &str = "Invalid page.";
+/// The store cannot answer now, or the request was not answered in time.
+pub const UNAVAILABLE: &str = "Service temporarily unavailable.";
+/// Anything unexpected.
+pub const SERVER_ERROR: &str = "A server error occurred.";
+/// The answer to every unsubscribe request, known address or not (no enumeration).
+pub const UNSUBSCRIBED: &str = "If this address was subscribed, it is now unsubscribed.";
+/// A `Host` that is not allowed.
+pub const INVALID_HOST: &str = "Invalid host header.";
+/// A body over the limit.
+pub const TOO_LARGE: &str = "Request body is too large.";
+/// A body that could not be read at all (the client went away or was too slow).
+pub const MALFORMED_REQUEST: &str = "Malformed request.";
+
+/// A throttled request; `seconds` until it would be accepted.
+pub fn throttled(seconds: u64) -> String {
+    format!("Request was throttled. Expected available in {seconds} seconds.")
+}
+
+/// A method the route does not answer.
+pub fn method_not_allowed(method: &str) -> String {
+    format!("Method \"{method}\" not allowed.")
+}
+
+/// A media type other than JSON or form-urlencoded, as sent.
+pub fn unsupported_media_type(content_type: &str) -> String {
+    format!("Unsupported media type \"{content_type}\" in request.")
+}
+
+/// A body that is not JSON; `what` is the parser's message.
+pub fn json_parse_error(what: &str) -> String {
+    format!("JSON parse error - {what}")
+}

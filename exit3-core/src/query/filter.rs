@@ -1,0 +1,143 @@
+//! Filters and search: which rows a list shows, as the reference rules every store
+//! must agree with.
+
+use crate::{
+    clock::Timestamp,
+    domain::{Lead, LeadStatus, Subscriber, SubscriberStatus},
+};
+
+/// A case-insensitive substring to look for. `%` and `_` are plain characters.
+///
+/// The rule, shared by every store: both sides are lower-cased with Unicode's full
+/// lower-case mapping (Rust's `str::to_lowercase`; in PostgreSQL `lower()` under the ICU
+/// root collation, not a libc locale, which differs on final sigma and dotted capital I)
+/// and the needle must occur in the haystack.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Search(String);
+
+impl Search {
+    /// A search for `text` (trimmed); `None` when empty.
+    pub fn new(text: &str) -> Option<Self> {
+        let text = text.trim();
+        (!text.is_empty()).then(|| Self(text.to_lowercase()))
+    }
+
+    /// The lower-cased needle.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `haystack` contains the needle, case-insensitively.
+    pub fn matches(&self, haystack: &str) -> bool {
+        haystack.to_lowercase().contains(&self.0)
+    }
+}
+
+/// Which leads a list shows. Empty means all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeadFilter {
+    /// Exact status.
+    pub status: Option<LeadStatus>,
+    /// Exact source.
+    pub source: Option<String>,
+    /// Exact category.
+    pub category: Option<String>,
+    /// `created_at >= created_after` (inclusive).
+    pub created_after: Option<Timestamp>,
+    /// `created_at < created_before` (exclusive).
+    pub created_before: Option<Timestamp>,
+    /// In `full_name`, `company_name`, `email` or `position`.
+    pub search: Option<Search>,
+}
+
+impl LeadFilter {
+    /// `Some(status)` when the filter constrains the status at most (`Some(None)`: no
+    /// filter at all), `None` when it constrains anything else. Stores serve these lists
+    /// — the admin's usual ones — from per-status counts or indexes.
+    pub fn status_only(&self) -> Option<Option<LeadStatus>> {
+        // Destructured whole, so that a new filter field must be considered here.
+        let Self {
+            status,
+            source,
+            category,
+            created_after,
+            created_before,
+            search,
+        } = self;
+        (source.is_none()
+            && category.is_none()
+            && created_after.is_none()
+            && created_before.is_none()
+            && search.is_none())
+        .then_some(*status)
+    }
+
+    /// Whether `lead` is shown: the reference rule for every store.
+    pub fn matches(&self, lead: &Lead) -> bool {
+        self.status.is_none_or(|s| lead.status == s)
+            && self.source.as_ref().is_none_or(|s| &lead.source == s)
+            && self.category.as_ref().is_none_or(|c| &lead.category == c)
+            && self.created_after.is_none_or(|t| lead.created_at >= t)
+            && self.created_before.is_none_or(|t| lead.created_at < t)
+            && self.search.as_ref().is_none_or(|s| {
+                s.matches(&lead.full_name)
+                    || s.matches(&lead.position)
+                    || lead.company_name.as_deref().is_some_and(|c| s.matches(c))
+                    || lead.email.as_deref().is_some_and(|e| s.matches(e))
+            })
+    }
+}
+
+/// Which subscribers a list shows. Empty means all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriberFilter {
+    /// Exact status.
+    pub status: Option<SubscriberStatus>,
+    /// Exact source.
+    pub source: Option<String>,
+    /// In `email` or `full_name`.
+    pub search: Option<Search>,
+}
+
+impl SubscriberFilter {
+    /// Whether `subscriber` is shown: the reference rule for every store.
+    pub fn matches(&self, subscriber: &Subscriber) -> bool {
+        self.status.is_none_or(|s| subscriber.status == s)
+            && self.source.as_ref().is_none_or(|s| &subscriber.source == s)
+            && self.search.as_ref().is_none_or(|s| {
+                s.matches(&subscriber.email)
+                    || subscriber
+                        .full_name
+                        .as_deref()
+                        .is_some_and(|n| s.matches(n))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_only_filters_are_told_apart() {
+        assert_eq!(LeadFilter::default().status_only(), Some(None));
+        let by_status = LeadFilter {
+            status: Some(LeadStatus::New),
+            ..LeadFilter::default()
+        };
+        assert_eq!(by_status.status_only(), Some(Some(LeadStatus::New)));
+        let more = LeadFilter {
+            source: Some("website".into()),
+            ..by_status
+        };
+        assert_eq!(more.status_only(), None);
+    }
+
+    #[test]
+    fn search_is_case_insensitive_and_literal() {
+        let s = Search::new("ÉCOLE_%").unwrap_or_else(|| panic!("non-empty"));
+        assert!(s.matches("l'école_% du coin"));
+        assert!(!s.matches("l'école du coin"));
+        assert_eq!(Search::new("  "), None);
+    }
+}

@@ -1,0 +1,106 @@
+//! The lead operations: `leads/` and `leads/{id}/`.
+
+use super::{Exit3, RequestContext};
+use crate::{
+    access::Operation,
+    domain::{Lead, LeadId, LeadPatch, NewLead},
+    error::Error,
+    input::Payload,
+    query::{LeadQuery, Page, QueryParams},
+};
+
+impl Exit3 {
+    /// `GET leads/`: a page of leads.
+    pub async fn list_leads(
+        &self,
+        ctx: &RequestContext,
+        params: &QueryParams,
+    ) -> Result<Page<Lead>, Error> {
+        self.admit(ctx, Operation::ListLeads).await?;
+        let query = LeadQuery::from_params(params, self.policy())?;
+        let page = self
+            .inner
+            .store
+            .list_leads(&query.filter, query.ordering, query.page)
+            .await?;
+        if page.is_past_end() {
+            return Err(Error::InvalidPage);
+        }
+        Ok(page)
+    }
+
+    /// `POST leads/`: creates a lead from the contact form.
+    pub async fn create_lead(
+        &self,
+        ctx: &RequestContext,
+        payload: &Payload,
+    ) -> Result<Lead, Error> {
+        let caller = self.admit(ctx, Operation::CreateLead).await?;
+        let lead = NewLead::parse(payload, self.policy(), caller.scope(), &ctx.origin)?;
+        Ok(self.inner.store.insert_lead(&lead, self.now()).await?)
+    }
+
+    /// `GET leads/{id}/`.
+    pub async fn get_lead(&self, ctx: &RequestContext, id: i64) -> Result<Lead, Error> {
+        self.admit(ctx, Operation::GetLead).await?;
+        let id = LeadId::new(id).ok_or(Error::NotFound)?;
+        self.inner.store.get_lead(id).await?.ok_or(Error::NotFound)
+    }
+
+    /// `PATCH leads/{id}/`: changes the given fields.
+    pub async fn patch_lead(
+        &self,
+        ctx: &RequestContext,
+        id: i64,
+        payload: &Payload,
+    ) -> Result<Lead, Error> {
+        self.update_lead(ctx, id, payload, true).await
+    }
+
+    /// `PUT leads/{id}/`: full update; `full_name` and `position` required.
+    pub async fn put_lead(
+        &self,
+        ctx: &RequestContext,
+        id: i64,
+        payload: &Payload,
+    ) -> Result<Lead, Error> {
+        self.update_lead(ctx, id, payload, false).await
+    }
+
+    async fn update_lead(
+        &self,
+        ctx: &RequestContext,
+        id: i64,
+        payload: &Payload,
+        partial: bool,
+    ) -> Result<Lead, Error> {
+        self.admit(ctx, Operation::UpdateLead).await?;
+        let id = LeadId::new(id).ok_or(Error::NotFound)?;
+        // DRF looks the object up before it validates the body: an unknown id is a 404
+        // whatever the body holds.
+        if self.inner.store.get_lead(id).await?.is_none() {
+            return Err(Error::NotFound);
+        }
+        let patch = if partial {
+            LeadPatch::partial(payload, self.policy())?
+        } else {
+            LeadPatch::full(payload, self.policy())?
+        };
+        self.inner
+            .store
+            .update_lead(id, &patch, self.now())
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// `DELETE leads/{id}/`.
+    pub async fn delete_lead(&self, ctx: &RequestContext, id: i64) -> Result<(), Error> {
+        self.admit(ctx, Operation::DeleteLead).await?;
+        let id = LeadId::new(id).ok_or(Error::NotFound)?;
+        if self.inner.store.delete_lead(id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+}

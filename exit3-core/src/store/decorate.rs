@@ -1,0 +1,249 @@
+//! A store that wraps another: [`Decorated`] forwards every call of every capability to
+//! the inner store, running a [`StoreHook`] before and after — so that a decorator
+//! (counting errors for metrics, failing on demand in a test, logging) is a hook of a
+//! few lines, and a new store method is forwarded here once for all of them.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+
+use super::{
+    DynStore, HealthCheck, LeadStore, Maintenance, StoreError, StoreResult, SubscriberStore,
+    ThrottleStore,
+};
+use crate::{
+    clock::Timestamp,
+    domain::{
+        Lead, LeadId, LeadPatch, NewLead, NewSubscriber, SubscribeOutcome, Subscriber,
+        SubscriberId, SubscriberPatch,
+    },
+    query::{LeadFilter, Ordering, Page, PageRequest, SubscriberFilter},
+    throttle::{ThrottleDecision, ThrottleHit},
+};
+
+/// Defines [`StoreCall`] from its variants and their names.
+macro_rules! store_calls {
+    ($($(#[$meta:meta])* $variant:ident = $name:literal,)*) => {
+        /// Every store call, by name: what a hook is told (and metrics label).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum StoreCall {
+            $($(#[$meta])* $variant,)*
+        }
+
+        impl StoreCall {
+            /// Every call.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)*];
+
+            /// The method's name, e.g. `insert_lead`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+store_calls! {
+    /// [`LeadStore::insert_lead`].
+    InsertLead = "insert_lead",
+    /// [`LeadStore::get_lead`].
+    GetLead = "get_lead",
+    /// [`LeadStore::update_lead`].
+    UpdateLead = "update_lead",
+    /// [`LeadStore::delete_lead`].
+    DeleteLead = "delete_lead",
+    /// [`LeadStore::list_leads`].
+    ListLeads = "list_leads",
+    /// [`SubscriberStore::subscribe`].
+    Subscribe = "subscribe",
+    /// [`SubscriberStore::get_subscriber`].
+    GetSubscriber = "get_subscriber",
+    /// [`SubscriberStore::update_subscriber`].
+    UpdateSubscriber = "update_subscriber",
+    /// [`SubscriberStore::delete_subscriber`].
+    DeleteSubscriber = "delete_subscriber",
+    /// [`SubscriberStore::unsubscribe`].
+    Unsubscribe = "unsubscribe",
+    /// [`SubscriberStore::list_subscribers`].
+    ListSubscribers = "list_subscribers",
+    /// [`ThrottleStore::hit`].
+    ThrottleHit = "throttle_hit",
+    /// [`Maintenance::purge_throttle`].
+    PurgeThrottle = "purge_throttle",
+    /// [`Maintenance::compact_counts`].
+    CompactCounts = "compact_counts",
+    /// [`HealthCheck::health`].
+    Health = "health",
+}
+
+/// What a decorator does around each call.
+#[async_trait]
+pub trait StoreHook: Send + Sync + Debug + 'static {
+    /// Runs before `call`; an error answers the call without reaching the inner store.
+    async fn before(&self, call: StoreCall) -> StoreResult<()> {
+        let _ = call;
+        Ok(())
+    }
+
+    /// Sees how `call` ended.
+    fn after(&self, call: StoreCall, outcome: Result<(), &StoreError>) {
+        let _ = (call, outcome);
+    }
+}
+
+/// A store that runs `hook` around every call of `inner`.
+#[derive(Debug)]
+pub struct Decorated<H> {
+    inner: DynStore,
+    hook: H,
+}
+
+impl<H: StoreHook> Decorated<H> {
+    /// `inner`, with `hook` around each of its calls.
+    pub fn new(inner: DynStore, hook: H) -> Self {
+        Self { inner, hook }
+    }
+
+    /// The hook.
+    pub fn hook(&self) -> &H {
+        &self.hook
+    }
+
+    /// The store underneath.
+    pub fn inner(&self) -> &DynStore {
+        &self.inner
+    }
+
+    async fn run<T: Send>(
+        &self,
+        call: StoreCall,
+        inner: impl Future<Output = StoreResult<T>> + Send,
+    ) -> StoreResult<T> {
+        self.hook.before(call).await?;
+        let outcome = inner.await;
+        self.hook.after(call, outcome.as_ref().map(|_| ()));
+        outcome
+    }
+}
+
+#[async_trait]
+impl<H: StoreHook> LeadStore for Decorated<H> {
+    async fn insert_lead(&self, lead: &NewLead, now: Timestamp) -> StoreResult<Lead> {
+        self.run(StoreCall::InsertLead, self.inner.insert_lead(lead, now))
+            .await
+    }
+    async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
+        self.run(StoreCall::GetLead, self.inner.get_lead(id)).await
+    }
+    async fn update_lead(
+        &self,
+        id: LeadId,
+        patch: &LeadPatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<Lead>> {
+        self.run(
+            StoreCall::UpdateLead,
+            self.inner.update_lead(id, patch, now),
+        )
+        .await
+    }
+    async fn delete_lead(&self, id: LeadId) -> StoreResult<bool> {
+        self.run(StoreCall::DeleteLead, self.inner.delete_lead(id))
+            .await
+    }
+    async fn list_leads(
+        &self,
+        filter: &LeadFilter,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> StoreResult<Page<Lead>> {
+        self.run(
+            StoreCall::ListLeads,
+            self.inner.list_leads(filter, ordering, page),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHook> SubscriberStore for Decorated<H> {
+    async fn subscribe(
+        &self,
+        subscriber: &NewSubscriber,
+        now: Timestamp,
+    ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
+        self.run(StoreCall::Subscribe, self.inner.subscribe(subscriber, now))
+            .await
+    }
+    async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
+        self.run(StoreCall::GetSubscriber, self.inner.get_subscriber(id))
+            .await
+    }
+    async fn update_subscriber(
+        &self,
+        id: SubscriberId,
+        patch: &SubscriberPatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<Subscriber>> {
+        self.run(
+            StoreCall::UpdateSubscriber,
+            self.inner.update_subscriber(id, patch, now),
+        )
+        .await
+    }
+    async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {
+        self.run(
+            StoreCall::DeleteSubscriber,
+            self.inner.delete_subscriber(id),
+        )
+        .await
+    }
+    async fn unsubscribe(&self, email: &str, now: Timestamp) -> StoreResult<bool> {
+        self.run(StoreCall::Unsubscribe, self.inner.unsubscribe(email, now))
+            .await
+    }
+    async fn list_subscribers(
+        &self,
+        filter: &SubscriberFilter,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> StoreResult<Page<Subscriber>> {
+        self.run(
+            StoreCall::ListSubscribers,
+            self.inner.list_subscribers(filter, ordering, page),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHook> ThrottleStore for Decorated<H> {
+    async fn hit(&self, hits: &[ThrottleHit], now: Timestamp) -> StoreResult<ThrottleDecision> {
+        self.run(StoreCall::ThrottleHit, self.inner.hit(hits, now))
+            .await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHook> Maintenance for Decorated<H> {
+    async fn purge_throttle(&self, now: Timestamp, batch: u32) -> StoreResult<u64> {
+        self.run(
+            StoreCall::PurgeThrottle,
+            self.inner.purge_throttle(now, batch),
+        )
+        .await
+    }
+    async fn compact_counts(&self) -> StoreResult<()> {
+        self.run(StoreCall::CompactCounts, self.inner.compact_counts())
+            .await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHook> HealthCheck for Decorated<H> {
+    async fn health(&self) -> StoreResult<()> {
+        self.run(StoreCall::Health, self.inner.health()).await
+    }
+}

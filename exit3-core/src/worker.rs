@@ -1,0 +1,37 @@
+//! Background steps, one call each, returning what they did: pure over the store and
+//! driven by the service's clock, so that tests run them with a `ManualClock` and the
+//! server's tasks run them on a timer. Requests never do this work.
+
+use crate::{error::Error, service::Exit3};
+
+/// How many expired throttle keys one purge statement removes.
+pub const PURGE_BATCH: u32 = 1000;
+/// The most purge batches one maintenance step runs (the rest waits for the next step).
+pub const MAX_PURGE_BATCHES: u32 = 50;
+
+/// What one maintenance step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MaintenanceReport {
+    /// Throttle keys removed because nothing they hold can affect a decision any more.
+    pub throttle_keys_removed: u64,
+}
+
+impl Exit3 {
+    /// One maintenance step at the service's current time: purges expired throttle state
+    /// (in batches of [`PURGE_BATCH`], up to [`MAX_PURGE_BATCHES`]) and compacts the
+    /// store's counts. Safe to run from several instances at once.
+    pub async fn maintain_once(&self) -> Result<MaintenanceReport, Error> {
+        let now = self.now();
+        let mut report = MaintenanceReport::default();
+        for _ in 0..MAX_PURGE_BATCHES {
+            let removed = self.store().purge_throttle(now, PURGE_BATCH).await?;
+            report.throttle_keys_removed += removed;
+            if removed < u64::from(PURGE_BATCH) {
+                break;
+            }
+        }
+        self.store().compact_counts().await?;
+        Ok(report)
+    }
+}
