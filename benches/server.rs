@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use exit3::{Exit3, MemoryStore, Payload, RequestContext, ThrottleRates, server};
+use exit3::{ApiKeys, Exit3, MemoryStore, Payload, RequestContext, ThrottleRates, server};
 use poem::{
     Endpoint, Request,
     http::{Method, header},
@@ -29,13 +29,9 @@ fn requests(c: &mut Criterion) {
     else {
         return;
     };
-    let mut settings = server::Settings::for_tests(ADMIN_KEY);
-    settings.public_keys = vec![PUBLIC_KEY.to_owned()];
-    settings.debug = false;
-    settings.rates = ThrottleRates::off();
     let exit3 = Exit3::builder(Arc::new(MemoryStore::new()))
-        .keys(settings.api_keys())
-        .rates(settings.rates)
+        .keys(ApiKeys::new([ADMIN_KEY], [PUBLIC_KEY]))
+        .rates(ThrottleRates::off())
         .build();
 
     // 1,000 leads, a fifth of them new, so that the list page is full.
@@ -50,7 +46,7 @@ fn requests(c: &mut Criterion) {
             let _ = exit3.create_lead(&admin, &form).await;
         }
     });
-    let app = server::endpoint(exit3, &settings);
+    let app = server::endpoint(exit3, server::HttpOptions::default().any_host());
 
     let mut group = c.benchmark_group("server_in_process");
     group.throughput(Throughput::Elements(1));

@@ -15,7 +15,7 @@ use std::{
     time::Duration,
 };
 
-use exit3::{Exit3, MemoryStore, server};
+use exit3::{ApiKeys, Exit3, MemoryStore, server};
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler,
     listener::{Acceptor, Listener, TcpListener},
@@ -47,17 +47,19 @@ async fn count_and_tag<E: Endpoint>(next: E, req: Request) -> poem::Result<Respo
 async fn main() -> Result<(), Box<dyn Error>> {
     let serve_forever = std::env::args().any(|a| a == "--serve");
 
-    // exit3: the settings an embedding needs (keys, rates, hosts), a store, the service.
-    let settings = server::Settings::for_tests(ADMIN_KEY);
+    // exit3: a store, the service with its keys, and the HTTP options of this app (its
+    // own host, here any).
     let exit3 = Exit3::builder(Arc::new(MemoryStore::new()))
-        .keys(settings.api_keys())
-        .rates(settings.rates)
+        .keys(ApiKeys::new([ADMIN_KEY], std::iter::empty::<&str>()))
         .build();
 
     let hits = Arc::new(AtomicU64::new(0));
     let app = Route::new()
         .at("/status", get(status))
-        .nest("/crm", server::endpoint(exit3, &settings))
+        .nest(
+            "/crm",
+            server::endpoint(exit3, server::HttpOptions::default().any_host()),
+        )
         .around(count_and_tag)
         .data(hits.clone());
 

@@ -1,37 +1,96 @@
 //! # exit3-server
 //!
 //! The HTTP API of exit3, a drop-in for the Exit Three Django REST Framework backend:
-//! a thin `poem` + `poem-openapi` frontend over the [`Exit3`](exit3_core::Exit3) service.
-//! Every rule that is not about HTTP lives in `exit3-core`; this crate translates.
+//! a thin `poem` + `poem-openapi` frontend over the [`Exit3`]
+//! service. Every rule that is not about HTTP lives in `exit3-core`; this crate
+//! translates.
 //!
-//! Mount the whole API in another poem application:
+//! The library is the mountable API — [`endpoint`] and its [`HttpOptions`], no process
+//! settings, no store. The `exit3-server` binary (feature `app`, on by default) adds the
+//! configuration, the wiring of stores, logging and error reports, the background tasks
+//! and the command line ([`app`]). Mount the API in another poem application with
+//! `default-features = false`:
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use exit3_core::Exit3;
-//! use exit3_server::{Settings, endpoint};
-//! use exit3_store_memory::MemoryStore;
+//! use exit3_core::{ApiKeys, Exit3, store::Decorated, DynStore};
+//! use exit3_server::{HttpOptions, endpoint};
 //!
-//! let settings = Settings::for_tests("an-admin-key-of-at-least-32-characters");
-//! let exit3 = Exit3::builder(Arc::new(MemoryStore::new()))
-//!     .keys(settings.api_keys())
-//!     .rates(settings.rates)
+//! # fn demo(store: DynStore) {
+//! let exit3 = Exit3::builder(store)
+//!     .keys(ApiKeys::new(["an-admin-key-of-at-least-32-characters"], ["a-public-key"]))
 //!     .build();
-//! let app = poem::Route::new().nest("/crm", endpoint(exit3, &settings));
-//! # let _ = app;
+//! let app = poem::Route::new().nest("/crm", endpoint(exit3, HttpOptions::default()));
+//! # let _ = app; }
 //! ```
 
-pub mod api;
-pub mod app;
-pub mod config;
-pub mod docs;
-pub mod error_reports;
-pub mod extract;
-pub mod logging;
-pub mod metrics;
-pub mod server;
-pub mod wire;
+// Fourteen layers around the routes make deeply nested future types.
+#![recursion_limit = "256"]
 
-pub use app::{endpoint, endpoint_with_metrics, openapi_json};
-pub use config::Settings;
-pub use metrics::Metrics;
+pub mod api;
+pub mod dto;
+pub mod errors;
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod options;
+pub mod routes;
+pub mod server;
+
+#[cfg(feature = "app")]
+pub mod app;
+
+use std::sync::Arc;
+
+use exit3_core::Exit3;
+use poem::{Endpoint, Response, Route};
+
+use crate::{
+    api::ApiState,
+    middleware::{
+        access_log, body_limit, client_addr, cors, deadline, fallback, hosts, https,
+        options_method, request_id, security_headers, slash,
+    },
+};
+pub use crate::{metrics::Metrics, openapi::openapi_json, options::HttpOptions};
+
+/// The API as a poem endpoint: mount it anywhere (`Route::new().nest("/crm", endpoint(..))`).
+/// Every path it serves starts with `/backend/`. Requests are counted in
+/// `options.metrics` (served at `/backend/metrics`); build the service over
+/// [`Metrics::watch_store`] and with [`Metrics::observer`] for store errors and refusals
+/// to be counted too.
+pub fn endpoint(exit3: Exit3, options: HttpOptions) -> impl Endpoint<Output = Response> + use<> {
+    layered(exit3, options)
+}
+
+/// [`endpoint`], boxed: what the binary wraps further.
+pub(crate) fn layered(exit3: Exit3, options: HttpOptions) -> middleware::Layered {
+    let service = api::service(ApiState {
+        exit3: exit3.clone(),
+        debug: options.debug,
+    });
+    let (spec, docs) = openapi::documents(&service);
+    let mut routes = Route::new().nest("/", service);
+    if options.api_docs {
+        routes = routes
+            .at("/backend/api/schema", spec)
+            .at("/backend/api/docs", docs);
+    }
+    let debug = options.debug;
+    // Innermost first: each layer wraps the ones above it.
+    let app = fallback::catch_panics(routes, debug);
+    let app = fallback::layer(app, debug);
+    let app = body_limit::layer(app);
+    let app = options_method::layer(app);
+    let app = metrics::layer(app, exit3, options.metrics.clone(), debug);
+    let app = cors::layer(app, options.cors_allowed_origins.clone());
+    let app = https::layer(app, options.secure_ssl_redirect);
+    let app = hosts::layer(app, Arc::new(options.clone()));
+    let app = deadline::layer(app, options.request_timeout);
+    let app = security_headers::layer(app, options.hsts_seconds, options.hsts_preload);
+    let app = access_log::layer(app, options.metrics.clone());
+    let app = slash::layer(app);
+    let app = client_addr::layer(app, options.trusted_proxies.clone());
+    request_id::layer(app)
+}

@@ -2,16 +2,19 @@
 //! text, which Prometheus scrapes natively): requests and their latency by method, route
 //! template and status, throttle and authentication refusals, store errors by operation,
 //! and the PostgreSQL pool. Every label takes known values only (see
-//! [`method_label`](crate::app::method_label)): no request can grow a scrape.
+//! [`method_label`](crate::middleware::method_label)): no request can grow a scrape.
 
+use crate::middleware::Layered;
 use std::{fmt::Write as _, sync::Arc, time::Duration};
 
-use async_trait::async_trait;
 use exit3_core::{
-    DynStore, Error, HealthCheck, Lead, LeadFilter, LeadId, LeadPatch, LeadStore, NewLead,
-    NewSubscriber, Observer, Ordering, Page, PageRequest, Refusal, StoreResult, SubscribeOutcome,
-    Subscriber, SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStore, ThrottleDecision,
-    ThrottleHit, ThrottleScope, ThrottleStore, Timestamp,
+    Credential, DynStore, Exit3, Observer, Operation, Refusal, RequestContext, ThrottleScope,
+    messages,
+    store::{Decorated, StoreCall, StoreError, StoreHook},
+};
+use poem::{
+    Endpoint, EndpointExt, IntoResponse, Response,
+    http::{Method, StatusCode},
 };
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
@@ -22,6 +25,13 @@ use prometheus_client::{
         histogram::{Histogram, exponential_buckets},
     },
     registry::Registry,
+};
+
+use crate::{
+    errors::{ReadError, detail_response},
+    extract::ClientAddr,
+    middleware::slash::matched,
+    routes::READ_ONLY,
 };
 
 /// The path of the metrics endpoint (slash-normalised).
@@ -53,8 +63,8 @@ struct RefusalLabels {
 /// Labels of the store errors.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StoreErrorLabels {
-    operation: String,
-    kind: String,
+    operation: &'static str,
+    kind: &'static str,
 }
 
 /// Labels of the pool gauge.
@@ -205,16 +215,17 @@ impl Metrics {
         Arc::new(self.clone())
     }
 
-    fn observe_store_error(&self, operation: &'static str, error: &Error) {
-        let kind = match error {
-            Error::Unavailable { .. } => "unavailable",
-            _ => "internal",
+    fn observe_store_error(&self, call: StoreCall, error: &StoreError) {
+        let kind = if error.is_unavailable() {
+            "unavailable"
+        } else {
+            "internal"
         };
         self.inner
             .store_errors
             .get_or_create(&StoreErrorLabels {
-                operation: operation.to_owned(),
-                kind: kind.to_owned(),
+                operation: call.as_str(),
+                kind,
             })
             .inc();
     }
@@ -246,10 +257,7 @@ impl Metrics {
 
     /// `store`, with its errors counted here.
     pub fn watch_store(&self, store: DynStore) -> DynStore {
-        Arc::new(MeteredStore {
-            inner: store,
-            metrics: self.clone(),
-        })
+        Arc::new(Decorated::new(store, StoreErrors(self.clone())))
     }
 }
 
@@ -269,106 +277,58 @@ impl Observer for Metrics {
     }
 }
 
-/// A store whose failures are counted in [`Metrics`].
+/// Counts a store's failures in [`Metrics`], by call and kind.
 #[derive(Debug)]
-struct MeteredStore {
-    inner: DynStore,
-    metrics: Metrics,
-}
+struct StoreErrors(Metrics);
 
-impl MeteredStore {
-    fn count<T>(&self, operation: &'static str, result: StoreResult<T>) -> StoreResult<T> {
-        if let Err(e) = &result {
-            self.metrics.observe_store_error(operation, e);
+impl StoreHook for StoreErrors {
+    fn after(&self, call: StoreCall, outcome: Result<(), &StoreError>) {
+        if let Err(e) = outcome {
+            self.0.observe_store_error(call, e);
         }
-        result
     }
 }
 
-#[async_trait]
-impl LeadStore for MeteredStore {
-    async fn insert_lead(&self, lead: &NewLead, now: Timestamp) -> StoreResult<Lead> {
-        self.count("insert_lead", self.inner.insert_lead(lead, now).await)
-    }
-    async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
-        self.count("get_lead", self.inner.get_lead(id).await)
-    }
-    async fn update_lead(
-        &self,
-        id: LeadId,
-        patch: &LeadPatch,
-        now: Timestamp,
-    ) -> StoreResult<Option<Lead>> {
-        self.count("update_lead", self.inner.update_lead(id, patch, now).await)
-    }
-    async fn delete_lead(&self, id: LeadId) -> StoreResult<bool> {
-        self.count("delete_lead", self.inner.delete_lead(id).await)
-    }
-    async fn list_leads(
-        &self,
-        filter: &LeadFilter,
-        ordering: Ordering,
-        page: PageRequest,
-    ) -> StoreResult<Page<Lead>> {
-        self.count(
-            "list_leads",
-            self.inner.list_leads(filter, ordering, page).await,
-        )
-    }
-}
-
-#[async_trait]
-impl SubscriberStore for MeteredStore {
-    async fn subscribe(
-        &self,
-        subscriber: &NewSubscriber,
-        now: Timestamp,
-    ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
-        self.count("subscribe", self.inner.subscribe(subscriber, now).await)
-    }
-    async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
-        self.count("get_subscriber", self.inner.get_subscriber(id).await)
-    }
-    async fn update_subscriber(
-        &self,
-        id: SubscriberId,
-        patch: &SubscriberPatch,
-        now: Timestamp,
-    ) -> StoreResult<Option<Subscriber>> {
-        self.count(
-            "update_subscriber",
-            self.inner.update_subscriber(id, patch, now).await,
-        )
-    }
-    async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {
-        self.count("delete_subscriber", self.inner.delete_subscriber(id).await)
-    }
-    async fn unsubscribe(&self, email: &str, now: Timestamp) -> StoreResult<bool> {
-        self.count("unsubscribe", self.inner.unsubscribe(email, now).await)
-    }
-    async fn list_subscribers(
-        &self,
-        filter: &SubscriberFilter,
-        ordering: Ordering,
-        page: PageRequest,
-    ) -> StoreResult<Page<Subscriber>> {
-        self.count(
-            "list_subscribers",
-            self.inner.list_subscribers(filter, ordering, page).await,
-        )
-    }
-}
-
-#[async_trait]
-impl ThrottleStore for MeteredStore {
-    async fn hit(&self, hits: &[ThrottleHit], now: Timestamp) -> StoreResult<ThrottleDecision> {
-        self.count("throttle_hit", self.inner.hit(hits, now).await)
-    }
-}
-
-#[async_trait]
-impl HealthCheck for MeteredStore {
-    async fn health(&self) -> StoreResult<()> {
-        self.count("health", self.inner.health().await)
-    }
+/// Serves `/backend/metrics`: the admin key only, never throttled (but a key that is not
+/// valid counts as a failed authentication, as everywhere); `GET` and `HEAD` only.
+pub(crate) fn layer(inner: Layered, exit3: Exit3, metrics: Metrics, debug: bool) -> Layered {
+    inner
+        .around(move |ep, req| {
+            let (exit3, metrics) = (exit3.clone(), metrics.clone());
+            async move {
+                let here = matched(&req).is_some_and(|m| m.path == METRICS_PATH);
+                if !here || req.method() == Method::OPTIONS {
+                    return ep.call(req).await;
+                }
+                if req.method() != Method::GET && req.method() != Method::HEAD {
+                    let mut resp = detail_response(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        &messages::method_not_allowed(req.method().as_str()),
+                    );
+                    if let Ok(allow) = READ_ONLY.parse() {
+                        resp.headers_mut().insert("allow", allow);
+                    }
+                    return Ok(resp);
+                }
+                let credential = match (
+                    req.headers().get("authorization").map(|v| v.to_str()),
+                    req.headers().get("x-api-key").map(|v| v.to_str()),
+                ) {
+                    (Some(Err(_)), _) | (_, Some(Err(_))) => Credential::Malformed,
+                    (auth, key) => Credential::from_headers(
+                        auth.and_then(Result::ok),
+                        key.and_then(Result::ok),
+                    ),
+                };
+                let ip = req.extensions().get::<ClientAddr>().and_then(|c| c.ip);
+                let ctx = RequestContext::new(credential, ip);
+                Ok(match exit3.admit(&ctx, Operation::ReadMetrics).await {
+                    Ok(_) => Response::builder()
+                        .content_type(CONTENT_TYPE)
+                        .body(metrics.render()),
+                    Err(e) => ReadError::from_core(e, debug).into_response(),
+                })
+            }
+        })
+        .boxed()
 }

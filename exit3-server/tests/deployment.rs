@@ -16,7 +16,7 @@ fn repo_file(path: &str) -> String {
 
 /// Every variable the server reads: its settings table and the throttle scopes'.
 fn settings_read() -> BTreeSet<String> {
-    let names: BTreeSet<String> = exit3_server::config::setting_names()
+    let names: BTreeSet<String> = exit3_server::app::config::setting_names()
         .map(str::to_owned)
         .collect();
     assert!(names.len() > 30, "{names:?}");
@@ -44,7 +44,7 @@ fn env_example() -> Vec<(String, String, bool)> {
 #[test]
 fn the_configuration_table_states_the_real_defaults() {
     let table = repo_file("exit3-server/README.md");
-    for setting in exit3_server::config::SETTINGS
+    for setting in exit3_server::app::config::SETTINGS
         .iter()
         .filter(|s| !s.default.is_empty())
     {

@@ -14,8 +14,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{ADMIN, BROKEN, DOWN, PANICKING, PUBLIC, UP, settings, spawn_observed, switch};
-use exit3_server::{Metrics, error_reports, logging};
+use common::{
+    ADMIN, BROKEN, DOWN, PANICKING, PUBLIC, SetMode, UP, settings, spawn_observed, switch,
+};
+use exit3_server::{
+    Metrics,
+    app::{error_reports, logging},
+};
 use exit3_store_memory::MemoryStore;
 use serde_json::{Value, json};
 

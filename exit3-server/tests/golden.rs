@@ -12,6 +12,15 @@ use std::{fmt::Write as _, path::PathBuf};
 use common::{ADMIN, Backend, PUBLIC, spawn_with};
 use serde_json::json;
 
+/// One request of the script: method, path, key, JSON body, extra headers.
+type Step<'a> = (
+    &'a str,
+    String,
+    Option<&'a str>,
+    Option<serde_json::Value>,
+    Vec<(&'a str, &'a str)>,
+);
+
 /// Headers that differ from run to run, or that describe the connection.
 const VARYING: &[&str] = &[
     "date",
@@ -69,13 +78,7 @@ async fn the_answers_are_the_recorded_ones() {
     let lead = json!({"full_name": "Ada Lovelace", "position": "CTO", "company_name": "Analytical",
         "email": "Ada@Example.COM", "phone": "+44 20", "message": "Hello\nthere",
         "utm_source": "news"});
-    let script: Vec<(
-        &str,
-        String,
-        Option<&str>,
-        Option<serde_json::Value>,
-        Vec<(&str, &str)>,
-    )> = vec![
+    let script: Vec<Step<'_>> = vec![
         ("GET", "/backend/health/".into(), None, None, vec![]),
         ("GET", "/backend/health/live".into(), None, None, vec![]),
         (

@@ -6,7 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    ADMIN, Backend, HANGING, PUBLIC, UP, settings, spawn_observed, spawn_on, spawn_with, switch,
+    ADMIN, Backend, HANGING, PUBLIC, SetMode, UP, settings, spawn_observed, spawn_on, spawn_with,
+    switch,
 };
 use exit3_server::Metrics;
 use serde_json::{Value, json};
@@ -192,7 +193,7 @@ async fn a_request_not_answered_in_time_gets_503(backend: Backend) {
 /// Item 6b: A client that sends half a request head and waits is cut off.
 async fn a_client_that_never_finishes_its_request_head_is_cut_off(backend: Backend) {
     let exit3 = exit3_core::Exit3::builder(backend.store().await).build();
-    let app = exit3_server::endpoint(exit3, &settings(&[]));
+    let app = exit3_server::endpoint(exit3, exit3_server::HttpOptions::default().any_host());
     let bound = exit3_server::server::bind(
         "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
         exit3_server::server::Limits {

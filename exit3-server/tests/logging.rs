@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use exit3_server::logging::rotating_file;
+use exit3_server::app::logging::rotating_file;
 
 const BIN: &str = env!("CARGO_BIN_EXE_exit3-server");
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use common::{ADMIN, DOWN, PUBLIC, UP, settings, spawn_observed, switch};
+use common::{ADMIN, DOWN, PUBLIC, SetMode, UP, settings, spawn_observed, switch};
 use exit3_server::{Metrics, metrics::PoolUsage};
 use exit3_store_memory::MemoryStore;
 use serde_json::{Value, json};

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ADMIN, BROKEN, Backend, DOWN, PUBLIC, UP, openapi, spawn_with};
+use common::{ADMIN, BROKEN, Backend, DOWN, PUBLIC, SetMode, UP, openapi, spawn_with};
 use serde_json::{Value, json};
 
 const V1: &str = "/backend/api/v1";

@@ -5,7 +5,9 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use common::{ADMIN, BROKEN, Backend, DOWN, PUBLIC, UP, on_every_store, spawn_app, spawn_with};
+use common::{
+    ADMIN, BROKEN, Backend, DOWN, PUBLIC, SetMode, UP, on_every_store, spawn_app, spawn_with,
+};
 use serde_json::{Value, json};
 
 on_every_store!(
@@ -589,7 +591,13 @@ async fn the_api_can_be_mounted_under_another_apps_prefix(backend: Backend) {
     let exit3 = Exit3::builder(backend.store().await)
         .keys(settings.api_keys())
         .build();
-    let app = Route::new().nest("/crm", exit3_server::endpoint(exit3, &settings));
+    let app = Route::new().nest(
+        "/crm",
+        exit3_server::endpoint(
+            exit3,
+            settings.http_options(exit3_server::Metrics::default()),
+        ),
+    );
     let bound = exit3_server::server::bind(
         "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
         exit3_server::server::Limits::default(),

@@ -11,7 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use tokio::sync::watch;
 
 use super::{ApiState, ApiTags};
-use crate::wire::Detail;
+use crate::dto::Detail;
 
 /// How long the store may take to answer a readiness check.
 pub const STORE_TIMEOUT: Duration = Duration::from_secs(2);

@@ -7,11 +7,9 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, param::Query};
 
 use super::{ApiState, ApiTags};
 use crate::{
+    dto::{LeadOut, LeadPage, LeadStatusWire, SerdeJson},
+    errors::{BodyErrors, CreateError, ReadError, WriteError},
     extract::{ApiKey, Client, LenientBody, ListQuery},
-    wire::{
-        BodyErrors, CreateError, LeadOut, LeadPage, LeadStatusWire, ReadError, SerdeJson,
-        WriteError,
-    },
 };
 
 /// The fields of a lead that a client sends (create, full update). Unknown and read-only

@@ -10,11 +10,6 @@ pub mod health;
 pub mod leads;
 pub mod newsletter;
 
-/// The canonical prefix.
-pub const V1_PREFIX: &str = "/backend/api/v1";
-/// The older, unversioned prefix (deprecated in the document).
-pub const LEGACY_PREFIX: &str = "/backend/api";
-
 /// What every operation needs.
 #[derive(Debug, Clone)]
 pub struct ApiState {

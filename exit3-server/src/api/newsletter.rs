@@ -10,11 +10,9 @@ use super::{
     leads::{Deleted, path_id, payload_or_admit},
 };
 use crate::{
+    dto::{Detail, SubscribeBody, SubscriberOut, SubscriberPage, SubscriberStatusWire},
+    errors::{CreateError, ReadError, WriteError},
     extract::{ApiKey, Client, LenientBody, ListQuery},
-    wire::{
-        CreateError, Detail, ReadError, SubscribeBody, SubscriberOut, SubscriberPage,
-        SubscriberStatusWire, WriteError,
-    },
 };
 
 /// A subscription (the newsletter form).

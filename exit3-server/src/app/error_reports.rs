@@ -9,6 +9,7 @@
 //! message and an `error` field; any configured key that still shows up in a text is
 //! replaced by `[redacted]`.
 
+use crate::middleware::Layered;
 use std::{borrow::Cow, sync::Arc};
 
 use sentry::{
@@ -18,14 +19,18 @@ use sentry::{
 };
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::config::Settings;
+use poem::{Endpoint, EndpointExt};
+use sentry::SentryFutureExt;
+
+use super::config::Settings;
+use crate::middleware::{PanicMessage, RequestId, RouteTemplate, method_label};
 
 /// What a report says about a request.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestFacts<'a> {
     /// The HTTP method.
     pub method: &'a str,
-    /// The route template (`/backend/api/v1/leads/{id}/`), or `(unknown)`.
+    /// The route template (`/backend/api/v1/leads/{id}/`), or `unmatched`.
     pub route: &'a str,
     /// The request id (also in the `X-Request-Id` answer header and the request log).
     pub request_id: &'a str,
@@ -76,7 +81,7 @@ where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
     sentry::integrations::tracing::layer().event_filter(|meta| {
-        if meta.target() == crate::app::ACCESS_LOG_TARGET {
+        if meta.target() == crate::middleware::ACCESS_LOG_TARGET {
             return EventFilter::Ignore;
         }
         match *meta.level() {
@@ -121,6 +126,49 @@ pub fn report(hub: &Hub, facts: RequestFacts<'_>) {
         },
         || hub.capture_message(&message, Level::Error),
     );
+}
+
+/// Reports every 5xx answer (but the readiness probe's) and every panic of `inner`, each
+/// on a hub of the request's own, so that the breadcrumbs logged while it ran go with its
+/// report. Does nothing while no Sentry client runs.
+pub fn layer(inner: Layered) -> Layered {
+    inner
+        .around(|ep, req| async move {
+            if !enabled() {
+                return ep.call(req).await;
+            }
+            let method = method_label(req.method());
+            let hub = Arc::new(Hub::new_from_top(Hub::main()));
+            let resp = ep.call(req).bind_hub(Arc::clone(&hub)).await?;
+            let status = resp.status().as_u16();
+            let route = resp
+                .extensions()
+                .get::<RouteTemplate>()
+                .map_or(crate::routes::UNMATCHED, |r| r.0);
+            let panic = resp
+                .extensions()
+                .get::<PanicMessage>()
+                .map(|p| p.0.as_str());
+            let readiness_probe = route == "/backend/health/";
+            if (status >= 500 && !readiness_probe) || panic.is_some() {
+                let request_id = resp
+                    .extensions()
+                    .get::<RequestId>()
+                    .map_or("", |r| r.0.as_str());
+                report(
+                    &hub,
+                    RequestFacts {
+                        method,
+                        route,
+                        request_id,
+                        status,
+                        panic,
+                    },
+                );
+            }
+            Ok(resp)
+        })
+        .boxed()
 }
 
 fn redact(text: &str, secrets: &[String]) -> String {

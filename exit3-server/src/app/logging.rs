@@ -14,7 +14,7 @@ use std::{
 use file_rotate::{ContentLimit, FileRotate, compression::Compression, suffix::AppendCount};
 use tracing_subscriber::{EnvFilter, Layer, Registry, layer::SubscriberExt};
 
-use crate::{
+use super::{
     config::{LogFormat, Settings},
     error_reports,
 };

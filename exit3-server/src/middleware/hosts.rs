@@ -1,4 +1,13 @@
-//! `ALLOWED_HOSTS` entries and Django's matching rule.
+//! `ALLOWED_HOSTS`: a request whose `Host` is malformed or not allowed answers 400
+//! `Invalid host header.`, before anything else looks at it (Django's rule).
+
+use super::Layered;
+use std::sync::Arc;
+
+use exit3_core::messages;
+use poem::{Endpoint, EndpointExt, Request, http::StatusCode};
+
+use crate::{errors::detail_response, options::HttpOptions};
 
 /// An `ALLOWED_HOSTS` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,5 +53,84 @@ impl HostPattern {
             Self::Any => "localhost",
             Self::Domain(d) | Self::Exact(d) => d,
         }
+    }
+}
+
+/// The host part of a `Host` value if it is well-formed (Django's rule), lower-cased.
+pub(crate) fn host_name(host: &str) -> Option<String> {
+    let host = host.to_ascii_lowercase();
+    let (name, port) = if host.starts_with('[') {
+        let end = host.find(']')?;
+        (&host[..=end], &host[end + 1..])
+    } else {
+        match host.rsplit_once(':') {
+            Some((n, _)) => (n, &host[n.len()..]),
+            None => (host.as_str(), ""),
+        }
+    };
+    let port_ok = port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let name_ok = if let Some(inner) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        inner.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    };
+    (port_ok && name_ok).then(|| name.trim_end_matches('.').to_owned())
+}
+
+/// The `Host` of a request as sent (the header, or the URI's authority on HTTP/2).
+pub(crate) fn raw_host(req: &Request) -> Option<String> {
+    req.header("host")
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+}
+
+/// Refuses requests whose host is not allowed.
+pub(crate) fn layer(inner: Layered, options: Arc<HttpOptions>) -> Layered {
+    inner
+        .around(move |ep, req| {
+            let options = Arc::clone(&options);
+            async move {
+                let allowed = raw_host(&req)
+                    .as_deref()
+                    .and_then(host_name)
+                    .is_some_and(|h| options.host_allowed(&h));
+                if !allowed {
+                    return Ok(detail_response(
+                        StatusCode::BAD_REQUEST,
+                        messages::INVALID_HOST,
+                    ));
+                }
+                ep.call(req).await
+            }
+        })
+        .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_checked_for_syntax() {
+        assert_eq!(host_name("LocalHost:8000").as_deref(), Some("localhost"));
+        assert_eq!(host_name("[::1]:80").as_deref(), Some("[::1]"));
+        assert_eq!(host_name("127.0.0.1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(host_name("evil.com/x"), None);
+        assert_eq!(host_name("a:b"), None);
+        assert_eq!(host_name(""), None);
+    }
+
+    #[test]
+    fn hosts_match_like_django() {
+        let p = HostPattern::parse(".Example.com");
+        assert!(p.matches("example.com") && p.matches("a.b.example.com"));
+        assert!(!p.matches("badexample.com"));
+        assert!(HostPattern::parse("*").matches("anything"));
     }
 }

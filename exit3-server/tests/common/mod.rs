@@ -17,12 +17,17 @@ use std::{
 
 use async_trait::async_trait;
 use exit3_core::{
-    DynStore, Error, HealthCheck, Lead, LeadFilter, LeadId, LeadPatch, LeadStore, ManualClock,
-    NewLead, NewSubscriber, Ordering, Page, PageRequest, StoreResult, SubscribeOutcome, Subscriber,
-    SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStore, ThrottleDecision,
-    ThrottleHit, ThrottleStore, Timestamp,
+    DynStore, ManualClock,
+    store::{Decorated, StoreCall, StoreError, StoreHook, StoreResult},
 };
-use exit3_server::{Metrics, Settings, config::HostPattern, endpoint_with_metrics, server};
+use exit3_server::{
+    Metrics,
+    app::{
+        self,
+        config::{HostPattern, Settings},
+    },
+    server,
+};
 use exit3_store_memory::MemoryStore;
 use exit3_store_postgres::testing;
 use serde_json::Value;
@@ -42,118 +47,37 @@ pub const PANICKING: u8 = 3;
 /// Every call waits for ever (a statement that never ends).
 pub const HANGING: u8 = 4;
 
-/// A store that can be switched to fail.
+/// What a switchable store does now.
 #[derive(Debug)]
-pub struct SwitchStore {
-    inner: DynStore,
+pub struct Switch {
     mode: AtomicU8,
 }
 
-impl SwitchStore {
-    pub fn set(&self, mode: u8) {
-        self.mode.store(mode, AtomicOrdering::SeqCst);
-    }
-
-    async fn check(&self) -> StoreResult<()> {
+#[async_trait]
+impl StoreHook for Switch {
+    async fn before(&self, _: StoreCall) -> StoreResult<()> {
         match self.mode.load(AtomicOrdering::SeqCst) {
             UP => Ok(()),
-            DOWN => Err(Error::unavailable("connection refused (test outage)")),
+            DOWN => Err(StoreError::unavailable("connection refused (test outage)")),
             PANICKING => panic!("the store exploded (test panic)"),
             HANGING => std::future::pending().await,
-            _ => Err(Error::internal("disk on fire (test failure)")),
+            _ => Err(StoreError::other("disk on fire (test failure)")),
         }
     }
 }
 
-#[async_trait]
-impl LeadStore for SwitchStore {
-    async fn insert_lead(&self, l: &NewLead, now: Timestamp) -> StoreResult<Lead> {
-        self.check().await?;
-        self.inner.insert_lead(l, now).await
-    }
-    async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
-        self.check().await?;
-        self.inner.get_lead(id).await
-    }
-    async fn update_lead(
-        &self,
-        id: LeadId,
-        p: &LeadPatch,
-        now: Timestamp,
-    ) -> StoreResult<Option<Lead>> {
-        self.check().await?;
-        self.inner.update_lead(id, p, now).await
-    }
-    async fn delete_lead(&self, id: LeadId) -> StoreResult<bool> {
-        self.check().await?;
-        self.inner.delete_lead(id).await
-    }
-    async fn list_leads(
-        &self,
-        f: &LeadFilter,
-        o: Ordering,
-        p: PageRequest,
-    ) -> StoreResult<Page<Lead>> {
-        self.check().await?;
-        self.inner.list_leads(f, o, p).await
-    }
+/// A store that can be switched to fail.
+pub type SwitchStore = Decorated<Switch>;
+
+/// Switches a [`SwitchStore`].
+pub trait SetMode {
+    /// Sets what every call does from now on.
+    fn set(&self, mode: u8);
 }
 
-#[async_trait]
-impl SubscriberStore for SwitchStore {
-    async fn subscribe(
-        &self,
-        s: &NewSubscriber,
-        now: Timestamp,
-    ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
-        self.check().await?;
-        self.inner.subscribe(s, now).await
-    }
-    async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
-        self.check().await?;
-        self.inner.get_subscriber(id).await
-    }
-    async fn update_subscriber(
-        &self,
-        id: SubscriberId,
-        p: &SubscriberPatch,
-        now: Timestamp,
-    ) -> StoreResult<Option<Subscriber>> {
-        self.check().await?;
-        self.inner.update_subscriber(id, p, now).await
-    }
-    async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {
-        self.check().await?;
-        self.inner.delete_subscriber(id).await
-    }
-    async fn unsubscribe(&self, email: &str, now: Timestamp) -> StoreResult<bool> {
-        self.check().await?;
-        self.inner.unsubscribe(email, now).await
-    }
-    async fn list_subscribers(
-        &self,
-        f: &SubscriberFilter,
-        o: Ordering,
-        p: PageRequest,
-    ) -> StoreResult<Page<Subscriber>> {
-        self.check().await?;
-        self.inner.list_subscribers(f, o, p).await
-    }
-}
-
-#[async_trait]
-impl ThrottleStore for SwitchStore {
-    async fn hit(&self, hits: &[ThrottleHit], now: Timestamp) -> StoreResult<ThrottleDecision> {
-        self.check().await?;
-        self.inner.hit(hits, now).await
-    }
-}
-
-#[async_trait]
-impl HealthCheck for SwitchStore {
-    async fn health(&self) -> StoreResult<()> {
-        self.check().await?;
-        self.inner.health().await
+impl SetMode for SwitchStore {
+    fn set(&self, mode: u8) {
+        self.hook().mode.store(mode, AtomicOrdering::SeqCst);
     }
 }
 
@@ -259,10 +183,12 @@ pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> TestApp {
 
 /// A switchable store over `inner`.
 pub fn switch(inner: DynStore) -> Arc<SwitchStore> {
-    Arc::new(SwitchStore {
+    Arc::new(Decorated::new(
         inner,
-        mode: AtomicU8::new(UP),
-    })
+        Switch {
+            mode: AtomicU8::new(UP),
+        },
+    ))
 }
 
 /// The server over `store`.
@@ -283,7 +209,8 @@ pub async fn spawn_observed(
         .observer(metrics.observer())
         .clock(clock.clone())
         .build();
-    let app = endpoint_with_metrics(exit3, &settings, metrics);
+    // As the binary serves it: with the error reports around.
+    let app = app::http(exit3, settings.http_options(metrics));
     let bound = server::bind(
         "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
         settings.limits(),

@@ -1,10 +1,9 @@
 //! Configuration (§8 of the contract): environment variables, optionally from `.env`,
 //! with the Django backend's names. Every problem is reported at once, in one message.
 //! Each setting's name and default are written once, in [`SETTINGS`] (throttle rates in
-//! the core's scope table), and read through one [`Reader`](reader::Reader).
+//! the core's scope table), and read through one `Reader`.
 
 mod deploy;
-mod hosts;
 mod reader;
 
 use std::{collections::HashMap, fmt, net::SocketAddr, path::PathBuf, time::Duration};
@@ -16,10 +15,9 @@ use exit3_core::{
 use rand::{Rng, distr::Alphanumeric};
 
 use self::reader::Reader;
-pub use self::{
-    hosts::HostPattern,
-    reader::{comma_list, parse_duration},
-};
+pub use self::reader::{comma_list, parse_duration};
+pub use crate::middleware::HostPattern;
+use crate::{HttpOptions, Metrics, server::Limits};
 
 /// The shortest key accepted with `DEBUG=false`.
 pub const MIN_KEY_LEN: usize = 32;
@@ -70,6 +68,7 @@ pub const SETTINGS: &[Setting] = &[
     setting("REQUEST_TIMEOUT", "15s"),
     setting("MAX_CONNECTIONS", "10000"),
     setting("API_DOCS", "true"),
+    setting("MAINTENANCE_INTERVAL", "5s"),
     setting("LOG_FORMAT", "json"),
     setting("LOG_LEVEL", "info"),
     setting("LOG_FILE", ""),
@@ -166,6 +165,9 @@ pub struct Settings {
     pub max_connections: usize,
     /// `API_DOCS`: serve `/backend/api/docs/` and `/backend/api/schema/`.
     pub api_docs: bool,
+    /// `MAINTENANCE_INTERVAL`: how often the maintenance task runs (purging expired
+    /// throttle state, compacting counts).
+    pub maintenance_interval: Duration,
     /// `LOG_FORMAT` (`json`, or `pretty` alias `text`).
     pub log_format: LogFormat,
     /// `LOG_LEVEL`: a `tracing` filter (`info`, `warn,exit3_server=debug`); `RUST_LOG`
@@ -283,6 +285,7 @@ impl Settings {
         let request_timeout = r.duration("REQUEST_TIMEOUT", Duration::from_millis(100));
         let max_connections = r.number("MAX_CONNECTIONS", 1..=1_000_000, "a number of connections");
         let api_docs = r.bool("API_DOCS");
+        let maintenance_interval = r.duration("MAINTENANCE_INTERVAL", Duration::from_millis(100));
         let shutdown_timeout = r.number("SHUTDOWN_TIMEOUT", 0..=u64::MAX, "a number of seconds");
         let log_format = match r
             .text("LOG_FORMAT")
@@ -352,6 +355,7 @@ impl Settings {
             request_timeout,
             max_connections,
             api_docs,
+            maintenance_interval,
             log_format,
             log_level,
             log_file,
@@ -359,18 +363,19 @@ impl Settings {
         })
     }
 
-    /// Settings for tests and embedding: the defaults, with `admin_key` as the only key,
-    /// in-memory, every host allowed.
-    pub fn for_tests(admin_key: &str) -> Self {
-        let vars = HashMap::from([
-            ("BASIC_API_KEY".to_owned(), admin_key.to_owned()),
-            ("DEBUG".to_owned(), "true".to_owned()),
-            ("ALLOWED_HOSTS".to_owned(), "*".to_owned()),
-        ]);
-        match Self::from_vars(&vars) {
-            Ok(s) => s,
-            // The defaults always read; an admin key that cannot be one is the caller's.
-            Err(e) => panic!("Settings::for_tests: {e}"),
+    /// The HTTP options these settings stand for, counting into `metrics`.
+    pub fn http_options(&self, metrics: Metrics) -> HttpOptions {
+        HttpOptions {
+            debug: self.debug,
+            allowed_hosts: self.allowed_hosts.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+            secure_ssl_redirect: self.secure_ssl_redirect,
+            hsts_seconds: self.hsts_seconds,
+            hsts_preload: self.hsts_preload,
+            cors_allowed_origins: self.cors_allowed_origins.clone(),
+            request_timeout: self.request_timeout,
+            api_docs: self.api_docs,
+            metrics,
         }
     }
 
@@ -385,10 +390,10 @@ impl Settings {
     }
 
     /// What the listener allows its clients (`MAX_CONNECTIONS`, the 15 s head timeout).
-    pub fn limits(&self) -> crate::server::Limits {
-        crate::server::Limits {
+    pub fn limits(&self) -> Limits {
+        Limits {
             max_connections: self.max_connections,
-            ..crate::server::Limits::default()
+            ..Limits::default()
         }
     }
 
@@ -494,14 +499,6 @@ mod tests {
         assert_eq!(s.database, Database::Memory);
         assert_eq!(s.db_pool_size, 10);
         assert!(!s.deploy_problems().is_empty());
-    }
-
-    #[test]
-    fn hosts_match_like_django() {
-        let p = HostPattern::parse(".Example.com");
-        assert!(p.matches("example.com") && p.matches("a.b.example.com"));
-        assert!(!p.matches("badexample.com"));
-        assert!(HostPattern::parse("*").matches("anything"));
     }
 
     #[test]

@@ -1,0 +1,154 @@
+//! The `exit3-server` binary, as a library module (feature `app`) so that its tests can
+//! build what it builds: settings from the environment, the wiring of stores and the
+//! service, logging and error reports, background tasks, the command line.
+
+pub mod cli;
+pub mod config;
+pub mod error_reports;
+pub mod logging;
+pub mod tasks;
+pub mod wiring;
+
+use std::{process::ExitCode, time::Duration};
+
+use clap::Parser;
+use tokio::sync::watch;
+
+use self::{
+    cli::{Cli, Command},
+    config::{Database, Settings},
+};
+use crate::{layered, server};
+
+/// The API as the binary serves it: [`endpoint`](crate::endpoint) with the process's
+/// error reports around it (Sentry, when `SENTRY_DSN` is set).
+pub fn http(
+    exit3: exit3_core::Exit3,
+    options: crate::HttpOptions,
+) -> impl poem::Endpoint<Output = poem::Response> + use<> {
+    error_reports::layer(layered(exit3, options))
+}
+
+/// The binary's `main`.
+pub fn main() -> ExitCode {
+    let command = Cli::parse().command();
+    if let Command::Openapi = command {
+        return cli::openapi();
+    }
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("exit3-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Check { deploy } => cli::check(&settings, deploy),
+        Command::Healthcheck => cli::healthcheck(&settings),
+        Command::Migrate => run(&settings, |s| async move { migrate(&s).await }),
+        Command::Maintenance => run(&settings, |s| async move { maintain(&s).await }),
+        Command::Serve { no_migrate } => run(&settings, move |s| serve(s, !no_migrate)),
+        Command::Openapi => cli::openapi(),
+    }
+}
+
+fn run<F, Fut>(settings: &Settings, f: F) -> ExitCode
+where
+    F: FnOnce(Settings) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    // Sentry first, so that the logging picks up its layer; the guard flushes at exit.
+    let _reports = error_reports::init(settings);
+    if let Err(e) = logging::init(settings) {
+        eprintln!("exit3-server: {e}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("exit3-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(f(settings.clone())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("exit3-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(settings: &Settings) -> Result<(), String> {
+    match settings.database {
+        Database::Memory => {
+            println!("nothing to migrate: no database configured (in-memory store)");
+            Ok(())
+        }
+        Database::Postgres(_) => wiring::open_store(settings, true).await.map(|_| ()),
+    }
+}
+
+async fn maintain(settings: &Settings) -> Result<(), String> {
+    let wired = wiring::wire(settings, false).await?;
+    let report = wired
+        .exit3
+        .maintain_once()
+        .await
+        .map_err(|e| format!("maintenance failed: {e}"))?;
+    println!(
+        "maintenance: {} expired throttle key(s) removed; counts compacted",
+        report.throttle_keys_removed
+    );
+    Ok(())
+}
+
+async fn serve(settings: Settings, migrate: bool) -> Result<(), String> {
+    if let Some(key) = &settings.generated_admin_key {
+        tracing::warn!(
+            "BASIC_API_KEY is not set: a random admin key was generated for this run only"
+        );
+        println!(
+            "\nBASIC_API_KEY is not set; the admin key of this run is:\n\n    {key}\n\n\
+             Send it as `Authorization: Basic {key}`. Set BASIC_API_KEY to keep one.\n"
+        );
+    }
+    if let Some(dsn) = &settings.sentry_dsn {
+        if dsn.starts_with("https:") && !cfg!(feature = "sentry-rustls") {
+            tracing::error!(
+                "SENTRY_DSN is https but this build has no TLS for Sentry: reports will \
+                 fail; build with `--features sentry-rustls` (the container image does)"
+            );
+        } else {
+            tracing::info!("error reports go to Sentry");
+        }
+    }
+    let wired = wiring::wire(&settings, migrate).await?;
+    let bound = server::bind(settings.bind, settings.limits())
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+    tracing::info!(addr = %bound.local_addr(), "exit3-server listening");
+    let (stop, stopped) = watch::channel(false);
+    let maintenance = tokio::spawn(tasks::maintenance(
+        wired.exit3.clone(),
+        settings.maintenance_interval,
+        stopped,
+    ));
+    let app = http(wired.exit3, settings.http_options(wired.metrics));
+    let served = bound
+        .serve(
+            app,
+            server::shutdown_signal(),
+            Duration::from_secs(settings.shutdown_timeout),
+        )
+        .await;
+    let _ = stop.send(true);
+    let _ = maintenance.await;
+    served.map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("exit3-server stopped");
+    Ok(())
+}

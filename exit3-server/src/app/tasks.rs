@@ -1,0 +1,28 @@
+//! Background tasks of a serving process: the maintenance step on a timer, until the
+//! process shuts down. Requests never do this work.
+
+use std::time::Duration;
+
+use exit3_core::Exit3;
+use tokio::sync::watch;
+
+/// Runs [`Exit3::maintain_once`] every `interval` until `shutdown` turns true; a failed
+/// step is logged and the next one tried on time.
+pub async fn maintenance(exit3: Exit3, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        match exit3.maintain_once().await {
+            Ok(report) if report.throttle_keys_removed > 0 => tracing::debug!(
+                throttle_keys_removed = report.throttle_keys_removed,
+                "maintenance"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "maintenance step failed"),
+        }
+    }
+}

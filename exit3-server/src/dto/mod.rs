@@ -1,0 +1,20 @@
+//! The wire format, in one place: the JSON shapes of the contract (§3), timestamps with
+//! exactly six fractional digits, the core's choices by name, page links.
+
+mod choice;
+mod detail;
+mod json;
+mod lead;
+mod page;
+mod subscriber;
+mod time;
+
+pub use self::{
+    choice::{LeadStatusWire, SubscriberStatusWire, Wire, WireChoice},
+    detail::{BadRequestBody, Detail, FieldMessages, ServerErrorBody},
+    json::SerdeJson,
+    lead::{ClientInfoOut, LeadOut, LeadPage},
+    page::PageLinks,
+    subscriber::{SubscribeBody, SubscriberOut, SubscriberPage, SubscriptionReceipt},
+    time::WireTime,
+};

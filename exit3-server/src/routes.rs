@@ -1,0 +1,88 @@
+//! The routes of the contract as data: each path's template (for logs, metrics and error
+//! reports — never the raw path, which a client chooses) and the methods it answers (for
+//! `Allow`).
+
+use crate::metrics::METRICS_PATH;
+
+/// The route label of a request no route matched.
+pub const UNMATCHED: &str = "unmatched";
+
+/// The routes of the contract, for `Allow` headers and the request log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// The route template, e.g. `/backend/api/v1/leads/{id}/`.
+    pub template: &'static str,
+    /// The methods it answers.
+    pub allow: &'static str,
+}
+
+pub(crate) const LIST: &str = "GET, POST, HEAD, OPTIONS";
+pub(crate) const DETAIL: &str = "GET, PUT, PATCH, DELETE, HEAD, OPTIONS";
+pub(crate) const SUB_DETAIL: &str = "GET, PATCH, DELETE, HEAD, OPTIONS";
+pub(crate) const POST_ONLY: &str = "POST, OPTIONS";
+pub(crate) const READ_ONLY: &str = "GET, HEAD, OPTIONS";
+
+/// The route a (slash-normalised) path belongs to, if any.
+pub fn route_of(path: &str) -> Option<RouteInfo> {
+    let info = |template, allow| Some(RouteInfo { template, allow });
+    match path {
+        "/backend/health/" => return info("/backend/health/", READ_ONLY),
+        "/backend/health/live/" => return info("/backend/health/live/", READ_ONLY),
+        "/backend/api/schema/" => return info("/backend/api/schema/", READ_ONLY),
+        "/backend/api/docs/" => return info("/backend/api/docs/", READ_ONLY),
+        METRICS_PATH => return info(METRICS_PATH, READ_ONLY),
+        _ => {}
+    }
+    let (v1, rest) = if let Some(rest) = path.strip_prefix("/backend/api/v1/") {
+        (true, rest)
+    } else {
+        (false, path.strip_prefix("/backend/api/")?)
+    };
+    let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    let pick = |a: &'static str, b: &'static str| if v1 { a } else { b };
+    match segments.as_slice() {
+        ["leads"] => info(pick("/backend/api/v1/leads/", "/backend/api/leads/"), LIST),
+        ["leads", id] if !id.is_empty() => info(
+            pick("/backend/api/v1/leads/{id}/", "/backend/api/leads/{id}/"),
+            DETAIL,
+        ),
+        ["newsletter"] => info(
+            pick("/backend/api/v1/newsletter/", "/backend/api/newsletter/"),
+            LIST,
+        ),
+        ["newsletter", "unsubscribe"] => info(
+            pick(
+                "/backend/api/v1/newsletter/unsubscribe/",
+                "/backend/api/newsletter/unsubscribe/",
+            ),
+            POST_ONLY,
+        ),
+        ["newsletter", id] if !id.is_empty() => info(
+            pick(
+                "/backend/api/v1/newsletter/{id}/",
+                "/backend/api/newsletter/{id}/",
+            ),
+            SUB_DETAIL,
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_recognised_under_both_prefixes() {
+        assert_eq!(
+            route_of("/backend/api/v1/leads/12/").map(|r| r.template),
+            Some("/backend/api/v1/leads/{id}/")
+        );
+        assert_eq!(
+            route_of("/backend/api/newsletter/unsubscribe/").map(|r| r.allow),
+            Some(POST_ONLY)
+        );
+        assert_eq!(route_of("/backend/api/v1/nope/"), None);
+        assert_eq!(route_of("/elsewhere/"), None);
+    }
+}
