@@ -154,3 +154,47 @@ fn serve_prints_the_generated_key_answers_healthcheck_and_stops_on_sigterm() {
         "one log line per request: {err}"
     );
 }
+
+/// `maintenance` runs one step and says what it did; on PostgreSQL it removes the
+/// expired throttle state a serving instance left.
+#[test]
+fn maintenance_runs_one_step_and_reports_it() {
+    let (code, out, err) = run(&["maintenance"], &[("LOG_LEVEL", "warn")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("maintenance: 0 expired throttle key(s) removed"),
+        "{out}"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let Some(db) = runtime.block_on(exit3_store_postgres::testing::test_db()) else {
+        return;
+    };
+    runtime.block_on(async {
+        use exit3_core::store::ThrottleStore as _;
+        let store = db.store().await;
+        let rate = exit3_core::Rate::new(1, Duration::from_secs(1)).unwrap_or_else(|| panic!());
+        for i in 0..3 {
+            let key = exit3_core::ThrottleKey::custom(
+                exit3_core::ThrottleScope::General,
+                format!("general:ip:10.7.0.{i}"),
+            );
+            store
+                .hit(&[exit3_core::ThrottleHit::new(key, rate)], exit3_core::testing::at(0))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    });
+    let (code, out, err) = run(
+        &["maintenance"],
+        &[("DATABASE_URL", &db.url), ("LOG_LEVEL", "warn")],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("maintenance: 3 expired throttle key(s) removed"),
+        "{out}"
+    );
+    runtime.block_on(db.drop_database());
+}

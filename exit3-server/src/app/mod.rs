@@ -31,24 +31,29 @@ pub fn http(
 
 /// The binary's `main`.
 pub fn main() -> ExitCode {
-    let command = Cli::parse().command();
-    if let Command::Openapi = command {
-        return cli::openapi();
+    match Cli::parse().command() {
+        Command::Openapi => cli::openapi(),
+        Command::Check { deploy } => with_settings(|s| cli::check(&s, deploy)),
+        Command::Healthcheck => with_settings(|s| cli::healthcheck(&s)),
+        Command::Migrate => with_settings(|s| run(&s, |s| async move { migrate(&s).await })),
+        Command::Maintenance => {
+            with_settings(|s| run(&s, |s| async move { maintain(&s).await }))
+        }
+        Command::Serve { no_migrate } => {
+            with_settings(|s| run(&s, move |s| serve(s, !no_migrate)))
+        }
     }
-    let settings = match Settings::from_env() {
-        Ok(s) => s,
+}
+
+/// Reads the settings and runs `f` with them; a configuration that cannot work stops
+/// here with every problem (exit 2).
+fn with_settings(f: impl FnOnce(Settings) -> ExitCode) -> ExitCode {
+    match Settings::from_env() {
+        Ok(settings) => f(settings),
         Err(e) => {
             eprintln!("exit3-server: {e}");
-            return ExitCode::from(2);
+            ExitCode::from(2)
         }
-    };
-    match command {
-        Command::Check { deploy } => cli::check(&settings, deploy),
-        Command::Healthcheck => cli::healthcheck(&settings),
-        Command::Migrate => run(&settings, |s| async move { migrate(&s).await }),
-        Command::Maintenance => run(&settings, |s| async move { maintain(&s).await }),
-        Command::Serve { no_migrate } => run(&settings, move |s| serve(s, !no_migrate)),
-        Command::Openapi => cli::openapi(),
     }
 }
 
