@@ -58,11 +58,14 @@ pub mod error;
 pub mod input;
 pub mod messages;
 pub mod observe;
+pub mod outbox;
+pub mod ports;
 pub mod query;
 pub mod service;
 pub mod store;
 pub mod text;
 pub mod throttle;
+pub mod tokens;
 pub mod worker;
 
 #[cfg(feature = "testing")]
@@ -78,6 +81,7 @@ pub use domain::{
 pub use error::{BoxError, Denial, Error, FieldErrors};
 pub use input::Payload;
 pub use observe::{NoObserver, Observer, Refusal};
+pub use ports::{Mail, MailContent, MailError, Mailer, Ports};
 pub use query::{
     LeadFilter, LeadQuery, Ordering, Page, PageRequest, QueryParams, Search, SortField,
     SubscriberFilter, SubscriberQuery,
@@ -92,4 +96,4 @@ pub use throttle::{
     Counted, HitMode, Rate, RateSetting, ThrottleDecision, ThrottleHit, ThrottleKey, ThrottleRates,
     ThrottleScope,
 };
-pub use worker::MaintenanceReport;
+pub use worker::{DeliveryLimits, DeliveryReport, MaintenanceReport};

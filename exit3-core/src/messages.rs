@@ -73,6 +73,17 @@ pub const UNSUBSCRIBED: &str = "If this address was subscribed, it is now unsubs
 pub const INVALID_HOST: &str = "Invalid host header.";
 /// A body over the limit.
 pub const TOO_LARGE: &str = "Request body is too large.";
+/// A confirmation link that is unknown, expired or used.
+pub const LINK_INVALID_OR_EXPIRED: &str = "This link is invalid or has expired.";
+/// An unsubscribe link whose signature does not hold.
+pub const LINK_INVALID: &str = "This link is invalid.";
+/// The confirmation page, after confirming (or a double click).
+pub const SUBSCRIBED_PAGE: &str = "You are subscribed.";
+/// The unsubscribe page, after unsubscribing (and on every repeat).
+pub const UNSUBSCRIBED_PAGE: &str = "You are unsubscribed.";
+/// The subject of the double opt-in mail.
+pub const CONFIRM_SUBJECT: &str = "Please confirm your subscription";
+
 /// A body that could not be read at all (the client went away or was too slow).
 pub const MALFORMED_REQUEST: &str = "Malformed request.";
 

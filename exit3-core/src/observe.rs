@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 
-use crate::{error::Denial, throttle::ThrottleScope};
+use crate::{error::Denial, outbox::OutboxKind, throttle::ThrottleScope};
 
 /// Why the service refused a request before doing anything with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,11 +28,17 @@ impl Refusal {
     }
 }
 
-/// Receives the service's refusals. Called on the request's path: keep it cheap and
-/// never block.
+/// Receives the service's refusals and the delivery worker's attempts. Called on the
+/// request's (or the worker's) path: keep it cheap and never block.
 pub trait Observer: Send + Sync + Debug + 'static {
     /// A request was refused.
     fn refused(&self, refusal: Refusal);
+
+    /// A delivery attempt of a `kind` message ended as `outcome` (`delivered`,
+    /// `skipped`, `retried`, `failed`).
+    fn delivered(&self, kind: OutboxKind, outcome: &'static str) {
+        let _ = (kind, outcome);
+    }
 }
 
 /// The observer of a service built without one: notices nothing.

@@ -25,16 +25,21 @@ use std::{
 
 use async_trait::async_trait;
 use exit3_core::{
-    Lead, LeadFilter, LeadId, LeadPatch, LeadStatus, NewLead, NewSubscriber, Ordering, Page,
-    PageRequest, SortField, SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId,
-    SubscriberPatch, SubscriberStatus, ThrottleDecision, ThrottleHit, Timestamp,
+    Lead, LeadFilter, LeadId, LeadPatch, LeadStatus, NewLead, Ordering, Page, PageRequest,
+    SortField, SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId, SubscriberPatch,
+    SubscriberStatus, ThrottleDecision, ThrottleHit, Timestamp,
     clock::to_micros,
-    domain::set_status,
+    domain::{
+        ConfirmDecision, RequestFacts, SubscribeRequest, TokenRecord, UnsubscribeMethod,
+        subscription,
+    },
+    outbox::{AttemptOutcome, Claimed, DeliveryStatus, OutboxId, OutboxMessage, OutboxStats},
     store::{
-        Conflict, HealthCheck, LeadStore, Maintenance, StoreError, StoreResult, SubscriberStore,
-        ThrottleStore,
+        ConfirmOutcome, Conflict, HealthCheck, LeadStore, Maintenance, OutboxStore, StoreError,
+        StoreResult, SubscriberStore, ThrottleStore, UnsubscribeTarget,
     },
     throttle::{Rate, Window},
+    tokens::TokenHash,
 };
 
 /// An in-memory store. One lock guards the data and another the throttle state, so
@@ -59,6 +64,54 @@ struct Data {
     /// Lower-case address → id: the unique index.
     emails: HashMap<String, i64>,
     last_subscriber_id: i64,
+    /// Confirmation tokens by hash.
+    tokens: HashMap<[u8; 32], TokenRecord>,
+    /// The outbox, by id.
+    outbox: BTreeMap<i64, Queued>,
+    last_outbox_id: i64,
+}
+
+/// An outbox message with its delivery state.
+#[derive(Debug, Clone)]
+struct Queued {
+    message: OutboxMessage,
+    status: DeliveryStatus,
+    attempts: u32,
+    next_attempt_at: Timestamp,
+    lease_until: Option<Timestamp>,
+    last_error: Option<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl Data {
+    /// Queues `message`, in the same write as the change that causes it.
+    fn enqueue(&mut self, message: OutboxMessage, now: Timestamp) {
+        self.last_outbox_id += 1;
+        self.outbox.insert(
+            self.last_outbox_id,
+            Queued {
+                message,
+                status: DeliveryStatus::Pending,
+                attempts: 0,
+                next_attempt_at: now,
+                lease_until: None,
+                last_error: None,
+                created_at: now,
+                updated_at: now,
+            },
+        );
+    }
+
+    fn subscriber_by_email(&mut self, email: &str) -> StoreResult<Option<&mut Subscriber>> {
+        let Some(&id) = self.emails.get(email) else {
+            return Ok(None);
+        };
+        self.subscribers
+            .get_mut(&id)
+            .map(Some)
+            .ok_or_else(|| StoreError::other("e-mail index points to no subscriber"))
+    }
 }
 
 #[derive(Debug, Default)]
@@ -249,31 +302,35 @@ impl LeadStore for MemoryStore {
 impl SubscriberStore for MemoryStore {
     async fn subscribe(
         &self,
-        new: &NewSubscriber,
+        request: &SubscribeRequest,
         now: Timestamp,
     ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
         let mut data = write(&self.data);
-        if let Some(&id) = data.emails.get(new.email()) {
-            let existing = data
-                .subscribers
-                .get_mut(&id)
-                .ok_or_else(|| StoreError::other("e-mail index points to no subscriber"))?;
-            return Ok(match existing.status {
-                SubscriberStatus::Active => (existing.clone(), SubscribeOutcome::AlreadyActive),
-                SubscriberStatus::Unsubscribed => {
-                    set_status(existing, SubscriberStatus::Active, now);
-                    (existing.clone(), SubscribeOutcome::Reactivated)
-                }
-            });
+        let (subscriber, effect) = match data.subscriber_by_email(request.subscriber.email())? {
+            Some(existing) => {
+                let effect = request.apply(existing, now);
+                (existing.clone(), effect)
+            }
+            None => {
+                let id = data.last_subscriber_id + 1;
+                let id_ = SubscriberId::new(id)
+                    .ok_or_else(|| StoreError::other("subscriber id overflow"))?;
+                let (subscriber, effect) = request.create(id_, now);
+                data.last_subscriber_id = id;
+                data.emails.insert(subscriber.email.clone(), id);
+                data.subscribers.insert(id, subscriber.clone());
+                (subscriber, effect)
+            }
+        };
+        if effect.confirmation_mail {
+            data.enqueue(
+                OutboxMessage::Confirmation {
+                    subscriber: subscriber.id,
+                },
+                now,
+            );
         }
-        let id = data.last_subscriber_id + 1;
-        let id_ =
-            SubscriberId::new(id).ok_or_else(|| StoreError::other("subscriber id overflow"))?;
-        let subscriber = new.clone().into_subscriber(id_, now);
-        data.last_subscriber_id = id;
-        data.emails.insert(subscriber.email.clone(), id);
-        data.subscribers.insert(id, subscriber.clone());
-        Ok((subscriber, SubscribeOutcome::Created))
+        Ok((subscriber, effect.outcome))
     }
 
     async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
@@ -314,21 +371,53 @@ impl SubscriberStore for MemoryStore {
             return Ok(false);
         };
         data.emails.remove(&gone.email);
+        data.tokens.retain(|_, t| t.subscriber != id);
         Ok(true)
     }
 
-    async fn unsubscribe(&self, email: &str, now: Timestamp) -> StoreResult<bool> {
+    async fn unsubscribe(
+        &self,
+        target: UnsubscribeTarget<'_>,
+        method: UnsubscribeMethod,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
         let mut data = write(&self.data);
-        let Some(&id) = data.emails.get(email) else {
-            return Ok(false);
+        let subscriber = match target {
+            UnsubscribeTarget::Email(email) => data.subscriber_by_email(email)?,
+            UnsubscribeTarget::Id(id) => data.subscribers.get_mut(&id.get()),
         };
-        match data.subscribers.get_mut(&id) {
-            Some(s) if s.status == SubscriberStatus::Active => {
-                set_status(s, SubscriberStatus::Unsubscribed, now);
-                Ok(true)
+        Ok(subscriber.is_some_and(|s| subscription::unsubscribe(s, method, now)))
+    }
+
+    async fn confirm(
+        &self,
+        token: TokenHash,
+        facts: &RequestFacts,
+        now: Timestamp,
+    ) -> StoreResult<ConfirmOutcome> {
+        let mut data = write(&self.data);
+        let Data {
+            tokens,
+            subscribers,
+            ..
+        } = &mut *data;
+        let record = tokens.get_mut(&token.0);
+        let subscriber = record
+            .as_ref()
+            .and_then(|r| subscribers.get_mut(&r.subscriber.get()));
+        let decision = subscription::decide_confirm(record.as_deref(), subscriber.as_deref(), now);
+        Ok(match (decision, record, subscriber) {
+            (ConfirmDecision::Confirm, Some(record), Some(subscriber)) => {
+                record.used_at = Some(now);
+                subscription::confirm(subscriber, facts, now);
+                ConfirmOutcome::Confirmed(subscriber.clone())
             }
-            _ => Ok(false),
-        }
+            (ConfirmDecision::AlreadyConfirmed, Some(record), Some(subscriber)) => {
+                record.used_at.get_or_insert(now);
+                ConfirmOutcome::AlreadyConfirmed(subscriber.clone())
+            }
+            _ => ConfirmOutcome::Invalid,
+        })
     }
 
     async fn list_subscribers(
@@ -345,6 +434,120 @@ impl SubscriberStore for MemoryStore {
             page,
         );
         Ok(page.map(Subscriber::clone))
+    }
+}
+
+#[async_trait]
+impl OutboxStore for MemoryStore {
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease_until: Timestamp,
+    ) -> StoreResult<Vec<Claimed>> {
+        let mut data = write(&self.data);
+        let mut due: Vec<(Timestamp, i64)> = data
+            .outbox
+            .iter()
+            .filter(|(_, q)| {
+                q.status == DeliveryStatus::Pending
+                    && q.next_attempt_at <= now
+                    && q.lease_until.is_none_or(|l| l <= now)
+            })
+            .map(|(&id, q)| (q.next_attempt_at, id))
+            .collect();
+        due.sort_unstable();
+        let mut claimed = Vec::new();
+        for (_, id) in due.into_iter().take(limit as usize) {
+            let (Some(q), Some(id_)) = (data.outbox.get_mut(&id), OutboxId::new(id)) else {
+                continue;
+            };
+            q.attempts += 1;
+            q.lease_until = Some(lease_until);
+            q.updated_at = now;
+            claimed.push(Claimed {
+                id: id_,
+                attempt: q.attempts,
+                message: q.message.clone(),
+                created_at: q.created_at,
+            });
+        }
+        Ok(claimed)
+    }
+
+    async fn record_attempt(
+        &self,
+        id: OutboxId,
+        attempt: u32,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut data = write(&self.data);
+        let Some(q) = data.outbox.get_mut(&id.get()) else {
+            return Ok(false);
+        };
+        if q.status != DeliveryStatus::Pending || q.attempts != attempt {
+            return Ok(false);
+        }
+        q.status = outcome.status();
+        q.last_error = outcome.error().map(str::to_owned);
+        q.lease_until = None;
+        q.updated_at = now;
+        if let AttemptOutcome::Retry { at, .. } = outcome {
+            q.next_attempt_at = *at;
+        }
+        Ok(true)
+    }
+
+    async fn issue_confirmation(
+        &self,
+        subscriber: SubscriberId,
+        token: TokenHash,
+        expires_at: Timestamp,
+        _now: Timestamp,
+    ) -> StoreResult<Option<Subscriber>> {
+        let mut data = write(&self.data);
+        let Some(found) = data
+            .subscribers
+            .get(&subscriber.get())
+            .filter(|s| s.status == SubscriberStatus::Pending)
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        data.tokens.insert(
+            token.0,
+            TokenRecord {
+                subscriber,
+                expires_at,
+                used_at: None,
+            },
+        );
+        Ok(Some(found))
+    }
+
+    async fn outbox_stats(&self) -> StoreResult<Vec<OutboxStats>> {
+        let data = read(&self.data);
+        let mut stats: BTreeMap<&'static str, OutboxStats> = BTreeMap::new();
+        for q in data
+            .outbox
+            .values()
+            .filter(|q| q.status == DeliveryStatus::Pending)
+        {
+            let kind = q.message.kind();
+            let entry = stats.entry(kind.as_str()).or_insert(OutboxStats {
+                kind,
+                pending: 0,
+                oldest_pending: None,
+            });
+            entry.pending += 1;
+            entry.oldest_pending = Some(
+                entry
+                    .oldest_pending
+                    .map_or(q.created_at, |t| t.min(q.created_at)),
+            );
+        }
+        Ok(stats.into_values().collect())
     }
 }
 

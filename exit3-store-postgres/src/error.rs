@@ -1,6 +1,6 @@
 //! sqlx errors → the core's store errors.
 
-use exit3_core::StoreError;
+use exit3_core::{StoreError, store::StoreResult};
 use sqlx::migrate::MigrateError;
 
 /// SQLSTATE classes and codes that mean "the database cannot answer now".
@@ -55,4 +55,56 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error, name: &str) -> bool {
 /// A value read from the database that the core refuses (a bug or a hand edit).
 pub(crate) fn corrupt(what: &str, value: impl std::fmt::Display) -> StoreError {
     StoreError::other(format!("the database holds an invalid {what}: {value}"))
+}
+
+/// An error inside a transaction that is read-modify-write: a database error (which may
+/// be worth a retry: [`TxError::is_retryable`]) or the core refusing what was read.
+#[derive(Debug)]
+pub(crate) enum TxError {
+    Sql(sqlx::Error),
+    Store(StoreError),
+}
+
+impl TxError {
+    /// A deadlock or serialization failure: running the transaction again may succeed.
+    pub(crate) fn is_retryable(&self) -> bool {
+        matches!(self, Self::Sql(e) if is_retryable(e))
+    }
+}
+
+impl From<sqlx::Error> for TxError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Sql(e)
+    }
+}
+
+impl From<StoreError> for TxError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<TxError> for StoreError {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::Sql(e) => from_sqlx(e),
+            TxError::Store(e) => e,
+        }
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or has met a deadlock or
+/// serialization failure `attempts` times.
+pub(crate) async fn retrying<T, F, Fut>(attempts: u32, mut attempt: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, TxError>>,
+{
+    let mut tried = 1;
+    loop {
+        match attempt().await {
+            Err(e) if e.is_retryable() && tried < attempts => tried += 1,
+            done => return done.map_err(StoreError::from),
+        }
+    }
 }

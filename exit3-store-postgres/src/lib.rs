@@ -3,6 +3,7 @@
 mod error;
 mod lead;
 mod options;
+mod outbox;
 mod query;
 mod subscriber;
 #[cfg(feature = "testing")]

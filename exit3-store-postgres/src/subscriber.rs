@@ -1,27 +1,50 @@
-//! Newsletter subscribers.
+//! Newsletter subscribers, their consent records and confirmation tokens.
+//!
+//! Every change is read-modify-write in one transaction: the row is locked
+//! (`SELECT … FOR UPDATE`), the core's transition ([`SubscribeRequest::apply`],
+//! [`subscription::confirm`], …) changes it, and the whole state is written back — so
+//! the rules are the core's, once, and concurrent calls for one address see each other.
+
+use std::net::IpAddr;
 
 use async_trait::async_trait;
 use exit3_core::{
-    NewSubscriber, Ordering, Page, PageRequest, SubscribeOutcome, Subscriber, SubscriberFilter,
-    SubscriberId, SubscriberPatch, SubscriberStatus, Timestamp,
-    store::{Conflict, StoreError, StoreResult, SubscriberStore},
+    Ordering, Page, PageRequest, SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId,
+    SubscriberPatch, SubscriberStatus, Timestamp,
+    domain::{
+        ConfirmDecision, Consent, RequestFacts, SubscribeRequest, TokenRecord, UnsubscribeMethod,
+        subscription,
+    },
+    outbox::OutboxMessage,
+    store::{
+        ConfirmOutcome, Conflict, StoreError, StoreResult, SubscriberStore, UnsubscribeTarget,
+    },
+    tokens::TokenHash,
 };
-use sqlx::{FromRow, Postgres, QueryBuilder};
+use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 
 use crate::{
     PostgresStore,
-    error::{corrupt, from_sqlx, is_unique_violation},
+    error::{TxError, corrupt, from_sqlx, is_unique_violation, retrying},
+    outbox::enqueue,
     query::{TOTAL, fetch_page, push_order, push_page, push_search},
 };
 
 /// The unique index on `lower(email)`.
 const EMAIL_KEY: &str = "newsletter_subscribers_email_key";
 
-const COLUMNS: &str = "s.id, s.email, s.full_name, s.status, s.source, s.created_at, \
-    s.updated_at, s.unsubscribed_at";
+/// How often a transaction that met a deadlock, or lost the race to insert an address, is
+/// tried before the error is answered.
+const ATTEMPTS: u32 = 3;
+
+pub(crate) const COLUMNS: &str = "s.id, s.email, s.full_name, s.status, s.source, \
+    s.created_at, s.updated_at, s.unsubscribed_at, s.confirmed_at, s.consent_text, \
+    s.subscribed_at, host(s.subscribed_ip) AS subscribed_ip, s.subscribed_user_agent, \
+    host(s.confirmed_ip) AS confirmed_ip, s.confirmed_user_agent, s.unsubscribe_method, \
+    s.confirmations_sent";
 
 #[derive(Debug, FromRow)]
-struct SubscriberRow {
+pub(crate) struct SubscriberRow {
     id: i64,
     email: String,
     full_name: Option<String>,
@@ -30,12 +53,31 @@ struct SubscriberRow {
     created_at: Timestamp,
     updated_at: Timestamp,
     unsubscribed_at: Option<Timestamp>,
+    confirmed_at: Option<Timestamp>,
+    consent_text: Option<String>,
+    subscribed_at: Option<Timestamp>,
+    subscribed_ip: Option<String>,
+    subscribed_user_agent: Option<String>,
+    confirmed_ip: Option<String>,
+    confirmed_user_agent: Option<String>,
+    unsubscribe_method: Option<String>,
+    confirmations_sent: Vec<Timestamp>,
+}
+
+fn ip(column: Option<String>) -> StoreResult<Option<IpAddr>> {
+    column
+        .map(|ip| ip.parse().map_err(|_| corrupt("IP address", &ip)))
+        .transpose()
 }
 
 impl TryFrom<SubscriberRow> for Subscriber {
-    type Error = exit3_core::StoreError;
+    type Error = StoreError;
 
     fn try_from(r: SubscriberRow) -> Result<Self, Self::Error> {
+        let unsubscribe_method = r
+            .unsubscribe_method
+            .map(|m| UnsubscribeMethod::parse(&m).ok_or_else(|| corrupt("unsubscribe method", &m)))
+            .transpose()?;
         Ok(Subscriber {
             id: SubscriberId::new(r.id).ok_or_else(|| corrupt("subscriber id", r.id))?,
             status: SubscriberStatus::parse(&r.status)
@@ -46,15 +88,248 @@ impl TryFrom<SubscriberRow> for Subscriber {
             created_at: r.created_at,
             updated_at: r.updated_at,
             unsubscribed_at: r.unsubscribed_at,
+            confirmed_at: r.confirmed_at,
+            consent: Consent {
+                text: r.consent_text,
+                subscribed_at: r.subscribed_at,
+                subscribed_ip: ip(r.subscribed_ip)?,
+                subscribed_user_agent: r.subscribed_user_agent,
+                confirmed_ip: ip(r.confirmed_ip)?,
+                confirmed_user_agent: r.confirmed_user_agent,
+                unsubscribe_method,
+            },
+            confirmations_sent: r.confirmations_sent,
         })
     }
 }
 
-#[derive(Debug, FromRow)]
-struct UpsertRow {
-    #[sqlx(flatten)]
-    subscriber: SubscriberRow,
-    inserted: bool,
+/// The subscriber with `id`, locked until the transaction ends.
+async fn lock_by_id(
+    conn: &mut PgConnection,
+    id: SubscriberId,
+) -> Result<Option<Subscriber>, TxError> {
+    let row: Option<SubscriberRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM newsletter_subscribers s WHERE s.id = $1 FOR UPDATE"
+    ))
+    .bind(id.get())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(Subscriber::try_from).transpose()?)
+}
+
+/// The subscriber with the (lower-case) address, locked until the transaction ends.
+async fn lock_by_email(
+    conn: &mut PgConnection,
+    email: &str,
+) -> Result<Option<Subscriber>, TxError> {
+    let row: Option<SubscriberRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM newsletter_subscribers s WHERE lower(s.email) = lower($1) \
+         FOR UPDATE"
+    ))
+    .bind(email)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(Subscriber::try_from).transpose()?)
+}
+
+/// How [`write`] stores a subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// A new row; nothing when the address is taken (the caller looks again).
+    Insert,
+    /// Over the row with its id.
+    Update,
+}
+
+/// Writes the whole state of `s`; `false` when an insert met a row with its address.
+async fn write(conn: &mut PgConnection, s: &Subscriber, how: Write) -> sqlx::Result<bool> {
+    const VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::inet, $13, \
+        $14::inet, $15, $16, $17";
+    let sql = match how {
+        Write::Insert => format!(
+            "INSERT INTO newsletter_subscribers (id, email, full_name, status, source, \
+                 created_at, updated_at, unsubscribed_at, confirmed_at, consent_text, \
+                 subscribed_at, subscribed_ip, subscribed_user_agent, confirmed_ip, \
+                 confirmed_user_agent, unsubscribe_method, confirmations_sent) \
+             VALUES ({VALUES}) ON CONFLICT ((lower(email))) DO NOTHING"
+        ),
+        Write::Update => format!(
+            "UPDATE newsletter_subscribers SET (email, full_name, status, source, \
+                 created_at, updated_at, unsubscribed_at, confirmed_at, consent_text, \
+                 subscribed_at, subscribed_ip, subscribed_user_agent, confirmed_ip, \
+                 confirmed_user_agent, unsubscribe_method, confirmations_sent) = \
+             ROW({}) WHERE id = $1",
+            VALUES.trim_start_matches("$1, ")
+        ),
+    };
+    let c = &s.consent;
+    let done = sqlx::query(&sql)
+        .bind(s.id.get())
+        .bind(&s.email)
+        .bind(&s.full_name)
+        .bind(s.status.as_str())
+        .bind(&s.source)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .bind(s.unsubscribed_at)
+        .bind(s.confirmed_at)
+        .bind(&c.text)
+        .bind(c.subscribed_at)
+        .bind(c.subscribed_ip.map(|ip| ip.to_string()))
+        .bind(&c.subscribed_user_agent)
+        .bind(c.confirmed_ip.map(|ip| ip.to_string()))
+        .bind(&c.confirmed_user_agent)
+        .bind(c.unsubscribe_method.map(UnsubscribeMethod::as_str))
+        .bind(&s.confirmations_sent)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A new id from the table's identity sequence.
+async fn next_id(conn: &mut PgConnection) -> Result<SubscriberId, TxError> {
+    let (id,): (i64,) =
+        sqlx::query_as("SELECT nextval(pg_get_serial_sequence('newsletter_subscribers', 'id'))")
+            .fetch_one(conn)
+            .await?;
+    Ok(SubscriberId::new(id).ok_or_else(|| corrupt("subscriber id", id))?)
+}
+
+impl PostgresStore {
+    /// One subscribe transaction; `None` when it lost the race to insert the address.
+    async fn try_subscribe(
+        &self,
+        request: &SubscribeRequest,
+        now: Timestamp,
+    ) -> Result<Option<(Subscriber, SubscribeOutcome)>, TxError> {
+        let mut tx = self.pool.begin().await?;
+        let (subscriber, effect) = match lock_by_email(&mut tx, request.subscriber.email()).await? {
+            Some(mut existing) => {
+                let before = existing.clone();
+                let effect = request.apply(&mut existing, now);
+                if existing != before {
+                    write(&mut tx, &existing, Write::Update).await?;
+                }
+                (existing, effect)
+            }
+            None => {
+                let (created, effect) = request.create(next_id(&mut tx).await?, now);
+                // Another transaction may insert the address between the look-up and
+                // here: then nothing is inserted, and the next attempt finds its row.
+                if !write(&mut tx, &created, Write::Insert).await? {
+                    return Ok(None);
+                }
+                (created, effect)
+            }
+        };
+        if effect.confirmation_mail {
+            let message = OutboxMessage::Confirmation {
+                subscriber: subscriber.id,
+            };
+            enqueue(&mut tx, &message, Some(subscriber.id), now).await?;
+        }
+        tx.commit().await?;
+        Ok(Some((subscriber, effect.outcome)))
+    }
+
+    /// One confirmation: the token, then its subscriber, both locked (in that order, so
+    /// two uses of one token wait for each other), decided by the core.
+    async fn try_confirm(
+        &self,
+        token: TokenHash,
+        facts: &RequestFacts,
+        now: Timestamp,
+    ) -> Result<ConfirmOutcome, TxError> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<TokenRow> = sqlx::query_as(
+            "SELECT subscriber_id, expires_at, used_at FROM confirmation_tokens \
+             WHERE token_hash = $1 FOR UPDATE",
+        )
+        .bind(&token.0[..])
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(ConfirmOutcome::Invalid);
+        };
+        let id = SubscriberId::new(row.subscriber_id)
+            .ok_or_else(|| corrupt("subscriber id", row.subscriber_id))?;
+        let record = TokenRecord {
+            subscriber: id,
+            expires_at: row.expires_at,
+            used_at: row.used_at,
+        };
+        let Some(mut subscriber) = lock_by_id(&mut tx, id).await? else {
+            return Ok(ConfirmOutcome::Invalid);
+        };
+        let outcome = match subscription::decide_confirm(Some(&record), Some(&subscriber), now) {
+            ConfirmDecision::Invalid => return Ok(ConfirmOutcome::Invalid),
+            // A double click: nothing to write.
+            ConfirmDecision::AlreadyConfirmed if record.used_at.is_some() => {
+                return Ok(ConfirmOutcome::AlreadyConfirmed(subscriber));
+            }
+            ConfirmDecision::AlreadyConfirmed => ConfirmOutcome::AlreadyConfirmed(subscriber),
+            ConfirmDecision::Confirm => {
+                subscription::confirm(&mut subscriber, facts, now);
+                write(&mut tx, &subscriber, Write::Update).await?;
+                ConfirmOutcome::Confirmed(subscriber)
+            }
+        };
+        sqlx::query("UPDATE confirmation_tokens SET used_at = $2 WHERE token_hash = $1")
+            .bind(&token.0[..])
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn try_unsubscribe(
+        &self,
+        target: UnsubscribeTarget<'_>,
+        method: UnsubscribeMethod,
+        now: Timestamp,
+    ) -> Result<bool, TxError> {
+        let mut tx = self.pool.begin().await?;
+        let found = match target {
+            UnsubscribeTarget::Email(email) => lock_by_email(&mut tx, email).await?,
+            UnsubscribeTarget::Id(id) => lock_by_id(&mut tx, id).await?,
+        };
+        let Some(mut subscriber) = found else {
+            return Ok(false);
+        };
+        if !subscription::unsubscribe(&mut subscriber, method, now) {
+            return Ok(false);
+        }
+        write(&mut tx, &subscriber, Write::Update).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn try_update(
+        &self,
+        id: SubscriberId,
+        patch: &SubscriberPatch,
+        now: Timestamp,
+    ) -> Result<Option<Subscriber>, TxError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(mut subscriber) = lock_by_id(&mut tx, id).await? else {
+            return Ok(None);
+        };
+        patch.apply(&mut subscriber, now);
+        write(&mut tx, &subscriber, Write::Update)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e, EMAIL_KEY) {
+                    TxError::Store(StoreError::Conflict {
+                        what: Conflict::SubscriberEmail,
+                    })
+                } else {
+                    TxError::Sql(e)
+                }
+            })?;
+        tx.commit().await?;
+        Ok(Some(subscriber))
+    }
 }
 
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &SubscriberFilter) {
@@ -71,54 +346,28 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &SubscriberFilter) {
     }
 }
 
+#[derive(Debug, FromRow)]
+struct TokenRow {
+    subscriber_id: i64,
+    expires_at: Timestamp,
+    used_at: Option<Timestamp>,
+}
+
 #[async_trait]
 impl SubscriberStore for PostgresStore {
     async fn subscribe(
         &self,
-        subscriber: &NewSubscriber,
+        request: &SubscribeRequest,
         now: Timestamp,
     ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
-        // One upsert decides: a new address is inserted; an unsubscribed one is
-        // re-activated; an active one is left alone (the WHERE is false) but still
-        // locked by ON CONFLICT, so reading it back in the same transaction gives the
-        // row as it was when the decision was taken.
-        let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
-        let upserted: Option<UpsertRow> = sqlx::query_as(
-            "INSERT INTO newsletter_subscribers AS s
-                 (email, full_name, status, source, created_at, updated_at, unsubscribed_at)
-             VALUES ($1, $2, 'active', $3, $4, $4, NULL)
-             ON CONFLICT ((lower(email))) DO UPDATE
-                 SET status = 'active', unsubscribed_at = NULL, updated_at = excluded.updated_at
-                 WHERE s.status <> 'active'
-             RETURNING s.id, s.email, s.full_name, s.status, s.source, s.created_at,
-                       s.updated_at, s.unsubscribed_at, (s.xmax = 0) AS inserted",
-        )
-        .bind(subscriber.email())
-        .bind(subscriber.full_name())
-        .bind(subscriber.source())
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(from_sqlx)?;
-        let (row, outcome) = match upserted {
-            Some(UpsertRow {
-                subscriber,
-                inserted: true,
-            }) => (subscriber, SubscribeOutcome::Created),
-            Some(UpsertRow { subscriber, .. }) => (subscriber, SubscribeOutcome::Reactivated),
-            None => {
-                let row: SubscriberRow = sqlx::query_as(&format!(
-                    "SELECT {COLUMNS} FROM newsletter_subscribers s WHERE lower(s.email) = lower($1)"
-                ))
-                .bind(subscriber.email())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(from_sqlx)?;
-                (row, SubscribeOutcome::AlreadyActive)
+        for _ in 0..ATTEMPTS {
+            if let Some(done) = retrying(ATTEMPTS, || self.try_subscribe(request, now)).await? {
+                return Ok(done);
             }
-        };
-        tx.commit().await.map_err(from_sqlx)?;
-        Ok((row.try_into()?, outcome))
+        }
+        Err(StoreError::other(
+            "the address kept being inserted and removed concurrently",
+        ))
     }
 
     async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
@@ -138,45 +387,11 @@ impl SubscriberStore for PostgresStore {
         patch: &SubscriberPatch,
         now: Timestamp,
     ) -> StoreResult<Option<Subscriber>> {
-        // SET expressions read the row as it was, so `unsubscribed_at` follows the
-        // status change as `set_status` does: set on unsubscribing, cleared on
-        // re-activating, kept when the status does not change.
-        let row: Option<SubscriberRow> = sqlx::query_as(&format!(
-            "UPDATE newsletter_subscribers s SET
-                 email = COALESCE($2::text, email),
-                 full_name = CASE WHEN $3 THEN $4::text ELSE full_name END,
-                 source = COALESCE($5::text, source),
-                 unsubscribed_at = CASE
-                     WHEN $6::text IS NULL OR $6::text = status THEN unsubscribed_at
-                     WHEN $6::text = 'unsubscribed' THEN $7
-                     ELSE NULL END,
-                 status = COALESCE($6::text, status),
-                 updated_at = $7
-             WHERE s.id = $1
-             RETURNING {COLUMNS}"
-        ))
-        .bind(id.get())
-        .bind(patch.email())
-        .bind(patch.full_name().is_some())
-        .bind(patch.full_name().flatten())
-        .bind(patch.source())
-        .bind(patch.status().map(SubscriberStatus::as_str))
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e, EMAIL_KEY) {
-                StoreError::Conflict {
-                    what: Conflict::SubscriberEmail,
-                }
-            } else {
-                from_sqlx(e)
-            }
-        })?;
-        row.map(Subscriber::try_from).transpose()
+        retrying(ATTEMPTS, || self.try_update(id, patch, now)).await
     }
 
     async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {
+        // Its tokens go with it (ON DELETE CASCADE).
         let done = sqlx::query("DELETE FROM newsletter_subscribers WHERE id = $1")
             .bind(id.get())
             .execute(&self.pool)
@@ -185,18 +400,22 @@ impl SubscriberStore for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn unsubscribe(&self, email: &str, now: Timestamp) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE newsletter_subscribers
-             SET status = 'unsubscribed', unsubscribed_at = $2, updated_at = $2
-             WHERE lower(email) = lower($1) AND status = 'active'",
-        )
-        .bind(email)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(from_sqlx)?;
-        Ok(done.rows_affected() > 0)
+    async fn unsubscribe(
+        &self,
+        target: UnsubscribeTarget<'_>,
+        method: UnsubscribeMethod,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        retrying(ATTEMPTS, || self.try_unsubscribe(target, method, now)).await
+    }
+
+    async fn confirm(
+        &self,
+        token: TokenHash,
+        facts: &RequestFacts,
+        now: Timestamp,
+    ) -> StoreResult<ConfirmOutcome> {
+        retrying(ATTEMPTS, || self.try_confirm(token, facts, now)).await
     }
 
     async fn list_subscribers(

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use exit3_core::{
     LeadPatch, NewLead, NewSubscriber, Origin, Payload, Policy, Scope,
+    domain::{RequestFacts, SubscribeRequest},
     store::{LeadStore, SubscriberStore},
     testing::{
         at,
@@ -36,8 +37,9 @@ fn subscriber_body() -> impl Strategy<Value = Map<String, Value>> {
         prop_oneof![email_like(), tricky_string()],
         prop::option::of(tricky_string()),
         prop::option::of(prop::sample::select(&["website", "event", "bogus"][..])),
+        prop::option::of(prop_oneof![tricky_string(), "\\PC{1990,2010}"]),
     )
-        .prop_map(|(email, name, source)| {
+        .prop_map(|(email, name, source, consent_text)| {
             let mut body = Map::new();
             body.insert("email".into(), json!(email));
             if let Some(n) = name {
@@ -45,6 +47,9 @@ fn subscriber_body() -> impl Strategy<Value = Map<String, Value>> {
             }
             if let Some(s) = source {
                 body.insert("source".into(), json!(s));
+            }
+            if let Some(c) = consent_text {
+                body.insert("consent_text".into(), json!(c));
             }
             body
         })
@@ -54,7 +59,8 @@ fn subscriber_body() -> impl Strategy<Value = Map<String, Value>> {
 enum Write {
     Lead(Map<String, Value>, bool, Origin),
     Patch(Map<String, Value>),
-    Subscriber(Map<String, Value>),
+    /// A body, where it came from, and whether double opt-in is on.
+    Subscriber(Map<String, Value>, Origin, bool),
 }
 
 fn write() -> impl Strategy<Value = Write> {
@@ -65,7 +71,8 @@ fn write() -> impl Strategy<Value = Write> {
             Write::Lead(body.as_object().cloned().unwrap_or_default(), false, o)
         }),
         2 => payload().prop_map(Write::Patch),
-        2 => subscriber_body().prop_map(Write::Subscriber),
+        2 => (subscriber_body(), origin(), any::<bool>())
+            .prop_map(|(b, o, d)| Write::Subscriber(b, o, d)),
     ]
 }
 
@@ -118,11 +125,17 @@ fn every_value_the_core_accepts_satisfies_the_schemas_checks() {
                         prop_assert!(stored.is_ok(), "{patch:?}: {stored:?}");
                     }
                 }
-                Write::Subscriber(body) => {
+                Write::Subscriber(body, origin, double_opt_in) => {
                     if let Ok(new) = NewSubscriber::parse(&Payload::from(body.clone()), &policy) {
                         accepted.borrow_mut()[2] += 1;
-                        let stored = store.subscribe(&new, at(3)).await;
-                        prop_assert!(stored.is_ok(), "{new:?}: {stored:?}");
+                        let request = SubscribeRequest {
+                            subscriber: new,
+                            facts: RequestFacts::from_origin(origin),
+                            default_consent_text: None,
+                            double_opt_in: *double_opt_in,
+                        };
+                        let stored = store.subscribe(&request, at(3)).await;
+                        prop_assert!(stored.is_ok(), "{request:?}: {stored:?}");
                     }
                 }
             }

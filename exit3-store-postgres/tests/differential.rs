@@ -3,7 +3,8 @@
 //!
 //! Ids are compared through a map from PostgreSQL's ids to the memory store's: an
 //! `INSERT … ON CONFLICT` uses up a sequence value even when it does not insert, so
-//! subscriber ids may skip numbers in PostgreSQL. Both give ids in creation order, so
+//! subscriber ids may skip numbers in PostgreSQL (a lost race to insert an address uses one
+//! up too). Both give ids in creation order, so
 //! the map keeps every ordering tie-break intact.
 
 use exit3_store_postgres::testing;
@@ -15,8 +16,9 @@ use exit3_core::{
     Payload, Policy, QueryParams, Search, SortField, SubscriberFilter, SubscriberId,
     SubscriberPatch, SubscriberStatus, ThrottleHit, Timestamp,
     clock::{from_micros, to_micros},
-    store::{LeadStore, SubscriberStore, ThrottleStore},
-    testing::{at, new_lead, new_subscriber},
+    domain::UnsubscribeMethod,
+    store::{LeadStore, SubscriberStore, ThrottleStore, UnsubscribeTarget},
+    testing::{at, new_lead, subscribe_request},
     throttle::Rate,
 };
 use exit3_store_memory::MemoryStore;
@@ -64,8 +66,9 @@ enum Op {
     PatchLead(usize, Value),
     DeleteLead(usize),
     GetLead(usize),
-    Subscribe(Value),
-    Unsubscribe(usize),
+    /// A body, and whether double opt-in is on.
+    Subscribe(Value, bool),
+    Unsubscribe(usize, UnsubscribeMethod),
     PatchSubscriber(usize, Value),
     DeleteSubscriber(usize),
     ListLeads(LeadFilter, Ordering, u32, u32),
@@ -221,9 +224,18 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (any::<usize>(), lead_patch()).prop_map(|(i, p)| Op::PatchLead(i, p)),
         1 => any::<usize>().prop_map(Op::DeleteLead),
         1 => any::<usize>().prop_map(Op::GetLead),
-        3 => (prop::sample::select(EMAILS), opt(text(4)), prop::sample::select(SOURCES))
-            .prop_map(|(e, n, s)| Op::Subscribe(json!({"email": e, "full_name": n, "source": s}))),
-        1 => (0..EMAILS.len()).prop_map(Op::Unsubscribe),
+        3 => (
+            prop::sample::select(EMAILS),
+            opt(text(4)),
+            prop::sample::select(SOURCES),
+            any::<bool>(),
+        )
+            .prop_map(|(e, n, s, double_opt_in)| Op::Subscribe(
+                json!({"email": e, "full_name": n, "source": s}),
+                double_opt_in
+            )),
+        1 => (0..EMAILS.len(), prop::sample::select(UnsubscribeMethod::ALL))
+            .prop_map(|(i, m)| Op::Unsubscribe(i, m)),
         2 => (any::<usize>(), subscriber_patch()).prop_map(|(i, p)| Op::PatchSubscriber(i, p)),
         1 => any::<usize>().prop_map(Op::DeleteSubscriber),
         3 => (
@@ -366,8 +378,8 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
                     show(&b.map(|l| l.map(|l| map_lead(&ids, l)))),
                 )
             }
-            Op::Subscribe(body) => {
-                let s = new_subscriber(body.clone());
+            Op::Subscribe(body, double_opt_in) => {
+                let s = subscribe_request(body.clone(), *double_opt_in);
                 let a = mem.subscribe(&s, t).await;
                 let b = pg.subscribe(&s, t).await;
                 if let (Ok((a, _)), Ok((b, _))) = (&a, &b)
@@ -381,11 +393,12 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
                     show(&b.map(|(s, o)| (map_subscriber(&ids, s), o))),
                 )
             }
-            Op::Unsubscribe(i) => {
+            Op::Unsubscribe(i, method) => {
                 let email = EMAILS[*i].to_lowercase();
+                let target = UnsubscribeTarget::Email(&email);
                 (
-                    show(&mem.unsubscribe(&email, t).await),
-                    show(&pg.unsubscribe(&email, t).await),
+                    show(&mem.unsubscribe(target, *method, t).await),
+                    show(&pg.unsubscribe(target, *method, t).await),
                 )
             }
             Op::PatchSubscriber(..) | Op::DeleteSubscriber(_) if ids.subscriber_list.is_empty() => {

@@ -38,6 +38,8 @@ pub enum Operation {
     DeleteSubscriber,
     /// `POST newsletter/unsubscribe/`
     Unsubscribe,
+    /// `POST newsletter/confirm/`
+    ConfirmSubscription,
     /// `GET /backend/metrics` (admin; never throttled, but a key that is not valid counts
     /// as a failed authentication like anywhere else).
     ReadMetrics,
@@ -67,7 +69,10 @@ impl Scope {
             Self::Admin => true,
             Self::Public => matches!(
                 operation,
-                Operation::CreateLead | Operation::Subscribe | Operation::Unsubscribe
+                Operation::CreateLead
+                    | Operation::Subscribe
+                    | Operation::Unsubscribe
+                    | Operation::ConfirmSubscription
             ),
         }
     }

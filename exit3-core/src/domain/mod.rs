@@ -6,6 +6,7 @@ mod client;
 mod ids;
 mod lead;
 mod subscriber;
+pub mod subscription;
 
 pub use self::{
     choices::{Choice, DEFAULT_CATEGORIES, DEFAULT_SOURCES, Policy, PolicyError},
@@ -13,7 +14,11 @@ pub use self::{
     ids::{LeadId, SubscriberId},
     lead::{Lead, LeadPatch, LeadStatus, NewLead},
     subscriber::{
-        NewSubscriber, SubscribeOutcome, Subscriber, SubscriberPatch, SubscriberStatus,
-        Unsubscribe, set_status,
+        CONSENT_TEXT_MAX, NewSubscriber, SubscribeOutcome, Subscriber, SubscriberPatch,
+        SubscriberStatus, Unsubscribe, set_status,
+    },
+    subscription::{
+        ConfirmDecision, Consent, RequestFacts, SubscribeEffect, SubscribeRequest, TokenRecord,
+        UnsubscribeMethod,
     },
 };

@@ -1,9 +1,10 @@
 //! Newsletter subscribers: the stored [`Subscriber`] and the inputs [`NewSubscriber`],
-//! [`SubscriberPatch`] and [`Unsubscribe`].
+//! [`SubscriberPatch`] and [`Unsubscribe`]. Their lifecycle — pending, active,
+//! unsubscribed, with the consent record — is in [`subscription`](super::subscription).
 
 use std::fmt;
 
-use super::{Policy, SubscriberId};
+use super::{Consent, Policy, SubscriberId, UnsubscribeMethod};
 use crate::{
     choice_enum,
     clock::Timestamp,
@@ -15,7 +16,9 @@ use crate::{
 choice_enum!(
     /// Whether a subscriber receives the newsletter.
     SubscriberStatus {
-        /// Receives it (the default).
+        /// Asked to subscribe; waits for the confirmation of the address (double opt-in).
+        Pending = "pending",
+        /// Receives it.
         Active = "active",
         /// Asked to stop.
         Unsubscribed = "unsubscribed",
@@ -31,7 +34,7 @@ pub struct Subscriber {
     pub email: String,
     /// At most 255 characters.
     pub full_name: Option<String>,
-    /// Active or unsubscribed.
+    /// Pending, active or unsubscribed.
     pub status: SubscriberStatus,
     /// One of the policy's sources.
     pub source: String,
@@ -39,8 +42,15 @@ pub struct Subscriber {
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
-    /// When it last became unsubscribed; `None` while active.
+    /// When it last became unsubscribed; `None` unless unsubscribed.
     pub unsubscribed_at: Option<Timestamp>,
+    /// When the address was last confirmed (double opt-in).
+    pub confirmed_at: Option<Timestamp>,
+    /// How and when the person consented, and left.
+    pub consent: Consent,
+    /// When the latest confirmation mails were queued (at most the newest
+    /// [`RESENDS_PER_DAY`](super::subscription::RESENDS_PER_DAY)): the resend limits.
+    pub confirmations_sent: Vec<Timestamp>,
 }
 
 impl fmt::Display for Subscriber {
@@ -50,17 +60,23 @@ impl fmt::Display for Subscriber {
 }
 
 /// What a subscribe call did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SubscribeOutcome {
     /// A new subscriber was stored (HTTP 201).
     Created,
-    /// An unsubscribed address became active again (HTTP 200).
+    /// An unsubscribed address subscribed again (HTTP 200): pending again with double
+    /// opt-in, active without.
     Reactivated,
     /// The address was already active; nothing changed (HTTP 200).
     AlreadyActive,
+    /// The address was already waiting for its confirmation (HTTP 200); a new
+    /// confirmation mail went out if the resend limits allow.
+    StillPending,
 }
 
 const NAME: TextRule = TextRule::plain(255);
+const CONSENT_TEXT: TextRule = TextRule::multiline(CONSENT_TEXT_MAX);
 
 /// A subscriber's address as stored and compared: wholly lower-cased.
 fn lower(email: Option<EmailAddress>) -> Option<String> {
@@ -73,11 +89,16 @@ pub struct NewSubscriber {
     email: String,
     full_name: Option<String>,
     source: String,
+    consent_text: Option<String>,
 }
 
+/// The longest consent wording kept, in characters.
+pub const CONSENT_TEXT_MAX: usize = 2000;
+
 impl NewSubscriber {
-    /// Parses a subscribe body (`email`, `full_name`, `source`); the address is
-    /// lower-cased whole, as it is stored and compared.
+    /// Parses a subscribe body (`email`, `full_name`, `source`, `consent_text`: the
+    /// wording the form showed, at most 2000 characters, line breaks allowed); the address
+    /// is lower-cased whole, as it is stored and compared.
     pub fn parse(payload: &Payload, policy: &Policy) -> Result<Self, Error> {
         let mut errors = FieldErrors::new();
         let email = lower(input::required_email(
@@ -89,6 +110,8 @@ impl NewSubscriber {
         ));
         let full_name = input::optional_text(payload, &mut errors, "full_name", NAME).flatten();
         let source = input::choice(payload, &mut errors, "source", |s| policy.source(s));
+        let consent_text =
+            input::optional_text(payload, &mut errors, "consent_text", CONSENT_TEXT).flatten();
         let Some(email) = email else {
             return Err(Error::Validation(errors));
         };
@@ -96,6 +119,7 @@ impl NewSubscriber {
             email,
             full_name,
             source: source.unwrap_or_else(|| policy.default_source().to_owned()),
+            consent_text,
         })
     }
 
@@ -111,19 +135,9 @@ impl NewSubscriber {
     pub fn source(&self) -> &str {
         &self.source
     }
-
-    /// The stored subscriber this becomes, for stores that build it themselves.
-    pub fn into_subscriber(self, id: SubscriberId, now: Timestamp) -> Subscriber {
-        Subscriber {
-            id,
-            email: self.email,
-            full_name: self.full_name,
-            status: SubscriberStatus::Active,
-            source: self.source,
-            created_at: now,
-            updated_at: now,
-            unsubscribed_at: None,
-        }
+    /// The consent wording the form showed, if the body said.
+    pub fn consent_text(&self) -> Option<&str> {
+        self.consent_text.as_deref()
     }
 }
 
@@ -185,24 +199,32 @@ impl SubscriberPatch {
         if let Some(source) = &self.source {
             subscriber.source.clone_from(source);
         }
-        if let Some(status) = self.status {
+        if let Some(status) = self.status
+            && status != subscriber.status
+        {
             set_status(subscriber, status, now);
+            if status == SubscriberStatus::Unsubscribed {
+                subscriber.consent.unsubscribe_method = Some(UnsubscribeMethod::Admin);
+            }
         }
         subscriber.updated_at = now;
     }
 }
 
-/// Moves a subscriber to `status`, keeping `unsubscribed_at` consistent with it. Setting
-/// the status it already has changes nothing.
+/// Moves a subscriber to `status`, keeping `unsubscribed_at` (and the consent record's)
+/// consistent with it. Setting the status it already has changes nothing.
 pub fn set_status(subscriber: &mut Subscriber, status: SubscriberStatus, now: Timestamp) {
     if subscriber.status == status {
         return;
     }
     subscriber.status = status;
     subscriber.unsubscribed_at = match status {
-        SubscriberStatus::Active => None,
         SubscriberStatus::Unsubscribed => Some(now),
+        SubscriberStatus::Pending | SubscriberStatus::Active => None,
     };
+    if status != SubscriberStatus::Unsubscribed {
+        subscriber.consent.unsubscribe_method = None;
+    }
     subscriber.updated_at = now;
 }
 
@@ -281,14 +303,17 @@ mod tests {
 
     #[test]
     fn status_changes_keep_unsubscribed_at_consistent() {
-        let mut s = NewSubscriber::parse(&body(json!({"email": "a@b.co"})), &Policy::default())
-            .map(|s| {
-                s.into_subscriber(
-                    SubscriberId::new(1).expect("positive"),
-                    crate::clock::from_micros(0),
-                )
-            })
-            .unwrap_or_else(|e| panic!("{e}"));
+        let subscriber =
+            NewSubscriber::parse(&body(json!({"email": "a@b.co"})), &Policy::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+        let request = super::super::SubscribeRequest {
+            subscriber,
+            facts: super::super::RequestFacts::default(),
+            default_consent_text: None,
+            double_opt_in: false,
+        };
+        let id = SubscriberId::new(1).expect("positive");
+        let (mut s, _) = request.create(id, crate::clock::from_micros(0));
         let t = crate::clock::from_micros(10);
         set_status(&mut s, SubscriberStatus::Unsubscribed, t);
         assert_eq!(s.unsubscribed_at, Some(t));

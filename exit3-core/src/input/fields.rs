@@ -46,6 +46,15 @@ impl TextRule {
         }
     }
 
+    /// Text with tab and line breaks allowed.
+    pub(crate) const fn multiline(max: usize) -> Self {
+        Self {
+            max,
+            multiline: true,
+            kind: TextKind::Plain,
+        }
+    }
+
     pub(crate) const fn of(kind: TextKind, max: usize) -> Self {
         Self {
             max,

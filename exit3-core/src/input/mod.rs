@@ -60,6 +60,16 @@ impl Payload {
         self
     }
 
+    /// A field's text as sent (a string, or a number's decimal text), for values that are
+    /// not parsed as fields (a token).
+    pub fn text(&self, name: &str) -> Option<String> {
+        match self.0.get(name)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
     /// The raw field.
     pub(crate) fn field(&self, name: &str) -> Raw<'_> {
         match self.0.get(name) {

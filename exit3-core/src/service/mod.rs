@@ -6,6 +6,8 @@
 mod leads;
 mod newsletter;
 
+pub use self::newsletter::{CONFIRM_PATH, Confirmed, NewsletterSettings, UNSUBSCRIBE_PATH};
+
 use std::{net::IpAddr, sync::Arc};
 
 use crate::{
@@ -19,6 +21,7 @@ use crate::{
         Counted, DEFAULT_IPV6_PREFIX, ThrottleDecision, ThrottleHit, ThrottleKey, ThrottleRates,
         ThrottleScope,
     },
+    tokens::Secrets,
 };
 
 /// What a frontend knows about a request: the key it presented and where it came from.
@@ -62,7 +65,7 @@ pub struct Subscribed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubscriberView {
     /// For the admin scope.
-    Full(Subscriber),
+    Full(Box<Subscriber>),
     /// For the public scope.
     Receipt {
         /// The stored (lower-case) address.
@@ -85,12 +88,15 @@ struct Inner {
     policy: Policy,
     rates: ThrottleRates,
     ipv6_prefix: u8,
+    newsletter: NewsletterSettings,
+    secrets: Secrets,
     clock: Arc<dyn Clock>,
     observer: Arc<dyn Observer>,
 }
 
 /// Builds an [`Exit3`]; everything but the store has a default (no keys, the contract's
-/// policy and rates, IPv6 clients keyed by /64, the system clock, no observer).
+/// policy and rates, IPv6 clients keyed by /64, the newsletter's defaults, a random
+/// signing key, the system clock, no observer).
 #[derive(Debug)]
 pub struct Exit3Builder {
     store: DynStore,
@@ -98,6 +104,8 @@ pub struct Exit3Builder {
     policy: Policy,
     rates: ThrottleRates,
     ipv6_prefix: u8,
+    newsletter: NewsletterSettings,
+    secrets: Secrets,
     clock: Arc<dyn Clock>,
     observer: Arc<dyn Observer>,
 }
@@ -128,6 +136,19 @@ impl Exit3Builder {
         self
     }
 
+    /// The newsletter's settings (double opt-in, links, consent wording).
+    pub fn newsletter(mut self, newsletter: NewsletterSettings) -> Self {
+        self.newsletter = newsletter;
+        self
+    }
+
+    /// The keys that sign links (`SECRET_KEY`, `SECRET_KEY_FALLBACKS`). Without them a
+    /// random key is made: links then work only as long as the process runs.
+    pub fn secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
     /// The clock (a `ManualClock` in tests).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -149,6 +170,8 @@ impl Exit3Builder {
                 policy: self.policy,
                 rates: self.rates,
                 ipv6_prefix: self.ipv6_prefix,
+                newsletter: self.newsletter,
+                secrets: self.secrets,
                 clock: self.clock,
                 observer: self.observer,
             }),
@@ -165,6 +188,8 @@ impl Exit3 {
             policy: Policy::default(),
             rates: ThrottleRates::default(),
             ipv6_prefix: DEFAULT_IPV6_PREFIX,
+            newsletter: NewsletterSettings::default(),
+            secrets: Secrets::random(),
             clock: Arc::new(SystemClock),
             observer: Arc::new(NoObserver),
         }
@@ -178,6 +203,21 @@ impl Exit3 {
     /// The sources and categories in force.
     pub fn policy(&self) -> &Policy {
         &self.inner.policy
+    }
+
+    /// The newsletter's settings in force.
+    pub fn newsletter(&self) -> &NewsletterSettings {
+        &self.inner.newsletter
+    }
+
+    /// The keys that sign links.
+    pub fn secrets(&self) -> &Secrets {
+        &self.inner.secrets
+    }
+
+    /// The observer refusals and deliveries are told to.
+    pub fn observer(&self) -> &Arc<dyn Observer> {
+        &self.inner.observer
     }
 
     /// The throttle rates in force.

@@ -8,17 +8,19 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 
 use super::{
-    DynStore, HealthCheck, LeadStore, Maintenance, StoreError, StoreResult, SubscriberStore,
-    ThrottleStore,
+    ConfirmOutcome, DynStore, HealthCheck, LeadStore, Maintenance, OutboxStore, StoreError,
+    StoreResult, SubscriberStore, ThrottleStore, UnsubscribeTarget,
 };
 use crate::{
     clock::Timestamp,
     domain::{
-        Lead, LeadId, LeadPatch, NewLead, NewSubscriber, SubscribeOutcome, Subscriber,
-        SubscriberId, SubscriberPatch,
+        Lead, LeadId, LeadPatch, NewLead, RequestFacts, SubscribeOutcome, SubscribeRequest,
+        Subscriber, SubscriberId, SubscriberPatch, UnsubscribeMethod,
     },
+    outbox::{AttemptOutcome, Claimed, OutboxId, OutboxStats},
     query::{LeadFilter, Ordering, Page, PageRequest, SubscriberFilter},
     throttle::{ThrottleDecision, ThrottleHit},
+    tokens::TokenHash,
 };
 
 /// Defines [`StoreCall`] from its variants and their names.
@@ -66,8 +68,18 @@ store_calls! {
     DeleteSubscriber = "delete_subscriber",
     /// [`SubscriberStore::unsubscribe`].
     Unsubscribe = "unsubscribe",
+    /// [`SubscriberStore::confirm`].
+    Confirm = "confirm",
     /// [`SubscriberStore::list_subscribers`].
     ListSubscribers = "list_subscribers",
+    /// [`OutboxStore::claim_due`].
+    ClaimDue = "claim_due",
+    /// [`OutboxStore::record_attempt`].
+    RecordAttempt = "record_attempt",
+    /// [`OutboxStore::issue_confirmation`].
+    IssueConfirmation = "issue_confirmation",
+    /// [`OutboxStore::outbox_stats`].
+    OutboxStats = "outbox_stats",
     /// [`ThrottleStore::hit`].
     ThrottleHit = "throttle_hit",
     /// [`Maintenance::purge_throttle`].
@@ -171,10 +183,10 @@ impl<H: StoreHook> LeadStore for Decorated<H> {
 impl<H: StoreHook> SubscriberStore for Decorated<H> {
     async fn subscribe(
         &self,
-        subscriber: &NewSubscriber,
+        request: &SubscribeRequest,
         now: Timestamp,
     ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
-        self.run(StoreCall::Subscribe, self.inner.subscribe(subscriber, now))
+        self.run(StoreCall::Subscribe, self.inner.subscribe(request, now))
             .await
     }
     async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
@@ -200,8 +212,25 @@ impl<H: StoreHook> SubscriberStore for Decorated<H> {
         )
         .await
     }
-    async fn unsubscribe(&self, email: &str, now: Timestamp) -> StoreResult<bool> {
-        self.run(StoreCall::Unsubscribe, self.inner.unsubscribe(email, now))
+    async fn unsubscribe(
+        &self,
+        target: UnsubscribeTarget<'_>,
+        method: UnsubscribeMethod,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        self.run(
+            StoreCall::Unsubscribe,
+            self.inner.unsubscribe(target, method, now),
+        )
+        .await
+    }
+    async fn confirm(
+        &self,
+        token: TokenHash,
+        facts: &RequestFacts,
+        now: Timestamp,
+    ) -> StoreResult<ConfirmOutcome> {
+        self.run(StoreCall::Confirm, self.inner.confirm(token, facts, now))
             .await
     }
     async fn list_subscribers(
@@ -215,6 +244,53 @@ impl<H: StoreHook> SubscriberStore for Decorated<H> {
             self.inner.list_subscribers(filter, ordering, page),
         )
         .await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHook> OutboxStore for Decorated<H> {
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease_until: Timestamp,
+    ) -> StoreResult<Vec<Claimed>> {
+        self.run(
+            StoreCall::ClaimDue,
+            self.inner.claim_due(now, limit, lease_until),
+        )
+        .await
+    }
+    async fn record_attempt(
+        &self,
+        id: OutboxId,
+        attempt: u32,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        self.run(
+            StoreCall::RecordAttempt,
+            self.inner.record_attempt(id, attempt, outcome, now),
+        )
+        .await
+    }
+    async fn issue_confirmation(
+        &self,
+        subscriber: SubscriberId,
+        token: TokenHash,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Option<Subscriber>> {
+        self.run(
+            StoreCall::IssueConfirmation,
+            self.inner
+                .issue_confirmation(subscriber, token, expires_at, now),
+        )
+        .await
+    }
+    async fn outbox_stats(&self) -> StoreResult<Vec<OutboxStats>> {
+        self.run(StoreCall::OutboxStats, self.inner.outbox_stats())
+            .await
     }
 }
 

@@ -21,11 +21,13 @@ pub use self::{
 use crate::{
     clock::Timestamp,
     domain::{
-        Lead, LeadId, LeadPatch, NewLead, NewSubscriber, SubscribeOutcome, Subscriber,
-        SubscriberId, SubscriberPatch,
+        Lead, LeadId, LeadPatch, NewLead, RequestFacts, SubscribeOutcome, SubscribeRequest,
+        Subscriber, SubscriberId, SubscriberPatch, UnsubscribeMethod,
     },
+    outbox::{AttemptOutcome, Claimed, OutboxId, OutboxStats},
     query::{LeadFilter, Ordering, Page, PageRequest, SubscriberFilter},
     throttle::{ThrottleDecision, ThrottleHit},
+    tokens::TokenHash,
 };
 
 /// Persistence of leads.
@@ -64,17 +66,22 @@ pub trait LeadStore: Send + Sync + Debug + 'static {
     ) -> StoreResult<Page<Lead>>;
 }
 
-/// Persistence of newsletter subscribers.
+/// Persistence of newsletter subscribers, with their consent records and confirmation
+/// tokens. The transitions are the core's ([`subscription`](crate::domain::subscription));
+/// a store applies them under its lock or in one transaction.
 #[async_trait]
 pub trait SubscriberStore: Send + Sync + Debug + 'static {
-    /// Subscribes `subscriber.email()` atomically, even under concurrent calls for one
-    /// address: a new address is stored (`Created`); an unsubscribed one becomes active
-    /// again with `unsubscribed_at` cleared and `updated_at = now` (`Reactivated`); an
-    /// active one is returned unchanged (`AlreadyActive`). Addresses are unique
+    /// Subscribes `request.subscriber.email()` atomically, even under concurrent calls
+    /// for one address: a new address becomes [`SubscribeRequest::create`] (with an id
+    /// unique, positive and larger than every id given before), an existing one is changed
+    /// by [`SubscribeRequest::apply`] (under a lock, so that concurrent calls see each
+    /// other). When the effect asks for a confirmation mail, an
+    /// [`OutboxMessage::Confirmation`](crate::outbox::OutboxMessage::Confirmation) is queued in the same transaction: no mail without
+    /// its subscriber, no pending subscriber without its mail. Addresses are unique
     /// case-insensitively; there is never more than one row per address.
     async fn subscribe(
         &self,
-        subscriber: &NewSubscriber,
+        request: &SubscribeRequest,
         now: Timestamp,
     ) -> StoreResult<(Subscriber, SubscribeOutcome)>;
 
@@ -92,13 +99,30 @@ pub trait SubscriberStore: Send + Sync + Debug + 'static {
         now: Timestamp,
     ) -> StoreResult<Option<Subscriber>>;
 
-    /// Deletes the subscriber; `false` when there was none.
+    /// Deletes the subscriber, with its tokens; `false` when there was none.
     async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool>;
 
-    /// Marks the subscriber with this (lower-case) address unsubscribed, with
-    /// `unsubscribed_at = updated_at = now`, if it is active. `true` when a subscriber
-    /// changed.
-    async fn unsubscribe(&self, email: &str, now: Timestamp) -> StoreResult<bool>;
+    /// Unsubscribes the subscriber `target` names as
+    /// [`subscription::unsubscribe`](crate::domain::subscription::unsubscribe) does, with
+    /// `method`; `true` when a subscriber changed.
+    async fn unsubscribe(
+        &self,
+        target: UnsubscribeTarget<'_>,
+        method: UnsubscribeMethod,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+
+    /// Uses the confirmation token whose hash is `token`, atomically: looks it up with its
+    /// subscriber, decides by [`decide_confirm`](crate::domain::subscription::decide_confirm),
+    /// and on [`ConfirmDecision::Confirm`](crate::domain::ConfirmDecision::Confirm) confirms the subscriber
+    /// ([`subscription::confirm`](crate::domain::subscription::confirm), with `facts`)
+    /// and marks the token used. Two uses of one token at once confirm once.
+    async fn confirm(
+        &self,
+        token: TokenHash,
+        facts: &RequestFacts,
+        now: Timestamp,
+    ) -> StoreResult<ConfirmOutcome>;
 
     /// The subscribers that [`SubscriberFilter::matches`], in the order of
     /// [`Ordering::compare_subscribers`], cut to `page`, with the count of all matches.
@@ -108,6 +132,68 @@ pub trait SubscriberStore: Send + Sync + Debug + 'static {
         ordering: Ordering,
         page: PageRequest,
     ) -> StoreResult<Page<Subscriber>>;
+}
+
+/// Whom an unsubscribe names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsubscribeTarget<'a> {
+    /// By (lower-case) address: `POST newsletter/unsubscribe/`.
+    Email(&'a str),
+    /// By id: a mail's signed link.
+    Id(SubscriberId),
+}
+
+/// What a confirmation link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmOutcome {
+    /// The subscriber is active now.
+    Confirmed(Subscriber),
+    /// It was already (a used token of a subscriber who is active: a double click).
+    AlreadyConfirmed(Subscriber),
+    /// Unknown, expired or used token.
+    Invalid,
+}
+
+/// The outbox: messages written with the changes that cause them, delivered by workers
+/// that lease what they claim.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + Debug + 'static {
+    /// Claims up to `limit` pending messages that are due at `now` and not leased (or
+    /// whose lease ended), oldest due first, leasing them until `lease_until` and counting
+    /// the attempt. Concurrent claims (any number of workers, any number of processes)
+    /// never claim one message twice while its lease holds.
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease_until: Timestamp,
+    ) -> StoreResult<Vec<Claimed>>;
+
+    /// Records how attempt `attempt` of message `id` ended: its status, its error, and
+    /// for a retry the next attempt's time; the lease ends. `false` (and nothing
+    /// recorded) when the message is not pending at that attempt any more — its lease
+    /// ran out and another worker claimed it.
+    async fn record_attempt(
+        &self,
+        id: OutboxId,
+        attempt: u32,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+
+    /// Stores a confirmation token (by its hash) for `subscriber`, valid until
+    /// `expires_at`, and answers the subscriber — when it is still pending; `None` (and
+    /// nothing stored) otherwise.
+    async fn issue_confirmation(
+        &self,
+        subscriber: SubscriberId,
+        token: TokenHash,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Option<Subscriber>>;
+
+    /// The pending messages by kind (every kind with at least one).
+    async fn outbox_stats(&self) -> StoreResult<Vec<OutboxStats>>;
 }
 
 /// Throttle state, shared by every frontend (and every server instance) that uses the
@@ -151,9 +237,15 @@ pub trait HealthCheck: Send + Sync + Debug + 'static {
 }
 
 /// A complete backend: every capability.
-pub trait Store: LeadStore + SubscriberStore + ThrottleStore + Maintenance + HealthCheck {}
+pub trait Store:
+    LeadStore + SubscriberStore + OutboxStore + ThrottleStore + Maintenance + HealthCheck
+{
+}
 
-impl<T: LeadStore + SubscriberStore + ThrottleStore + Maintenance + HealthCheck> Store for T {}
+impl<T> Store for T where
+    T: LeadStore + SubscriberStore + OutboxStore + ThrottleStore + Maintenance + HealthCheck
+{
+}
 
 /// A shared, type-erased store: what the service holds.
 pub type DynStore = Arc<dyn Store>;

@@ -18,15 +18,16 @@ use serde_json::Value;
 
 mod leads;
 mod maintenance;
+mod outbox;
 pub mod strategies;
 mod subscribers;
 mod throttle;
 
-pub use self::{leads::*, maintenance::*, subscribers::*, throttle::*};
+pub use self::{leads::*, maintenance::*, outbox::*, subscribers::*, throttle::*};
 use crate::{
     access::Scope,
     clock::{Timestamp, from_micros},
-    domain::{NewLead, NewSubscriber, Origin, Policy},
+    domain::{NewLead, NewSubscriber, Origin, Policy, RequestFacts, SubscribeRequest},
     input::Payload,
     store::DynStore,
 };
@@ -58,6 +59,12 @@ macro_rules! store_conformance {
             subscriber_missing_ids,
             subscriber_lists,
             unsubscribe_marks_only_active_subscribers,
+            double_opt_in_queues_each_confirmation_with_its_change,
+            confirmation_tokens_confirm_once_until_they_expire,
+            concurrent_confirmations_confirm_once,
+            unsubscribing_records_how,
+            outbox_leases_are_exclusive_and_taken_over_when_they_end,
+            outbox_attempts_are_retried_failed_and_counted,
             throttle_follows_the_model,
             throttle_follows_the_model_when_the_limit_changes,
             throttle_is_exact_under_concurrency,
@@ -116,8 +123,28 @@ pub fn new_lead_from(body: Value, origin: &Origin) -> NewLead {
     NewLead::parse(&payload, &Policy::default(), Scope::Admin, origin).expect("a valid lead")
 }
 
+/// A subscribe request from a JSON body, without double opt-in (active at once, as the
+/// original backend).
+pub fn new_subscriber(body: Value) -> SubscribeRequest {
+    subscribe_request(body, false)
+}
+
+/// A subscribe request from a JSON body, with or without double opt-in, from
+/// 203.0.113.50 with the user agent `conformance/1.0`.
+pub fn subscribe_request(body: Value, double_opt_in: bool) -> SubscribeRequest {
+    SubscribeRequest {
+        subscriber: parse_subscriber(body),
+        facts: RequestFacts {
+            ip: "203.0.113.50".parse().ok(),
+            user_agent: Some("conformance/1.0".into()),
+        },
+        default_consent_text: Some("Send me the newsletter.".into()),
+        double_opt_in,
+    }
+}
+
 /// A valid [`NewSubscriber`] from a JSON body.
-pub fn new_subscriber(body: Value) -> NewSubscriber {
+pub fn parse_subscriber(body: Value) -> NewSubscriber {
     let payload = Payload::from_json(body).expect("an object");
     NewSubscriber::parse(&payload, &Policy::default()).expect("a valid subscriber")
 }

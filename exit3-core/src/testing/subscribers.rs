@@ -8,10 +8,11 @@ use super::{at, new_subscriber};
 use crate::{
     domain::{
         Policy, SubscribeOutcome, Subscriber, SubscriberId, SubscriberPatch, SubscriberStatus,
+        UnsubscribeMethod,
     },
     input::Payload,
     query::{Ordering, PageRequest, Search, SubscriberFilter, paginate},
-    store::{Conflict, DynStore, StoreError},
+    store::{Conflict, DynStore, StoreError, UnsubscribeTarget},
 };
 
 fn subscriber_patch(body: Value) -> SubscriberPatch {
@@ -56,7 +57,11 @@ pub async fn subscribe_is_idempotent_and_case_insensitive(store: DynStore) {
 
     assert!(
         store
-            .unsubscribe("ada@example.com", at(3))
+            .unsubscribe(
+                UnsubscribeTarget::Email("ada@example.com"),
+                UnsubscribeMethod::Api,
+                at(3)
+            )
             .await
             .expect("unsubscribe")
     );
@@ -228,7 +233,11 @@ pub async fn subscriber_lists(store: DynStore) {
     }
     assert!(
         store
-            .unsubscribe("max@example.com", at(10))
+            .unsubscribe(
+                UnsubscribeTarget::Email("max@example.com"),
+                UnsubscribeMethod::Api,
+                at(10)
+            )
             .await
             .expect("unsubscribe")
     );
@@ -299,7 +308,11 @@ pub async fn subscriber_lists(store: DynStore) {
 pub async fn unsubscribe_marks_only_active_subscribers(store: DynStore) {
     assert!(
         !store
-            .unsubscribe("nobody@example.com", at(1))
+            .unsubscribe(
+                UnsubscribeTarget::Email("nobody@example.com"),
+                UnsubscribeMethod::Api,
+                at(1)
+            )
             .await
             .expect("unknown")
     );
@@ -309,13 +322,21 @@ pub async fn unsubscribe_marks_only_active_subscribers(store: DynStore) {
         .expect("s");
     assert!(
         store
-            .unsubscribe("u@example.com", at(2))
+            .unsubscribe(
+                UnsubscribeTarget::Email("u@example.com"),
+                UnsubscribeMethod::Api,
+                at(2)
+            )
             .await
             .expect("first")
     );
     assert!(
         !store
-            .unsubscribe("u@example.com", at(3))
+            .unsubscribe(
+                UnsubscribeTarget::Email("u@example.com"),
+                UnsubscribeMethod::Api,
+                at(3)
+            )
             .await
             .expect("second")
     );

@@ -1,6 +1,4 @@
-//! Background steps, one call each, returning what they did: pure over the store and
-//! driven by the service's clock, so that tests run them with a `ManualClock` and the
-//! server's tasks run them on a timer. Requests never do this work.
+//! The maintenance step: expired throttle state purged, counts compacted.
 
 use crate::{error::Error, service::Exit3};
 

@@ -1,0 +1,178 @@
+//! The delivery step: due outbox messages claimed with a lease, sent through the ports,
+//! and each attempt recorded — delivered, retried on the schedule, or failed.
+
+use futures_util::{StreamExt, stream};
+
+use crate::{
+    error::Error,
+    messages,
+    outbox::{self, AttemptOutcome, Claimed, LEASE, OutboxMessage},
+    ports::{Mail, MailContent, MailError, Ports},
+    service::Exit3,
+    tokens::ConfirmationToken,
+};
+
+/// How much one delivery step takes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryLimits {
+    /// The most messages one step claims.
+    pub batch: u32,
+    /// The most messages sent at once.
+    pub concurrency: usize,
+}
+
+impl Default for DeliveryLimits {
+    fn default() -> Self {
+        Self {
+            batch: 64,
+            concurrency: 4,
+        }
+    }
+}
+
+/// What one delivery step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliveryReport {
+    /// Messages claimed (due, and not leased by another worker).
+    pub claimed: u32,
+    /// Sent and recorded as delivered.
+    pub delivered: u32,
+    /// Not sent: they no longer applied.
+    pub skipped: u32,
+    /// Failed this time and scheduled again.
+    pub retried: u32,
+    /// Failed for good (a permanent failure, or the last attempt).
+    pub failed: u32,
+    /// Attempts whose outcome could not be recorded (the lease ran out and another worker
+    /// took the message over, or the store failed): they will be tried again.
+    pub unrecorded: u32,
+}
+
+impl DeliveryReport {
+    fn add(&mut self, outcome: &AttemptOutcome, recorded: bool) {
+        if !recorded {
+            self.unrecorded += 1;
+            return;
+        }
+        match outcome {
+            AttemptOutcome::Delivered => self.delivered += 1,
+            AttemptOutcome::Skipped { .. } => self.skipped += 1,
+            AttemptOutcome::Retry { .. } => self.retried += 1,
+            AttemptOutcome::Failed { .. } => self.failed += 1,
+        }
+    }
+}
+
+impl Exit3 {
+    /// One delivery step at the service's current time: claims up to `limits.batch` due
+    /// messages, sends them through `ports` (`limits.concurrency` at a time) and records
+    /// each attempt. Safe to run from several workers at once: a claimed message is
+    /// leased to its worker and sent by no other while the lease holds; delivery is
+    /// at-least-once (a worker that dies after sending and before recording leaves the
+    /// message to be sent again when its lease ends).
+    pub async fn deliver_once(
+        &self,
+        ports: &Ports,
+        limits: DeliveryLimits,
+    ) -> Result<DeliveryReport, Error> {
+        let now = self.now();
+        let lease_until = now + time::Duration::try_from(LEASE).unwrap_or(time::Duration::MINUTE);
+        let claimed = self
+            .store()
+            .claim_due(now, limits.batch, lease_until)
+            .await?;
+        let mut report = DeliveryReport {
+            claimed: u32::try_from(claimed.len()).unwrap_or(u32::MAX),
+            ..DeliveryReport::default()
+        };
+        let outcomes: Vec<(AttemptOutcome, bool)> = stream::iter(claimed)
+            .map(|claim| async move {
+                let outcome = self.attempt(&claim, ports).await;
+                // A record that fails is as if the lease ran out: the message is tried
+                // again when it ends (at-least-once); the report counts it.
+                let recorded = self
+                    .store()
+                    .record_attempt(claim.id, claim.attempt, &outcome, self.now())
+                    .await
+                    .unwrap_or(false);
+                self.observer()
+                    .delivered(claim.message.kind(), outcome.label());
+                (outcome, recorded)
+            })
+            .buffer_unordered(limits.concurrency.max(1))
+            .collect()
+            .await;
+        for (outcome, recorded) in &outcomes {
+            report.add(outcome, *recorded);
+        }
+        Ok(report)
+    }
+
+    /// The pending messages by kind, for metrics and health pages (every kind with at
+    /// least one).
+    pub async fn outbox_stats(&self) -> Result<Vec<outbox::OutboxStats>, Error> {
+        Ok(self.store().outbox_stats().await?)
+    }
+
+    /// One attempt at one message.
+    async fn attempt(&self, claim: &Claimed, ports: &Ports) -> AttemptOutcome {
+        let mail = match self.compose(claim).await {
+            Ok(Some(mail)) => mail,
+            Ok(None) => {
+                return AttemptOutcome::Skipped {
+                    reason: "the subscriber is no longer waiting for a confirmation".into(),
+                };
+            }
+            // The store could not say: like a temporary failure.
+            Err(e) => return self.retry_or_fail(claim, e.to_string(), None),
+        };
+        match ports.mailer.send(&mail).await {
+            Ok(()) => AttemptOutcome::Delivered,
+            Err(MailError::Permanent(error)) => AttemptOutcome::Failed { error },
+            Err(MailError::Temporary(error)) => self.retry_or_fail(claim, error, None),
+        }
+    }
+
+    /// The mail a message asks for, or `None` when it no longer applies.
+    async fn compose(&self, claim: &Claimed) -> Result<Option<Mail>, Error> {
+        match &claim.message {
+            OutboxMessage::Confirmation { subscriber } => {
+                let token = ConfirmationToken::generate();
+                let ttl = time::Duration::try_from(self.newsletter().confirm_ttl)
+                    .unwrap_or(time::Duration::DAY * 3);
+                let now = self.now();
+                let Some(subscriber) = self
+                    .store()
+                    .issue_confirmation(*subscriber, token.hash(), now + ttl, now)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(Mail {
+                    id: format!("outbox-{}-{}", claim.id, claim.created_at.unix_timestamp()),
+                    to: subscriber.email,
+                    subject: messages::CONFIRM_SUBJECT.to_owned(),
+                    content: MailContent::Confirmation {
+                        confirm_url: self.newsletter().confirm_link(token.as_str()),
+                    },
+                    unsubscribe_url: Some(self.unsubscribe_url(subscriber.id)),
+                    reply_to: None,
+                }))
+            }
+        }
+    }
+
+    fn retry_or_fail(
+        &self,
+        claim: &Claimed,
+        error: String,
+        retry_after: Option<std::time::Duration>,
+    ) -> AttemptOutcome {
+        let jitter = rand::random::<f64>() * 2.0 - 1.0;
+        match outbox::next_attempt_at(claim.attempt, self.now(), jitter, retry_after) {
+            Some(at) => AttemptOutcome::Retry { at, error },
+            None => AttemptOutcome::Failed { error },
+        }
+    }
+}
