@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod options;
+pub mod pages;
 pub mod routes;
 pub mod server;
 
@@ -71,7 +72,11 @@ pub(crate) fn layered(exit3: Exit3, options: HttpOptions) -> middleware::Layered
         debug: options.debug,
     });
     let (spec, docs) = openapi::documents(&service);
-    let mut routes = Route::new().nest("/", service);
+    let mut routes = pages::mount(
+        Route::new().nest("/", service),
+        exit3.clone(),
+        options.site_name.clone(),
+    );
     if options.api_docs {
         routes = routes
             .at("/backend/api/schema", spec)

@@ -1,15 +1,21 @@
 //! Prometheus metrics, served at `/backend/metrics` to the admin key only (OpenMetrics
 //! text, which Prometheus scrapes natively): requests and their latency by method, route
 //! template and status, throttle and authentication refusals, store errors by operation,
-//! and the PostgreSQL pool. Every label takes known values only (see
+//! the PostgreSQL pool, the outbox (pending messages and the oldest one's age, read at
+//! each scrape) and the delivery attempts of this process's worker. Every label takes known values only (see
 //! [`method_label`](crate::middleware::method_label)): no request can grow a scrape.
 
 use crate::middleware::Layered;
-use std::{fmt::Write as _, sync::Arc, time::Duration};
+use std::{
+    fmt::Write as _,
+    sync::{Arc, atomic::AtomicU64},
+    time::Duration,
+};
 
 use exit3_core::{
     Credential, DynStore, Exit3, Observer, Operation, Refusal, RequestContext, ThrottleScope,
-    messages,
+    Timestamp, messages,
+    outbox::{OutboxKind, OutboxStats},
     store::{Decorated, StoreCall, StoreError, StoreHook},
 };
 use poem::{
@@ -67,6 +73,19 @@ struct StoreErrorLabels {
     kind: &'static str,
 }
 
+/// Labels of the outbox gauges.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+/// Labels of the delivery attempts.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    kind: &'static str,
+    outcome: &'static str,
+}
+
 /// Labels of the pool gauge.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
@@ -100,6 +119,9 @@ struct Inner {
     store_errors: Family<StoreErrorLabels, Counter>,
     pool: Family<PoolLabels, Gauge>,
     pool_probe: Option<PoolProbe>,
+    outbox_pending: Family<KindLabels, Gauge>,
+    outbox_oldest: Family<KindLabels, Gauge<f64, AtomicU64>>,
+    deliveries: Family<DeliveryLabels, Counter>,
 }
 
 /// The server's metrics. Cheap to clone; clones share everything.
@@ -171,6 +193,25 @@ impl Metrics {
                 pool.clone(),
             );
         }
+        let outbox_pending = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "outbox_pending",
+            "Outbox messages waiting for delivery, by kind (mail, webhook)",
+            outbox_pending.clone(),
+        );
+        let outbox_oldest = Family::<KindLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "outbox_oldest_pending_seconds",
+            "Age of the oldest outbox message waiting for delivery, by kind (0: none)",
+            outbox_oldest.clone(),
+        );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "deliveries",
+            "Delivery attempts of this process's worker, by kind and outcome (delivered, \
+             skipped, retried, failed)",
+            deliveries.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -181,6 +222,9 @@ impl Metrics {
                 store_errors,
                 pool,
                 pool_probe,
+                outbox_pending,
+                outbox_oldest,
+                deliveries,
             }),
         }
     }
@@ -230,6 +274,26 @@ impl Metrics {
             .inc();
     }
 
+    /// Sets the outbox gauges from `stats` (the store's, read for this scrape) at `now`:
+    /// every kind, 0 for one with nothing pending.
+    pub fn set_outbox(&self, stats: &[OutboxStats], now: Timestamp) {
+        for kind in OutboxKind::ALL {
+            let labels = KindLabels {
+                kind: kind.as_str(),
+            };
+            let found = stats.iter().find(|s| s.kind == *kind);
+            let pending = found.map_or(0, |s| s.pending);
+            let age = found
+                .and_then(|s| s.oldest_pending)
+                .map_or(0.0, |t| (now - t).as_seconds_f64().max(0.0));
+            self.inner
+                .outbox_pending
+                .get_or_create(&labels)
+                .set(i64::try_from(pending).unwrap_or(i64::MAX));
+            self.inner.outbox_oldest.get_or_create(&labels).set(age);
+        }
+    }
+
     /// The whole registry in the OpenMetrics text format (ends with `# EOF`).
     pub fn render(&self) -> String {
         if let Some(probe) = &self.inner.pool_probe {
@@ -262,6 +326,16 @@ impl Metrics {
 }
 
 impl Observer for Metrics {
+    fn delivered(&self, kind: OutboxKind, outcome: &'static str) {
+        self.inner
+            .deliveries
+            .get_or_create(&DeliveryLabels {
+                kind: kind.as_str(),
+                outcome,
+            })
+            .inc();
+    }
+
     fn refused(&self, refusal: Refusal) {
         match refusal {
             Refusal::Throttled(scope) => self.observe_throttled(scope),
@@ -323,9 +397,16 @@ pub(crate) fn layer(inner: Layered, exit3: Exit3, metrics: Metrics, debug: bool)
                 let ip = req.extensions().get::<ClientAddr>().and_then(|c| c.ip);
                 let ctx = RequestContext::new(credential, ip);
                 Ok(match exit3.admit(&ctx, Operation::ReadMetrics).await {
-                    Ok(_) => Response::builder()
-                        .content_type(CONTENT_TYPE)
-                        .body(metrics.render()),
+                    Ok(_) => {
+                        // A store that cannot say leaves the gauges as they were (and
+                        // counts a store error).
+                        if let Ok(stats) = exit3.outbox_stats().await {
+                            metrics.set_outbox(&stats, exit3.now());
+                        }
+                        Response::builder()
+                            .content_type(CONTENT_TYPE)
+                            .body(metrics.render())
+                    }
                     Err(e) => ReadError::from_core(e, debug).into_response(),
                 })
             }

@@ -10,7 +10,8 @@ use crate::{metrics::Metrics, middleware::hosts::HostPattern};
 
 /// The options of [`endpoint`](crate::endpoint). `Default` is the contract's defaults:
 /// hosts `localhost`, `127.0.0.1` and `[::1]`, no trusted proxy, no HTTPS redirect or
-/// HSTS, no CORS, a 15 s request timeout, docs on, a fresh metrics registry.
+/// HSTS, no CORS, a 15 s request timeout, docs on, a fresh metrics registry, pages
+/// signed "Exit Three".
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
     /// 500 bodies carry the error chain (`DEBUG=true`).
@@ -33,6 +34,9 @@ pub struct HttpOptions {
     pub api_docs: bool,
     /// The registry `/backend/metrics` serves and requests are counted in.
     pub metrics: Metrics,
+    /// The name the newsletter's confirm and unsubscribe pages show (the binary takes the
+    /// display name of `DEFAULT_FROM_EMAIL`, so pages and mails name the same sender).
+    pub site_name: String,
 }
 
 impl Default for HttpOptions {
@@ -50,6 +54,7 @@ impl Default for HttpOptions {
             request_timeout: Duration::from_secs(15),
             api_docs: true,
             metrics: Metrics::default(),
+            site_name: "Exit Three".to_owned(),
         }
     }
 }

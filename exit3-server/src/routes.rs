@@ -2,6 +2,8 @@
 //! reports — never the raw path, which a client chooses) and the methods it answers (for
 //! `Allow`).
 
+use exit3_core::service::{CONFIRM_PATH, UNSUBSCRIBE_PATH};
+
 use crate::metrics::METRICS_PATH;
 
 /// The route label of a request no route matched.
@@ -21,6 +23,8 @@ pub(crate) const DETAIL: &str = "GET, PUT, PATCH, DELETE, HEAD, OPTIONS";
 pub(crate) const SUB_DETAIL: &str = "GET, PATCH, DELETE, HEAD, OPTIONS";
 pub(crate) const POST_ONLY: &str = "POST, OPTIONS";
 pub(crate) const READ_ONLY: &str = "GET, HEAD, OPTIONS";
+/// An HTML page that shows on GET and acts on POST.
+pub(crate) const PAGE: &str = "GET, POST, HEAD, OPTIONS";
 
 /// The route a (slash-normalised) path belongs to, if any.
 pub fn route_of(path: &str) -> Option<RouteInfo> {
@@ -31,6 +35,8 @@ pub fn route_of(path: &str) -> Option<RouteInfo> {
         "/backend/api/schema/" => return info("/backend/api/schema/", READ_ONLY),
         "/backend/api/docs/" => return info("/backend/api/docs/", READ_ONLY),
         METRICS_PATH => return info(METRICS_PATH, READ_ONLY),
+        CONFIRM_PATH => return info(CONFIRM_PATH, PAGE),
+        UNSUBSCRIBE_PATH => return info(UNSUBSCRIBE_PATH, PAGE),
         _ => {}
     }
     let (v1, rest) = if let Some(rest) = path.strip_prefix("/backend/api/v1/") {
@@ -49,6 +55,13 @@ pub fn route_of(path: &str) -> Option<RouteInfo> {
         ["newsletter"] => info(
             pick("/backend/api/v1/newsletter/", "/backend/api/newsletter/"),
             LIST,
+        ),
+        ["newsletter", "confirm"] => info(
+            pick(
+                "/backend/api/v1/newsletter/confirm/",
+                "/backend/api/newsletter/confirm/",
+            ),
+            POST_ONLY,
         ),
         ["newsletter", "unsubscribe"] => info(
             pick(

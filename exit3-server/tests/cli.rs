@@ -71,6 +71,9 @@ fn check_deploy_fails_on_any_production_problem_and_passes_a_production_setup() 
         "SECURE_SSL_REDIRECT",
         "SECURE_HSTS_SECONDS",
         "memory",
+        "EMAIL_BACKEND is console",
+        "PUBLIC_BASE_URL is not set",
+        "DEFAULT_FROM_EMAIL",
     ] {
         assert!(out.contains(word), "{word} not reported: {out}");
     }
@@ -84,6 +87,11 @@ fn check_deploy_fails_on_any_production_problem_and_passes_a_production_setup() 
             ("SECURE_SSL_REDIRECT", "true"),
             ("SECURE_HSTS_SECONDS", "31536000"),
             ("DATABASE_URL", "postgres://u@db/exit3"),
+            ("PUBLIC_BASE_URL", "https://exit3.agency"),
+            ("EMAIL_HOST", "smtp.example.net"),
+            ("EMAIL_PORT", "587"),
+            ("EMAIL_USE_TLS", "true"),
+            ("DEFAULT_FROM_EMAIL", "Exit Three <hello@exit3.agency>"),
         ],
     );
     assert_eq!(code, 0, "{out}");
@@ -182,7 +190,10 @@ fn maintenance_runs_one_step_and_reports_it() {
                 format!("general:ip:10.7.0.{i}"),
             );
             store
-                .hit(&[exit3_core::ThrottleHit::new(key, rate)], exit3_core::testing::at(0))
+                .hit(
+                    &[exit3_core::ThrottleHit::new(key, rate)],
+                    exit3_core::testing::at(0),
+                )
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
         }
@@ -196,5 +207,79 @@ fn maintenance_runs_one_step_and_reports_it() {
         out.contains("maintenance: 3 expired throttle key(s) removed"),
         "{out}"
     );
+    runtime.block_on(db.drop_database());
+}
+
+/// `worker` runs the delivery worker alone: a subscription queued on the database (by
+/// another process) is sent to the SMTP server; SIGTERM stops it cleanly.
+#[test]
+fn worker_sends_what_the_database_queued_and_stops_on_sigterm() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let Some(db) = runtime.block_on(exit3_store_postgres::testing::test_db()) else {
+        return;
+    };
+    let sink = runtime
+        .block_on(exit3_delivery::testing::SmtpSink::start())
+        .unwrap_or_else(|e| panic!("{e}"));
+    runtime.block_on(async {
+        use exit3_core::store::SubscriberStore as _;
+        let store = db.store().await;
+        let request = exit3_core::testing::subscribe_request(
+            serde_json::json!({"email": "queued@example.com"}),
+            true,
+        );
+        store
+            .subscribe(&request, time::OffsetDateTime::now_utc())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    });
+    let port = sink.port().to_string();
+    let vars = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("EMAIL_HOST", "127.0.0.1"),
+        ("EMAIL_PORT", port.as_str()),
+        ("BASIC_API_KEY", "admin-key-0123456789abcdef0123456789"),
+        ("LOG_FORMAT", "json"),
+    ];
+    let mut child = cmd(&["worker"], &vars)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let received = runtime.block_on(sink.wait_for(1, Duration::from_secs(20)));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    if let Some(mut s) = child.stderr.take() {
+        let _ = s.read_to_string(&mut err);
+    }
+    let received = received.unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(received[0].recipients, ["queued@example.com"]);
+    assert!(
+        received[0]
+            .data
+            .contains("/backend/newsletter/confirm/?token=")
+    );
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "did not stop cleanly: {err}"
+    );
+    assert!(err.contains("delivery worker stopped"), "{err}");
     runtime.block_on(db.drop_database());
 }

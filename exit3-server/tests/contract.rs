@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{ADMIN, Backend, PUBLIC, on_every_store, spawn_app};
+use common::{ADMIN, Backend, PUBLIC, on_every_store, spawn_app, spawn_with};
 use serde_json::{Value, json};
 
 on_every_store!(
@@ -349,8 +349,9 @@ async fn put_requires_the_required_fields_patch_does_not_and_delete_answers_204_
     );
 }
 
+/// The original backend's behaviour (double opt-in off); `consent.rs` tests it on.
 async fn subscribing_is_idempotent_and_the_public_key_sees_a_receipt(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_with(backend, &[("NEWSLETTER_DOUBLE_OPT_IN", "false")]).await;
     let first = app
         .post(
             NEWSLETTER,
@@ -420,6 +421,7 @@ async fn subscribing_is_idempotent_and_the_public_key_sees_a_receipt(backend: Ba
     assert_eq!(
         keys,
         [
+            "confirmed_at",
             "created_at",
             "email",
             "full_name",

@@ -150,7 +150,9 @@ fn env_example_has_no_usable_keys_and_passes_check_deploy_once_filled_in() {
 }
 
 /// `check --deploy` refuses what lets the public in: placeholder keys, every address
-/// trusted as a proxy, throttling off, a short `SECRET_KEY`.
+/// trusted as a proxy, throttling off, a short `SECRET_KEY`; and what keeps mail from
+/// working: confirmation mails only logged, links to `BIND`, Django's default sender,
+/// SMTP in clear.
 #[test]
 fn check_deploy_refuses_placeholders_open_proxies_throttles_off_and_short_secrets() {
     let good = [
@@ -163,6 +165,10 @@ fn check_deploy_refuses_placeholders_open_proxies_throttles_off_and_short_secret
         ("DATABASE_URL", "postgres://exit3@db/exit3"),
         ("SECURE_SSL_REDIRECT", "true"),
         ("SECURE_HSTS_SECONDS", "31536000"),
+        ("PUBLIC_BASE_URL", "https://exit3.example.com"),
+        ("EMAIL_HOST", "smtp.example.com"),
+        ("EMAIL_USE_TLS", "true"),
+        ("DEFAULT_FROM_EMAIL", "Exit Three <hello@exit3.example.com>"),
     ];
     let with = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
         let mut vars: Vec<(String, String)> = good
@@ -212,6 +218,20 @@ fn check_deploy_refuses_placeholders_open_proxies_throttles_off_and_short_secret
         (
             vec![("THROTTLE_FAILED_AUTH", "OFF")],
             "THROTTLE_FAILED_AUTH",
+        ),
+        (vec![("EMAIL_HOST", "")], "EMAIL_BACKEND is console"),
+        (vec![("PUBLIC_BASE_URL", "")], "PUBLIC_BASE_URL is not set"),
+        (
+            vec![("PUBLIC_BASE_URL", "http://exit3.example.com")],
+            "PUBLIC_BASE_URL is not https",
+        ),
+        (
+            vec![("DEFAULT_FROM_EMAIL", "webmaster@localhost")],
+            "DEFAULT_FROM_EMAIL is webmaster@localhost",
+        ),
+        (
+            vec![("EMAIL_USE_TLS", "false")],
+            "without EMAIL_USE_TLS or EMAIL_USE_SSL",
         ),
     ] {
         let (ok, text) = check_deploy(with(&extra));

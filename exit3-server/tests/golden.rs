@@ -1,6 +1,7 @@
 //! Recorded answers: a fixed script of requests (every route, both prefixes, success
 //! and every kind of error, CORS, `OPTIONS`, methods, bodies) against the real server on
-//! the memory store with a manual clock, written as status, headers and body, and the
+//! the memory store with a manual clock (double opt-in off, as the Django backend),
+//! written as status, headers and body, and the
 //! OpenAPI document — compared with the files in `tests/golden/`. A change of layout
 //! must leave them byte for byte the same; a change of behaviour updates them on
 //! purpose: `EXIT3_BLESS=1 cargo test -p exit3-server --test golden`.
@@ -69,6 +70,9 @@ async fn the_answers_are_the_recorded_ones() {
             ("CORS_ALLOWED_ORIGINS", "https://www.exit3.example"),
             ("THROTTLE_LEAD_CREATE", "4/hour"),
             ("TRUSTED_PROXIES", "127.0.0.1"),
+            // The original backend's newsletter, answer for answer (double opt-in is
+            // `consent.rs`'s).
+            ("NEWSLETTER_DOUBLE_OPT_IN", "false"),
         ],
     )
     .await;
@@ -252,6 +256,34 @@ async fn the_answers_are_the_recorded_ones() {
             format!("{v1}/newsletter/unsubscribe/"),
             Some(PUBLIC),
             Some(json!({"email": "nobody@example.com"})),
+            vec![],
+        ),
+        (
+            "POST",
+            format!("{v1}/newsletter/confirm/"),
+            Some(PUBLIC),
+            Some(json!({"token": "never-issued"})),
+            vec![],
+        ),
+        (
+            "GET",
+            "/backend/newsletter/confirm/?token=short".into(),
+            None,
+            None,
+            vec![],
+        ),
+        (
+            "GET",
+            "/backend/newsletter/unsubscribe/?token=tampered".into(),
+            None,
+            None,
+            vec![],
+        ),
+        (
+            "OPTIONS",
+            "/backend/newsletter/unsubscribe/".into(),
+            None,
+            None,
             vec![],
         ),
         (

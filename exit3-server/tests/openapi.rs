@@ -6,6 +6,7 @@
 mod common;
 
 use common::{ADMIN, BROKEN, Backend, DOWN, PUBLIC, SetMode, UP, openapi, spawn_with};
+use exit3_core::{SubscriberId, store::OutboxStore, testing::at, tokens::ConfirmationToken};
 use serde_json::{Value, json};
 
 const V1: &str = "/backend/api/v1";
@@ -94,6 +95,23 @@ async fn tour(backend: Backend) {
         call("GET", sub_url.clone(), Some(ADMIN), None).await.status,
         200
     );
+    // Confirmed with a token issued as the worker issues one.
+    let token = ConfirmationToken::generate();
+    let subscriber = SubscriberId::new(sid).unwrap_or_else(|| panic!("id {sid}"));
+    let issued = app
+        .store
+        .issue_confirmation(subscriber, token.hash(), at(1_000_000), at(0))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(issued.is_some(), "the subscriber should be pending");
+    let confirmed = call(
+        "POST",
+        format!("{V1}/newsletter/confirm/"),
+        Some(PUBLIC),
+        Some(json!({"token": token.as_str()})),
+    )
+    .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
     let unsub = call(
         "POST",
         format!("{V1}/newsletter/unsubscribe/"),
@@ -189,6 +207,12 @@ async fn tour(backend: Backend) {
             format!("{V1}/newsletter/unsubscribe/"),
             String::new(),
             Some(json!({})),
+        ),
+        (
+            "POST",
+            format!("{V1}/newsletter/confirm/"),
+            String::new(),
+            Some(json!({"token": "used-or-never-issued"})),
         ),
     ];
     // Throttled: a second app whose admin scope allows one request an hour.

@@ -10,7 +10,10 @@ use super::{
     leads::{Deleted, path_id, payload_or_admit},
 };
 use crate::{
-    dto::{Detail, SubscribeBody, SubscriberOut, SubscriberPage, SubscriberStatusWire},
+    dto::{
+        Detail, SubscribeBody, SubscriberDetail, SubscriberPage, SubscriberStatusWire,
+        SubscriptionReceipt,
+    },
     errors::{CreateError, ReadError, WriteError},
     extract::{ApiKey, Client, LenientBody, ListQuery},
 };
@@ -26,6 +29,10 @@ pub struct SubscribeInput {
     pub full_name: Option<String>,
     /// One of the configured sources; default `website`.
     pub source: Option<String>,
+    /// Optional; the consent wording the form showed, up to 2000 characters (line breaks
+    /// allowed); kept in the consent record.
+    #[oai(nullable)]
+    pub consent_text: Option<String>,
 }
 
 /// The fields of a subscriber an admin may change.
@@ -37,10 +44,18 @@ pub struct SubscriberPatchInput {
     /// Up to 255 characters; null clears it.
     #[oai(nullable)]
     pub full_name: Option<String>,
-    /// `active` or `unsubscribed`.
+    /// `pending`, `active` or `unsubscribed`.
     pub status: Option<SubscriberStatusWire>,
     /// One of the configured sources.
     pub source: Option<String>,
+}
+
+/// A confirmation, from a website that hosts its own confirmation page.
+#[derive(Debug, Object)]
+#[oai(rename = "ConfirmInput")]
+pub struct ConfirmInput {
+    /// The `token` of the confirmation link.
+    pub token: String,
 }
 
 /// An unsubscribe request.
@@ -62,11 +77,13 @@ pub enum SubscriberList {
 /// `POST newsletter/`: idempotent.
 #[derive(Debug, ApiResponse)]
 pub enum Subscribed {
-    /// A new subscriber. The public key sees only `{"email", "status"}`.
+    /// A new subscriber: `pending` and sent a confirmation mail under double opt-in,
+    /// `active` without. The public key sees only `{"email", "status"}`.
     #[oai(status = 201)]
     Created(Json<SubscribeBody>),
-    /// The address was already active (unchanged), or was unsubscribed and is active
-    /// again. The public key sees only `{"email", "status"}`.
+    /// The address was known: active (unchanged), pending (another confirmation mail
+    /// within the resend limits), or unsubscribed and back (pending again under double
+    /// opt-in). The public key sees only `{"email", "status"}`.
     #[oai(status = 200)]
     Ok(Json<SubscribeBody>),
 }
@@ -74,9 +91,18 @@ pub enum Subscribed {
 /// One subscriber.
 #[derive(Debug, ApiResponse)]
 pub enum SubscriberFound {
-    /// The subscriber.
+    /// The subscriber, with its consent record.
     #[oai(status = 200)]
-    Ok(Json<SubscriberOut>),
+    Ok(Json<SubscriberDetail>),
+}
+
+/// `POST newsletter/confirm/`.
+#[derive(Debug, ApiResponse)]
+pub enum ConfirmedAnswer {
+    /// Confirmed now, or already (a used link of a subscriber who is active: a double
+    /// click): `{"email", "status": "active"}`.
+    #[oai(status = 200)]
+    Ok(Json<SubscriptionReceipt>),
 }
 
 /// `POST newsletter/unsubscribe/`.
@@ -162,6 +188,23 @@ async fn delete(state: &ApiState, ctx: RequestContext, id: &str) -> Result<Delet
     Ok(Deleted::NoContent)
 }
 
+async fn confirm(
+    state: &ApiState,
+    ctx: RequestContext,
+    body: LenientBody<ConfirmInput>,
+) -> Result<ConfirmedAnswer, CreateError> {
+    let payload = payload_or_admit(state, &ctx, Operation::ConfirmSubscription, body).await?;
+    let done = state
+        .exit3
+        .confirm_subscription(&ctx, &payload)
+        .await
+        .map_err(|e| CreateError::from_core(e, state.debug))?;
+    Ok(ConfirmedAnswer::Ok(Json(SubscriptionReceipt {
+        email: done.subscriber.email,
+        status: done.subscriber.status.into(),
+    })))
+}
+
 async fn unsubscribe(
     state: &ApiState,
     ctx: RequestContext,
@@ -182,7 +225,7 @@ macro_rules! newsletter_api {
         $name:ident,
         prefix = $prefix:tt,
         deprecated = $deprecated:tt,
-        ids = [$list_id:tt, $create_id:tt, $get_id:tt, $patch_id:tt, $delete_id:tt, $unsub_id:tt]
+        ids = [$list_id:tt, $create_id:tt, $get_id:tt, $patch_id:tt, $delete_id:tt, $unsub_id:tt, $confirm_id:tt]
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
@@ -204,7 +247,7 @@ macro_rules! newsletter_api {
                 #[oai(name = "page")] _page: Query<Option<String>>,
                 /// Rows per page (default 50, at most 100).
                 #[oai(name = "page_size")] _page_size: Query<Option<String>>,
-                /// Exact status: `active`, `unsubscribed`.
+                /// Exact status: `pending`, `active`, `unsubscribed`.
                 #[oai(name = "status")] _status: Query<Option<String>>,
                 /// Exact source (one of the configured sources).
                 #[oai(name = "source")] _source: Query<Option<String>>,
@@ -219,8 +262,9 @@ macro_rules! newsletter_api {
 
             /// Subscribe (admin, public)
             ///
-            /// The newsletter form; idempotent: 201 for a new address, 200 for one
-            /// already active or re-activated.
+            /// The newsletter form; idempotent: 201 for a new address, 200 for a known
+            /// one. Under double opt-in a new (or returning) address is `pending` until
+            /// the link of its confirmation mail is followed (consent.md).
             #[oai(path = "/newsletter/", method = "post", operation_id = $create_id, deprecated = $deprecated)]
             async fn subscribe(
                 &self,
@@ -268,6 +312,21 @@ macro_rules! newsletter_api {
                 delete(&self.0, key.context(client), &id.0).await
             }
 
+            /// Confirm a subscription (admin, public)
+            ///
+            /// For a website that hosts its own confirmation page
+            /// (`NEWSLETTER_CONFIRM_URL`): the `token` of the link. An unknown, expired or
+            /// used token is 400 `{"token": ["This link is invalid or has expired."]}`.
+            #[oai(path = "/newsletter/confirm/", method = "post", operation_id = $confirm_id, deprecated = $deprecated)]
+            async fn confirm(
+                &self,
+                key: ApiKey,
+                client: Client,
+                body: LenientBody<ConfirmInput>,
+            ) -> Result<ConfirmedAnswer, CreateError> {
+                confirm(&self.0, key.context(client), body).await
+            }
+
             /// Unsubscribe (admin, public)
             ///
             /// Always 200 with the same text, whether or not the address was known.
@@ -289,7 +348,7 @@ newsletter_api!(
     NewsletterApi,
     prefix = "/backend/api/v1",
     deprecated = false,
-    ids = ["newsletter_list", "newsletter_create", "newsletter_retrieve", "newsletter_partial_update", "newsletter_destroy", "newsletter_unsubscribe"]
+    ids = ["newsletter_list", "newsletter_create", "newsletter_retrieve", "newsletter_partial_update", "newsletter_destroy", "newsletter_unsubscribe", "newsletter_confirm"]
 );
 
 newsletter_api!(
@@ -297,5 +356,5 @@ newsletter_api!(
     LegacyNewsletterApi,
     prefix = "/backend/api",
     deprecated = true,
-    ids = ["legacy_newsletter_list", "legacy_newsletter_create", "legacy_newsletter_retrieve", "legacy_newsletter_partial_update", "legacy_newsletter_destroy", "legacy_newsletter_unsubscribe"]
+    ids = ["legacy_newsletter_list", "legacy_newsletter_create", "legacy_newsletter_retrieve", "legacy_newsletter_partial_update", "legacy_newsletter_destroy", "legacy_newsletter_unsubscribe", "legacy_newsletter_confirm"]
 );

@@ -45,6 +45,9 @@ pub enum Command {
     /// Run one maintenance step (purge expired throttle state, compact counts), print
     /// what it did, and exit.
     Maintenance,
+    /// Run the delivery worker alone (no HTTP) until SIGTERM or Ctrl-C: sends what the
+    /// outbox holds, sharing the work with every other worker on the database.
+    Worker,
     /// Check the configuration; with --deploy, report every setting unfit for production
     /// and exit non-zero when there is one.
     Check {

@@ -36,12 +36,9 @@ pub fn main() -> ExitCode {
         Command::Check { deploy } => with_settings(|s| cli::check(&s, deploy)),
         Command::Healthcheck => with_settings(|s| cli::healthcheck(&s)),
         Command::Migrate => with_settings(|s| run(&s, |s| async move { migrate(&s).await })),
-        Command::Maintenance => {
-            with_settings(|s| run(&s, |s| async move { maintain(&s).await }))
-        }
-        Command::Serve { no_migrate } => {
-            with_settings(|s| run(&s, move |s| serve(s, !no_migrate)))
-        }
+        Command::Maintenance => with_settings(|s| run(&s, |s| async move { maintain(&s).await })),
+        Command::Worker => with_settings(|s| run(&s, |s| async move { work(&s).await })),
+        Command::Serve { no_migrate } => with_settings(|s| run(&s, move |s| serve(s, !no_migrate))),
     }
 }
 
@@ -112,6 +109,34 @@ async fn maintain(settings: &Settings) -> Result<(), String> {
     Ok(())
 }
 
+/// `worker`: the delivery worker alone, until a shutdown signal; the step in flight
+/// finishes within `SHUTDOWN_TIMEOUT`.
+async fn work(settings: &Settings) -> Result<(), String> {
+    if settings.database == Database::Memory {
+        tracing::warn!(
+            "the worker has its own in-memory store: it sees nothing the server queues; \
+             set DATABASE_URL"
+        );
+    }
+    let wired = wiring::wire(settings, false).await?;
+    let (stop, stopped) = watch::channel(false);
+    let worker = tokio::spawn(tasks::worker(wired.exit3, wired.ports, stopped));
+    server::shutdown_signal().await;
+    let _ = stop.send(true);
+    finish(worker, settings.shutdown_timeout).await;
+    Ok(())
+}
+
+/// Waits for a background task to finish, at most `seconds`.
+async fn finish(task: tokio::task::JoinHandle<()>, seconds: u64) {
+    if tokio::time::timeout(Duration::from_secs(seconds), task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("a background task did not finish within SHUTDOWN_TIMEOUT");
+    }
+}
+
 async fn serve(settings: Settings, migrate: bool) -> Result<(), String> {
     if let Some(key) = &settings.generated_admin_key {
         tracing::warn!(
@@ -141,18 +166,40 @@ async fn serve(settings: Settings, migrate: bool) -> Result<(), String> {
     let maintenance = tokio::spawn(tasks::maintenance(
         wired.exit3.clone(),
         settings.maintenance_interval,
-        stopped,
+        stopped.clone(),
     ));
+    let worker = if settings.worker {
+        Some(tokio::spawn(tasks::worker(
+            wired.exit3.clone(),
+            wired.ports.clone(),
+            stopped,
+        )))
+    } else {
+        tracing::info!("WORKER=off: this process delivers nothing; run `exit3-server worker`");
+        None
+    };
     let app = http(wired.exit3, settings.http_options(wired.metrics));
+    // The signal stops the background tasks at once, so that the worker's step in flight
+    // and the requests in flight share one grace period.
+    let signalled = {
+        let stop = stop.clone();
+        async move {
+            server::shutdown_signal().await;
+            let _ = stop.send(true);
+        }
+    };
     let served = bound
         .serve(
             app,
-            server::shutdown_signal(),
+            signalled,
             Duration::from_secs(settings.shutdown_timeout),
         )
         .await;
     let _ = stop.send(true);
     let _ = maintenance.await;
+    if let Some(worker) = worker {
+        finish(worker, settings.shutdown_timeout).await;
+    }
     served.map_err(|e| format!("server error: {e}"))?;
     tracing::info!("exit3-server stopped");
     Ok(())

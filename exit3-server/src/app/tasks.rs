@@ -1,5 +1,5 @@
-//! Background tasks of a serving process: the maintenance step on a timer, until the
-//! process shuts down. Requests never do this work.
+//! Background tasks of a serving process: the maintenance step on a timer and the
+//! delivery worker, until the process shuts down. Requests never do this work.
 
 use std::time::Duration;
 
@@ -25,4 +25,16 @@ pub async fn maintenance(exit3: Exit3, interval: Duration, mut shutdown: watch::
             Err(e) => tracing::warn!(error = %e, "maintenance step failed"),
         }
     }
+}
+
+/// The delivery worker of this process (`exit3_delivery::run_worker`) until `shutdown`;
+/// the step in flight finishes first, then what is left stays in the outbox.
+pub async fn worker(exit3: Exit3, ports: exit3_core::Ports, shutdown: watch::Receiver<bool>) {
+    exit3_delivery::run_worker(
+        exit3,
+        ports,
+        exit3_delivery::WorkerOptions::default(),
+        shutdown,
+    )
+    .await;
 }

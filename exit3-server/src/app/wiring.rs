@@ -1,13 +1,15 @@
 //! Wiring: the store the settings ask for (memory, or PostgreSQL with its pool and
-//! migrations), the service over it with the metrics around it, and the HTTP options.
+//! migrations), the service over it with the metrics around it, the mailer, and the HTTP
+//! options.
 
 use std::sync::Arc;
 
-use exit3_core::{DynStore, Exit3};
+use exit3_core::{DynStore, Exit3, Mailer, Ports};
+use exit3_delivery::{ConsoleMailer, SmtpMailer};
 use exit3_store_memory::MemoryStore;
 use exit3_store_postgres::{PostgresOptions, PostgresStore};
 
-use super::config::{Database, Settings};
+use super::config::{Database, EmailBackend, Settings};
 use crate::{Metrics, errors::chain, metrics::PoolUsage};
 
 /// How full the PostgreSQL pool is, for the metrics.
@@ -20,6 +22,36 @@ pub struct Wired {
     pub exit3: Exit3,
     /// The registry of this process.
     pub metrics: Metrics,
+    /// What the delivery worker sends through.
+    pub ports: Ports,
+}
+
+/// The mailer `EMAIL_BACKEND` asks for. Nothing connects yet: an SMTP server that is
+/// down shows as retried deliveries, not as a server that cannot start.
+pub fn mailer(settings: &Settings) -> Result<Arc<dyn Mailer>, String> {
+    let mail = &settings.mail;
+    match mail.backend {
+        EmailBackend::Console => {
+            tracing::info!(
+                "EMAIL_BACKEND=console: mails are written to the log, not sent (set \
+                 EMAIL_HOST to send them)"
+            );
+            let mailer = ConsoleMailer::new(&mail.smtp.from)
+                .map_err(|e| format!("DEFAULT_FROM_EMAIL: {}", chained(&e)))?;
+            Ok(Arc::new(mailer))
+        }
+        EmailBackend::Smtp => {
+            let mailer = SmtpMailer::new(mail.smtp.clone())
+                .map_err(|e| format!("cannot set up SMTP: {}", chained(&e)))?;
+            tracing::info!(
+                host = %mail.smtp.host,
+                port = mail.smtp.port,
+                security = ?mail.smtp.security,
+                "mail goes out over SMTP"
+            );
+            Ok(Arc::new(mailer))
+        }
+    }
 }
 
 fn chained(e: &(dyn std::error::Error + 'static)) -> String {
@@ -71,13 +103,25 @@ pub async fn open_store(
     }
 }
 
-/// The service over the store the settings ask for, with this process's metrics.
+/// The service over the store the settings ask for, with this process's metrics and
+/// mailer.
 pub async fn wire(settings: &Settings, migrate: bool) -> Result<Wired, String> {
+    let ports = Ports::new(mailer(settings)?);
+    if settings.secret_key.is_none() && settings.database != Database::Memory {
+        tracing::warn!(
+            "SECRET_KEY is not set: unsubscribe links are signed with a key of this run \
+             only and stop working at the next start"
+        );
+    }
     let (store, pool) = open_store(settings, migrate).await?;
     let metrics = Metrics::new(pool);
     let exit3 = settings
         .service_builder(metrics.watch_store(store))
         .observer(metrics.observer())
         .build();
-    Ok(Wired { exit3, metrics })
+    Ok(Wired {
+        exit3,
+        metrics,
+        ports,
+    })
 }

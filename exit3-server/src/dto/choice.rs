@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use exit3_core::{Choice, LeadStatus, SubscriberStatus};
+use exit3_core::{Choice, LeadStatus, SubscriberStatus, domain::UnsubscribeMethod};
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef, Registry},
     types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
@@ -29,6 +29,12 @@ impl WireChoice for SubscriberStatus {
     const DESCRIPTION: &'static str = "A subscriber's status.";
 }
 
+impl WireChoice for UnsubscribeMethod {
+    const SCHEMA: &'static str = "UnsubscribeMethodWire";
+    const DESCRIPTION: &'static str = "How a subscriber left: the unsubscribe page of a \
+        mail's link, a mail client's one-click unsubscribe (RFC 8058), the API, or staff.";
+}
+
 /// A choice on the wire: its name as a JSON string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Wire<T>(pub T);
@@ -37,6 +43,8 @@ pub struct Wire<T>(pub T);
 pub type LeadStatusWire = Wire<LeadStatus>;
 /// A subscriber's status on the wire.
 pub type SubscriberStatusWire = Wire<SubscriberStatus>;
+/// How a subscriber left, on the wire.
+pub type UnsubscribeMethodWire = Wire<UnsubscribeMethod>;
 
 impl<T: WireChoice> From<T> for Wire<T> {
     fn from(value: T) -> Self {

@@ -10,11 +10,14 @@ mod subscriber;
 mod time;
 
 pub use self::{
-    choice::{LeadStatusWire, SubscriberStatusWire, Wire, WireChoice},
+    choice::{LeadStatusWire, SubscriberStatusWire, UnsubscribeMethodWire, Wire, WireChoice},
     detail::{BadRequestBody, Detail, FieldMessages, ServerErrorBody},
     json::SerdeJson,
     lead::{ClientInfoOut, LeadOut, LeadPage},
     page::PageLinks,
-    subscriber::{SubscribeBody, SubscriberOut, SubscriberPage, SubscriptionReceipt},
+    subscriber::{
+        ConsentOut, SubscribeBody, SubscriberDetail, SubscriberOut, SubscriberPage,
+        SubscriptionReceipt,
+    },
     time::WireTime,
 };

@@ -3,7 +3,7 @@
 use exit3_core::{Subscriber, SubscriberView};
 use poem_openapi::{Object, Union};
 
-use super::{SubscriberStatusWire, WireTime};
+use super::{SubscriberStatusWire, UnsubscribeMethodWire, WireTime};
 
 /// A newsletter subscriber, as the admin reads it.
 #[derive(Debug, Clone, Object)]
@@ -16,7 +16,8 @@ pub struct SubscriberOut {
     /// Up to 255 characters.
     #[oai(nullable)]
     pub full_name: Option<String>,
-    /// `active` or `unsubscribed`.
+    /// `pending` (waiting for the confirmation of the address), `active` or
+    /// `unsubscribed`.
     pub status: SubscriberStatusWire,
     /// One of the configured sources.
     pub source: String,
@@ -27,6 +28,9 @@ pub struct SubscriberOut {
     /// Read-only; set when the subscriber unsubscribed.
     #[oai(nullable)]
     pub unsubscribed_at: Option<WireTime>,
+    /// Read-only; when the address was confirmed (double opt-in).
+    #[oai(nullable)]
+    pub confirmed_at: Option<WireTime>,
 }
 
 impl From<Subscriber> for SubscriberOut {
@@ -40,6 +44,69 @@ impl From<Subscriber> for SubscriberOut {
             created_at: WireTime(s.created_at),
             updated_at: WireTime(s.updated_at),
             unsubscribed_at: s.unsubscribed_at.map(WireTime),
+            confirmed_at: s.confirmed_at.map(WireTime),
+        }
+    }
+}
+
+/// How and when a person consented, and when and how they left (GDPR Art. 7(1)).
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Consent")]
+pub struct ConsentOut {
+    /// The wording the form showed (or the configured default).
+    #[oai(nullable)]
+    pub consent_text: Option<String>,
+    /// When the current subscription was asked for.
+    #[oai(nullable)]
+    pub subscribed_at: Option<WireTime>,
+    /// From which client address.
+    #[oai(nullable)]
+    pub subscribed_ip: Option<String>,
+    /// With which browser.
+    #[oai(nullable)]
+    pub subscribed_user_agent: Option<String>,
+    /// When the address was confirmed.
+    #[oai(nullable)]
+    pub confirmed_at: Option<WireTime>,
+    /// From which client address.
+    #[oai(nullable)]
+    pub confirmed_ip: Option<String>,
+    /// When the subscriber left.
+    #[oai(nullable)]
+    pub unsubscribed_at: Option<WireTime>,
+    /// How.
+    #[oai(nullable)]
+    pub unsubscribe_method: Option<UnsubscribeMethodWire>,
+}
+
+/// One subscriber as the admin reads it alone (`GET`/`PATCH newsletter/{id}/`): with
+/// its consent record.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "SubscriberDetail")]
+pub struct SubscriberDetail {
+    /// The subscriber's fields.
+    #[oai(flatten)]
+    pub subscriber: SubscriberOut,
+    /// The consent record.
+    pub consent: ConsentOut,
+}
+
+impl From<Subscriber> for SubscriberDetail {
+    fn from(s: Subscriber) -> Self {
+        let c = &s.consent;
+        let consent = ConsentOut {
+            consent_text: c.text.clone(),
+            subscribed_at: c.subscribed_at.map(WireTime),
+            subscribed_ip: c.subscribed_ip.map(|ip| ip.to_string()),
+            subscribed_user_agent: c.subscribed_user_agent.clone(),
+            confirmed_at: s.confirmed_at.map(WireTime),
+            confirmed_ip: c.confirmed_ip.map(|ip| ip.to_string()),
+            unsubscribed_at: s.unsubscribed_at.map(WireTime),
+            unsubscribe_method: c.unsubscribe_method.map(Into::into),
+        };
+        Self {
+            subscriber: s.into(),
+            consent,
         }
     }
 }
@@ -66,7 +133,7 @@ pub enum SubscribeBody {
 impl From<SubscriberView> for SubscribeBody {
     fn from(v: SubscriberView) -> Self {
         match v {
-            SubscriberView::Full(s) => Self::Full(s.into()),
+            SubscriberView::Full(s) => Self::Full((*s).into()),
             SubscriberView::Receipt { email, status } => Self::Receipt(SubscriptionReceipt {
                 email,
                 status: status.into(),

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod delivery;
 pub mod openapi;
 
 use std::{
@@ -17,7 +18,7 @@ use std::{
 
 use async_trait::async_trait;
 use exit3_core::{
-    DynStore, ManualClock,
+    DynStore, Exit3, ManualClock,
     store::{Decorated, StoreCall, StoreError, StoreHook, StoreResult},
 };
 use exit3_server::{
@@ -202,6 +203,28 @@ pub async fn spawn_observed(
     store: Arc<SwitchStore>,
     metrics: Metrics,
 ) -> TestApp {
+    let bound = bind(&settings).await;
+    serve_on(bound, &settings, store, metrics).0
+}
+
+/// A listener on 127.0.0.1 (a free port) with the settings' limits.
+pub async fn bind(settings: &Settings) -> server::Bound {
+    server::bind(
+        "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        settings.limits(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("bind: {e}"))
+}
+
+/// Serves the app of `settings` over `store` on `bound`, with a manual clock; answers
+/// the app and its service (for a worker of the same process).
+pub fn serve_on(
+    bound: server::Bound,
+    settings: &Settings,
+    store: Arc<SwitchStore>,
+    metrics: Metrics,
+) -> (TestApp, Exit3) {
     let clock = ManualClock::default();
     let dyn_store: DynStore = store.clone();
     let exit3 = settings
@@ -210,13 +233,7 @@ pub async fn spawn_observed(
         .clock(clock.clone())
         .build();
     // As the binary serves it: with the error reports around.
-    let app = app::http(exit3, settings.http_options(metrics));
-    let bound = server::bind(
-        "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
-        settings.limits(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("bind: {e}"));
+    let app = app::http(exit3.clone(), settings.http_options(metrics));
     let addr = bound.local_addr();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(bound.serve(
@@ -226,13 +243,14 @@ pub async fn spawn_observed(
         },
         Duration::from_secs(1),
     ));
-    TestApp {
+    let app = TestApp {
         addr,
         http: client(),
         clock,
         store,
         shutdown: Some(tx),
-    }
+    };
+    (app, exit3)
 }
 
 pub fn client() -> reqwest::Client {

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 
 use exit3_core::ThrottleScope;
 
-use super::{Database, HostPattern, MIN_KEY_LEN, Settings};
+use exit3_delivery::SmtpSecurity;
+
+use super::{Database, EmailBackend, HostPattern, MIN_KEY_LEN, Settings};
 
 /// The shortest `SECRET_KEY` Django's check accepts (security.W009); the contract's
 /// floor is [`MIN_KEY_LEN`].
@@ -118,7 +120,47 @@ impl Settings {
                     .into(),
             );
         }
+        self.mail_problems(&mut out);
         out
+    }
+
+    /// What keeps mail from reaching people, or from being trusted when it does.
+    fn mail_problems(&self, out: &mut Vec<String>) {
+        if self.secret_key_fallbacks.iter().any(|k| is_placeholder(k)) {
+            out.push("SECRET_KEY_FALLBACKS has a placeholder key".into());
+        }
+        let mail = &self.mail;
+        if self.newsletter.double_opt_in && mail.backend == EmailBackend::Console {
+            out.push(
+                "EMAIL_BACKEND is console (no EMAIL_HOST) with NEWSLETTER_DOUBLE_OPT_IN on: \
+                 confirmation mails are only written to the log, so nobody can confirm"
+                    .into(),
+            );
+        }
+        if !mail.public_base_url_set {
+            out.push(format!(
+                "PUBLIC_BASE_URL is not set: links in mails point at {}, which readers \
+                 cannot reach",
+                self.newsletter.public_base_url
+            ));
+        } else if self.newsletter.public_base_url.starts_with("http://") {
+            out.push("PUBLIC_BASE_URL is not https: links in mails are sent in clear".into());
+        }
+        if mail.smtp.from.trim() == exit3_delivery::FromAddress::DEFAULT {
+            out.push(
+                "DEFAULT_FROM_EMAIL is webmaster@localhost: providers refuse or bin mail from it"
+                    .into(),
+            );
+        }
+        let local = ["localhost", "127.0.0.1", "::1"].contains(&mail.smtp.host.as_str());
+        if mail.backend == EmailBackend::Smtp && mail.smtp.security == SmtpSecurity::None && !local
+        {
+            out.push(format!(
+                "EMAIL_HOST {} without EMAIL_USE_TLS or EMAIL_USE_SSL: mail (and the \
+                 password) crosses the network in clear",
+                mail.smtp.host
+            ));
+        }
     }
 }
 

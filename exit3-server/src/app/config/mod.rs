@@ -4,18 +4,22 @@
 //! the core's scope table), and read through one `Reader`.
 
 mod deploy;
+mod newsletter;
 mod reader;
 
 use std::{collections::HashMap, fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
 use exit3_core::{
     ApiKeys, DisposableDomains, DynStore, Exit3, Exit3Builder, Policy, RateSetting, ThrottleRates,
-    ThrottleScope, TrustedProxies,
+    ThrottleScope, TrustedProxies, service::NewsletterSettings,
 };
 use rand::{Rng, distr::Alphanumeric};
 
 use self::reader::Reader;
-pub use self::reader::{comma_list, parse_duration};
+pub use self::{
+    newsletter::{EmailBackend, MailSettings},
+    reader::{comma_list, parse_duration},
+};
 pub use crate::middleware::HostPattern;
 use crate::{HttpOptions, Metrics, server::Limits};
 
@@ -41,6 +45,7 @@ const fn setting(name: &'static str, default: &'static str) -> Setting {
 /// table list exactly these (a test checks).
 pub const SETTINGS: &[Setting] = &[
     setting("SECRET_KEY", ""),
+    setting("SECRET_KEY_FALLBACKS", ""),
     setting("DEBUG", "false"),
     setting("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]"),
     setting("BASIC_API_KEY", ""),
@@ -69,6 +74,21 @@ pub const SETTINGS: &[Setting] = &[
     setting("MAX_CONNECTIONS", "10000"),
     setting("API_DOCS", "true"),
     setting("MAINTENANCE_INTERVAL", "5s"),
+    setting("WORKER", "on"),
+    setting("PUBLIC_BASE_URL", ""),
+    setting("NEWSLETTER_DOUBLE_OPT_IN", "true"),
+    setting("NEWSLETTER_CONFIRM_URL", ""),
+    setting("NEWSLETTER_CONFIRM_TTL", "72h"),
+    setting("NEWSLETTER_CONSENT_TEXT", ""),
+    setting("EMAIL_BACKEND", ""),
+    setting("EMAIL_HOST", ""),
+    setting("EMAIL_PORT", "25"),
+    setting("EMAIL_HOST_USER", ""),
+    setting("EMAIL_HOST_PASSWORD", ""),
+    setting("EMAIL_USE_TLS", "false"),
+    setting("EMAIL_USE_SSL", "false"),
+    setting("EMAIL_TIMEOUT", "10s"),
+    setting("DEFAULT_FROM_EMAIL", "webmaster@localhost"),
     setting("LOG_FORMAT", "json"),
     setting("LOG_LEVEL", "info"),
     setting("LOG_FILE", ""),
@@ -114,8 +134,10 @@ pub enum LogFormat {
 /// The server's settings.
 #[derive(Clone)]
 pub struct Settings {
-    /// `SECRET_KEY` (checked by `check --deploy`; it will sign links and sessions).
+    /// `SECRET_KEY` (checked by `check --deploy`): signs unsubscribe links (and sessions).
     pub secret_key: Option<String>,
+    /// `SECRET_KEY_FALLBACKS`: earlier keys whose signatures still hold, as in Django.
+    pub secret_key_fallbacks: Vec<String>,
     /// `DEBUG`: 500 bodies carry the error chain; short keys allowed.
     pub debug: bool,
     /// `ALLOWED_HOSTS`.
@@ -168,6 +190,13 @@ pub struct Settings {
     /// `MAINTENANCE_INTERVAL`: how often the maintenance task runs (purging expired
     /// throttle state, compacting counts).
     pub maintenance_interval: Duration,
+    /// `WORKER`: whether `serve` runs the delivery worker (`off`: another process does,
+    /// e.g. `exit3-server worker`).
+    pub worker: bool,
+    /// `PUBLIC_BASE_URL` and `NEWSLETTER_*`.
+    pub newsletter: NewsletterSettings,
+    /// `EMAIL_*` and `DEFAULT_FROM_EMAIL`.
+    pub mail: MailSettings,
     /// `LOG_FORMAT` (`json`, or `pretty` alias `text`).
     pub log_format: LogFormat,
     /// `LOG_LEVEL`: a `tracing` filter (`info`, `warn,exit3_server=debug`); `RUST_LOG`
@@ -325,13 +354,18 @@ impl Settings {
             }
         }
         let secret_key = r.get("SECRET_KEY");
+        let secret_key_fallbacks = r.list("SECRET_KEY_FALLBACKS");
         let sentry_environment = r.get("SENTRY_ENVIRONMENT");
+        let worker = r.bool("WORKER");
+        let newsletter = newsletter::read_newsletter(&mut r, bind);
+        let mail = newsletter::read_mail(&mut r);
 
         if !r.problems.is_empty() {
             return Err(ConfigError(r.problems));
         }
         Ok(Self {
             secret_key,
+            secret_key_fallbacks,
             debug,
             allowed_hosts,
             admin_keys,
@@ -356,6 +390,9 @@ impl Settings {
             max_connections,
             api_docs,
             maintenance_interval,
+            worker,
+            newsletter,
+            mail,
             log_format,
             log_level,
             log_file,
@@ -376,17 +413,32 @@ impl Settings {
             request_timeout: self.request_timeout,
             api_docs: self.api_docs,
             metrics,
+            site_name: self.site_name(),
         }
     }
 
-    /// A service over `store` with these settings' keys, rates, IPv6 keying and
-    /// disposable domains (add the clock and the observer as needed).
+    /// The name pages show: the display name of `DEFAULT_FROM_EMAIL`, else `Exit Three`.
+    pub fn site_name(&self) -> String {
+        exit3_delivery::FromAddress::parse(&self.mail.smtp.from)
+            .ok()
+            .and_then(|f| f.name().map(str::to_owned))
+            .unwrap_or_else(|| "Exit Three".to_owned())
+    }
+
+    /// A service over `store` with these settings' keys, rates, IPv6 keying, disposable
+    /// domains, newsletter rules and signing keys (add the clock and the observer as
+    /// needed).
     pub fn service_builder(&self, store: DynStore) -> Exit3Builder {
         Exit3::builder(store)
             .keys(self.api_keys())
             .rates(self.rates)
             .ipv6_prefix(self.ipv6_prefix)
             .policy(Policy::default().with_disposable_domains(self.disposable_domains.clone()))
+            .newsletter(self.newsletter.clone())
+            .secrets(newsletter::secrets(
+                self.secret_key.as_deref(),
+                &self.secret_key_fallbacks,
+            ))
     }
 
     /// What the listener allows its clients (`MAX_CONNECTIONS`, the 15 s head timeout).
