@@ -10,6 +10,7 @@
 //! | `memory` (default) | `MemoryStore` (crate `exit3-store-memory`) |
 //! | `postgres` | `PostgresStore`, `PostgresOptions` (crate `exit3-store-postgres`) |
 //! | `server` | the HTTP API as the module `server` (crate `exit3-server`): `server::endpoint` mounts it in a poem application |
+//! | `delivery` | mail delivery as the module `delivery` (crate `exit3-delivery`): `SmtpMailer`, `ConsoleMailer`, `run_worker`, without poem |
 //! | `testing` | the store conformance suite (`testing`, `store_conformance!`) |
 //!
 //! ```
@@ -40,6 +41,10 @@ pub use exit3_store_memory::MemoryStore;
 #[cfg(feature = "postgres")]
 #[doc(inline)]
 pub use exit3_store_postgres::{PostgresOptions, PostgresStore};
+
+/// Mail delivery: the mailers and the delivery worker (crate `exit3-delivery`).
+#[cfg(feature = "delivery")]
+pub use exit3_delivery as delivery;
 
 /// The HTTP API (crate `exit3-server`).
 #[cfg(feature = "server")]
