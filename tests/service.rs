@@ -294,15 +294,16 @@ async fn subscribe_answers_outcomes_and_scoped_views() {
     let sub = body(json!({"email": "Reader@Example.com", "full_name": "Reader"}));
     let first = exit3.subscribe(&v, &sub).await.expect("subscribe");
     assert_eq!(first.outcome, SubscribeOutcome::Created);
+    // Double opt-in (the default): pending until the mail's link is followed.
     assert_eq!(
         first.view,
         SubscriberView::Receipt {
             email: "reader@example.com".into(),
-            status: SubscriberStatus::Active
+            status: SubscriberStatus::Pending
         }
     );
     let again = exit3.subscribe(&admin(), &sub).await.expect("again");
-    assert_eq!(again.outcome, SubscribeOutcome::AlreadyActive);
+    assert_eq!(again.outcome, SubscribeOutcome::StillPending);
     let SubscriberView::Full(full) = again.view else {
         panic!("admins see everything")
     };
