@@ -97,37 +97,13 @@ fn check_deploy_fails_on_any_production_problem_and_passes_a_production_setup() 
     assert_eq!(code, 0, "{out}");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-#[test]
-fn serve_prints_the_generated_key_answers_healthcheck_and_stops_on_sigterm() {
-    let bind = format!("127.0.0.1:{}", free_port());
-    let vars = [("BIND", bind.as_str()), ("LOG_FORMAT", "json")];
-    let (code, _, _) = run(&["healthcheck"], &vars);
-    assert_eq!(code, 1, "nothing listens yet");
-    let mut child = cmd(&[], &vars)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let started = Instant::now();
-    let mut healthy = false;
-    while started.elapsed() < Duration::from_secs(20) {
-        if run(&["healthcheck"], &vars).0 == 0 {
-            healthy = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// Sends SIGTERM and waits (15 s at most, then kills): the exit status (`None`: it did
+/// not stop), standard output and standard error.
+fn terminate(mut child: std::process::Child) -> (Option<std::process::ExitStatus>, String, String) {
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
-    assert!(term.is_ok_and(|s| s.success()));
+    assert!(term.is_ok_and(|s| s.success()), "kill -TERM failed");
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
         if let Ok(Some(status)) = child.try_wait() {
@@ -147,6 +123,37 @@ fn serve_prints_the_generated_key_answers_healthcheck_and_stops_on_sigterm() {
     if let Some(mut s) = child.stderr.take() {
         let _ = s.read_to_string(&mut err);
     }
+    (status, out, err)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn serve_prints_the_generated_key_answers_healthcheck_and_stops_on_sigterm() {
+    let bind = format!("127.0.0.1:{}", free_port());
+    let vars = [("BIND", bind.as_str()), ("LOG_FORMAT", "json")];
+    let (code, _, _) = run(&["healthcheck"], &vars);
+    assert_eq!(code, 1, "nothing listens yet");
+    let child = cmd(&[], &vars)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let started = Instant::now();
+    let mut healthy = false;
+    while started.elapsed() < Duration::from_secs(20) {
+        if run(&["healthcheck"], &vars).0 == 0 {
+            healthy = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, out, err) = terminate(child);
     assert!(healthy, "healthcheck never passed: {err}");
     assert!(
         status.is_some_and(|s| s.success()),
@@ -245,30 +252,13 @@ fn worker_sends_what_the_database_queued_and_stops_on_sigterm() {
         ("BASIC_API_KEY", "admin-key-0123456789abcdef0123456789"),
         ("LOG_FORMAT", "json"),
     ];
-    let mut child = cmd(&["worker"], &vars)
+    let child = cmd(&["worker"], &vars)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     let received = runtime.block_on(sink.wait_for(1, Duration::from_secs(20)));
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut err = String::new();
-    if let Some(mut s) = child.stderr.take() {
-        let _ = s.read_to_string(&mut err);
-    }
+    let (status, _, err) = terminate(child);
     let received = received.unwrap_or_else(|e| panic!("{e}: {err}"));
     assert_eq!(received[0].recipients, ["queued@example.com"]);
     assert!(

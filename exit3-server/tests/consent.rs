@@ -80,6 +80,32 @@ fn confirm_link(mail: &Seen) -> String {
     mail.link("http://")
 }
 
+/// The `token` of a link.
+fn token_of(link: &str) -> String {
+    link.split("token=").nth(1).unwrap_or_default().to_owned()
+}
+
+/// The confirmation page's form, posted as a browser posts it to `url`.
+async fn confirm_form(app: &TestApp, url: &str, token: &str) -> Answer {
+    post_form(
+        app,
+        url,
+        "application/x-www-form-urlencoded",
+        format!("token={token}"),
+    )
+    .await
+}
+
+/// `POST newsletter/confirm/` with the public key.
+async fn confirm_json(app: &TestApp, token: &str) -> Answer {
+    app.post(
+        "/backend/api/v1/newsletter/confirm/",
+        Some(PUBLIC),
+        json!({ "token": token }),
+    )
+    .await
+}
+
 async fn delivering(backend: Backend) -> Delivering {
     spawn_delivering(backend.store().await, &[]).await
 }
@@ -128,14 +154,8 @@ async fn double_opt_in_from_the_form_to_the_mailbox_and_out_again(backend: Backe
     );
 
     // POST the form as the browser would: `token=T` to the page's own URL.
-    let token = link.split("token=").nth(1).unwrap_or_default().to_owned();
-    let done = post_form(
-        app,
-        &link,
-        "application/x-www-form-urlencoded",
-        format!("token={token}"),
-    )
-    .await;
+    let token = token_of(&link);
+    let done = confirm_form(app, &link, &token).await;
     assert_page(&done, 200, "You are subscribed.");
     let ada = subscriber(app, "ada@example.com").await;
     assert_eq!(ada["status"], "active", "{ada}");
@@ -147,13 +167,7 @@ async fn double_opt_in_from_the_form_to_the_mailbox_and_out_again(backend: Backe
     );
     assert_eq!(ada["consent"]["subscribed_ip"], "127.0.0.1");
     // A double click answers the same success.
-    let again = post_form(
-        app,
-        &link,
-        "application/x-www-form-urlencoded",
-        format!("token={token}"),
-    )
-    .await;
+    let again = confirm_form(app, &link, &token).await;
     assert_page(&again, 200, "You are subscribed.");
 
     // The mail's unsubscribe link: GET shows a button, changes nothing.
@@ -195,13 +209,7 @@ async fn double_opt_in_from_the_form_to_the_mailbox_and_out_again(backend: Backe
     let second = &mails[1];
     assert_ne!(confirm_link(second), link, "a new token per mail");
     // The old link was used: it no longer confirms (the subscriber is not active).
-    let stale = post_form(
-        app,
-        &link,
-        "application/x-www-form-urlencoded",
-        format!("token={token}"),
-    )
-    .await;
+    let stale = confirm_form(app, &link, &token).await;
     assert_page(&stale, 400, "This link is invalid or has expired.");
     // One-click as multipart/form-data, as some mail clients send it.
     let boundary = "exit3-boundary-7MA4YWxkTrZu0gW";
@@ -237,21 +245,9 @@ async fn bad_links_get_the_contracts_answers(backend: Backend) {
     // Unknown (well-formed) and malformed tokens.
     let unknown = "A".repeat(43);
     for token in [unknown.as_str(), "short", ""] {
-        let a = post_form(
-            app,
-            &confirm_page,
-            "application/x-www-form-urlencoded",
-            format!("token={token}"),
-        )
-        .await;
+        let a = confirm_form(app, &confirm_page, &token).await;
         assert_page(&a, 400, "This link is invalid or has expired.");
-        let json = app
-            .post(
-                "/backend/api/v1/newsletter/confirm/",
-                Some(PUBLIC),
-                json!({ "token": token }),
-            )
-            .await;
+        let json = confirm_json(app, &token).await;
         assert_eq!(
             (json.status, json.json()),
             (
@@ -269,15 +265,9 @@ async fn bad_links_get_the_contracts_answers(backend: Backend) {
     subscribe(app, "late@example.com").await;
     let mail = wait_for_mail(&d.sink, 1).await.remove(0);
     let link = confirm_link(&mail);
-    let token = link.split("token=").nth(1).unwrap_or_default().to_owned();
+    let token = token_of(&link);
     app.clock.advance(Duration::from_secs(72 * 3600));
-    let expired = post_form(
-        app,
-        &link,
-        "application/x-www-form-urlencoded",
-        format!("token={token}"),
-    )
-    .await;
+    let expired = confirm_form(app, &link, &token).await;
     assert_page(&expired, 400, "subscribe again");
     assert_eq!(
         subscriber(app, "late@example.com").await["status"],
@@ -285,7 +275,7 @@ async fn bad_links_get_the_contracts_answers(backend: Backend) {
     );
     // Tampered unsubscribe links: a changed signature, a changed id, garbage.
     let real = mail.unsubscribe_url();
-    let real_token = real.split("token=").nth(1).unwrap_or_default().to_owned();
+    let real_token = token_of(&real);
     let mut flipped = real_token.clone().into_bytes();
     let last = flipped.len() - 1;
     flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
@@ -310,18 +300,8 @@ async fn bad_links_get_the_contracts_answers(backend: Backend) {
     // The JSON route, with a fresh mail's token (the resend gap has passed).
     subscribe(app, "late@example.com").await;
     let mail = wait_for_mail(&d.sink, 2).await.remove(1);
-    let token = confirm_link(&mail)
-        .split("token=")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    let ok = app
-        .post(
-            "/backend/api/v1/newsletter/confirm/",
-            Some(PUBLIC),
-            json!({ "token": token }),
-        )
-        .await;
+    let token = token_of(&confirm_link(&mail));
+    let ok = confirm_json(app, &token).await;
     assert_eq!(
         (ok.status, ok.json()),
         (
@@ -330,13 +310,7 @@ async fn bad_links_get_the_contracts_answers(backend: Backend) {
         )
     );
     // Used again (a double click from the website): the same success.
-    let again = app
-        .post(
-            "/backend/api/v1/newsletter/confirm/",
-            Some(PUBLIC),
-            json!({ "token": token }),
-        )
-        .await;
+    let again = confirm_json(app, &token).await;
     assert_eq!(again.status, 200);
     // No key: 403, as every API route.
     let anonymous = app
@@ -508,14 +482,8 @@ async fn two_instances_on_one_database_share_the_work() {
     // A mail queued through the first instance confirms on the second.
     let link = confirm_link(&mails[0]);
     let on_second = link.replace(&first.app.addr.to_string(), &second.app.addr.to_string());
-    let token = link.split("token=").nth(1).unwrap_or_default().to_owned();
-    let done = post_form(
-        &second.app,
-        &on_second,
-        "application/x-www-form-urlencoded",
-        format!("token={token}"),
-    )
-    .await;
+    let token = token_of(&link);
+    let done = confirm_form(&second.app, &on_second, &token).await;
     assert_page(&done, 200, "You are subscribed.");
     drop((first, second));
     db.drop_database().await;
