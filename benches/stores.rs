@@ -1,5 +1,6 @@
 //! Store operations, generic over the store: insert a lead, list page 1 of the new ones,
-//! and one public create's throttle decision — on `MemoryStore`, and on `PostgresStore`
+//! subscribe a new address with double opt-in off and on (the outbox row), and one public
+//! create's throttle decision — on `MemoryStore`, and on `PostgresStore`
 //! when `DATABASE_URL` is set (a fresh, migrated database from the store's harness).
 //!
 //! `cargo bench --bench stores --features postgres`
@@ -104,6 +105,31 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: DynStore) {
             }
         });
     });
+
+    // A new address each time, with the confirmation mail's outbox row (double opt-in
+    // on) or without it (off): the row must cost little (consent.md; target: within 15 %).
+    for (label, double_opt_in) in [
+        ("subscribe_new_double_opt_in_off", false),
+        ("subscribe_new_double_opt_in_on", true),
+    ] {
+        let mut n: u64 = 0;
+        group.bench_function(label, |b| {
+            b.to_async(rt).iter_batched(
+                || {
+                    n += 1;
+                    testing::subscribe_request(
+                        json!({"email": format!("{label}-{n}@example.com")}),
+                        double_opt_in,
+                    )
+                },
+                |request| {
+                    let store = store.clone();
+                    async move { store.subscribe(&request, now()).await }
+                },
+                BatchSize::SmallInput,
+            );
+        });
+    }
 
     let mut ip: u32 = 0x0a00_0000;
     group.bench_function("throttle_hit_new_visitor", |b| {

@@ -4,6 +4,8 @@
 #
 #   benches/http/load.sh            # everything (about 5 minutes)
 #   DURATION=10 WARMUP=3 CONNECTIONS=32 NO_DJANGO=1 benches/http/load.sh
+#   BASELINES="before=/tmp/old/exit3-server" benches/http/load.sh
+#                                   # also earlier builds, same scenarios, same run
 #
 # Scenarios (wrk, CONNECTIONS connections, WARMUP s warm-up then DURATION s measured):
 #   health  GET /backend/health/
@@ -176,6 +178,33 @@ wait_http "http://127.0.0.1:$PORT_MEM/backend/health/"
 wait_http "http://127.0.0.1:$PORT_MEM_LIST/backend/health/"
 python3 "$HERE/seed_memory.py" "http://127.0.0.1:$PORT_MEM_LIST" "$ADMIN_KEY" "$ROWS"
 
+# --- earlier builds (BASELINES="label=path ..."), each on its own database and memory -----
+BASE_LABELS=()
+declare -A BASE_PG_PORT BASE_PG_PID BASE_MEM_PORT BASE_MEM_PID BASE_LIST_PORT BASE_LIST_PID
+port=8100
+for pair in ${BASELINES:-}; do
+  label=${pair%%=*} bin=${pair#*=}
+  echo "== baseline $label: $bin"
+  BASE_LABELS+=("$label")
+  db="${DB}_${label//[^a-z0-9]/_}"
+  psql "$PG/postgres" -Xq -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+  BASE_PG_PORT[$label]=$port BASE_MEM_PORT[$label]=$((port + 1)) BASE_LIST_PORT[$label]=$((port + 2))
+  env "${common_env[@]}" DATABASE_URL="$PG/$db" BIND=127.0.0.1:$port \
+    "$bin" serve >"$WORK/$label-pg.log" 2>&1 &
+  BASE_PG_PID[$label]=$!; PIDS+=("$!")
+  env "${common_env[@]}" BIND=127.0.0.1:$((port + 1)) "$bin" serve >"$WORK/$label-mem.log" 2>&1 &
+  BASE_MEM_PID[$label]=$!; PIDS+=("$!")
+  env "${common_env[@]}" THROTTLE_LEAD_CREATE=off BIND=127.0.0.1:$((port + 2)) \
+    "$bin" serve >"$WORK/$label-mem-list.log" 2>&1 &
+  BASE_LIST_PID[$label]=$!; PIDS+=("$!")
+  wait_http "http://127.0.0.1:$port/backend/health/"
+  wait_http "http://127.0.0.1:$((port + 1))/backend/health/"
+  wait_http "http://127.0.0.1:$((port + 2))/backend/health/"
+  psql "$PG/$db" -Xq -v rows="$ROWS" -f "$HERE/seed_exit3.sql"
+  python3 "$HERE/seed_memory.py" "http://127.0.0.1:$((port + 2))" "$ADMIN_KEY" "$ROWS"
+  port=$((port + 10))
+done
+
 # --- bare poem ------------------------------------------------------------------------------
 "$BIN/examples/bare_poem" --serve 127.0.0.1:$PORT_BARE >"$WORK/bare.log" 2>&1 &
 BARE_PID=$!; PIDS+=("$BARE_PID")
@@ -186,17 +215,26 @@ LEADS=/backend/api/v1/leads/
 : >"$RESULTS"
 for scenario in health list create; do
   wait_quiet
-  for system in django exit3-postgres exit3-memory bare-poem; do
+  systems=(django)
+  for label in "${BASE_LABELS[@]}"; do systems+=("exit3-postgres@$label"); done
+  systems+=(exit3-postgres)
+  for label in "${BASE_LABELS[@]}"; do systems+=("exit3-memory@$label"); done
+  systems+=(exit3-memory bare-poem)
+  for system in "${systems[@]}"; do
+    list_port="" list_pid=""
     case $system in
       django) [ -n "${NO_DJANGO:-}" ] && continue; port=$PORT_DJANGO pid=${DJANGO_PID} ;;
       exit3-postgres) port=$PORT_PG pid=$PG_PID ;;
-      exit3-memory) port=$PORT_MEM pid=$MEM_PID ;;
+      exit3-memory) port=$PORT_MEM pid=$MEM_PID list_port=$PORT_MEM_LIST list_pid=$MEM_LIST_PID ;;
+      exit3-postgres@*) l=${system#*@}; port=${BASE_PG_PORT[$l]} pid=${BASE_PG_PID[$l]} ;;
+      exit3-memory@*) l=${system#*@}; port=${BASE_MEM_PORT[$l]} pid=${BASE_MEM_PID[$l]}
+        list_port=${BASE_LIST_PORT[$l]} list_pid=${BASE_LIST_PID[$l]} ;;
       bare-poem) [ "$scenario" = create ] || continue; port=$PORT_BARE pid=$BARE_PID ;;
     esac
     case $scenario in
       health) run health "$system" "http://127.0.0.1:$port/backend/health/" get - "$pid" ;;
       list)
-        [ "$system" = exit3-memory ] && port=$PORT_MEM_LIST pid=$MEM_LIST_PID
+        [ -n "$list_port" ] && port=$list_port pid=$list_pid
         run list "$system" "http://127.0.0.1:$port$LEADS?status=new" get "$ADMIN_KEY" "$pid" ;;
       create)
         key=$PUBLIC_KEY; [ "$system" = django ] && key=$ADMIN_KEY   # the peer has one key
