@@ -66,7 +66,10 @@ fn delivery(c: &mut Criterion) {
                             json!({"email": format!("r{round}-{i}@example.com")}),
                             true,
                         );
-                        let _ = exit3.store().subscribe(&request, Timestamp::now_utc()).await;
+                        let _ = exit3
+                            .store()
+                            .subscribe(&request, Timestamp::now_utc())
+                            .await;
                     }
                 });
                 sink.clear();
