@@ -245,9 +245,9 @@ async fn bad_links_get_the_contracts_answers(backend: Backend) {
     // Unknown (well-formed) and malformed tokens.
     let unknown = "A".repeat(43);
     for token in [unknown.as_str(), "short", ""] {
-        let a = confirm_form(app, &confirm_page, &token).await;
+        let a = confirm_form(app, &confirm_page, token).await;
         assert_page(&a, 400, "This link is invalid or has expired.");
-        let json = confirm_json(app, &token).await;
+        let json = confirm_json(app, token).await;
         assert_eq!(
             (json.status, json.json()),
             (
