@@ -1,0 +1,155 @@
+//! Subscribers, their confirmation tokens, and the consent transitions of the core,
+//! applied under the data lock.
+
+use async_trait::async_trait;
+use exit3_core::{
+    Ordering, Page, PageRequest, SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId,
+    SubscriberPatch, Timestamp,
+    domain::{ConfirmDecision, RequestFacts, SubscribeRequest, UnsubscribeMethod, subscription},
+    outbox::OutboxMessage,
+    store::{
+        ConfirmOutcome, Conflict, StoreError, StoreResult, SubscriberStore, UnsubscribeTarget,
+    },
+    tokens::TokenHash,
+};
+
+use crate::{Data, MemoryStore, page_of, read, write};
+
+#[async_trait]
+impl SubscriberStore for MemoryStore {
+    async fn subscribe(
+        &self,
+        request: &SubscribeRequest,
+        now: Timestamp,
+    ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
+        let mut data = write(&self.data);
+        let (subscriber, effect) = match data.subscriber_by_email(request.subscriber.email())? {
+            Some(existing) => {
+                let effect = request.apply(existing, now);
+                (existing.clone(), effect)
+            }
+            None => {
+                let id = data.last_subscriber_id + 1;
+                let id_ = SubscriberId::new(id)
+                    .ok_or_else(|| StoreError::other("subscriber id overflow"))?;
+                let (subscriber, effect) = request.create(id_, now);
+                data.last_subscriber_id = id;
+                data.emails.insert(subscriber.email.clone(), id);
+                data.subscribers.insert(id, subscriber.clone());
+                (subscriber, effect)
+            }
+        };
+        if effect.confirmation_mail {
+            data.enqueue(
+                OutboxMessage::Confirmation {
+                    subscriber: subscriber.id,
+                },
+                now,
+            );
+        }
+        Ok((subscriber, effect.outcome))
+    }
+
+    async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
+        Ok(read(&self.data).subscribers.get(&id.get()).cloned())
+    }
+
+    async fn update_subscriber(
+        &self,
+        id: SubscriberId,
+        patch: &SubscriberPatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<Subscriber>> {
+        let mut data = write(&self.data);
+        let Data {
+            subscribers,
+            emails,
+            ..
+        } = &mut *data;
+        let Some(subscriber) = subscribers.get_mut(&id.get()) else {
+            return Ok(None);
+        };
+        if let Some(email) = patch.email() {
+            if emails.get(email).is_some_and(|&owner| owner != id.get()) {
+                return Err(StoreError::Conflict {
+                    what: Conflict::SubscriberEmail,
+                });
+            }
+            emails.remove(&subscriber.email);
+            emails.insert(email.to_owned(), id.get());
+        }
+        patch.apply(subscriber, now);
+        Ok(Some(subscriber.clone()))
+    }
+
+    async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {
+        let mut data = write(&self.data);
+        let Some(gone) = data.subscribers.remove(&id.get()) else {
+            return Ok(false);
+        };
+        data.emails.remove(&gone.email);
+        data.tokens.retain(|_, t| t.subscriber != id);
+        Ok(true)
+    }
+
+    async fn unsubscribe(
+        &self,
+        target: UnsubscribeTarget<'_>,
+        method: UnsubscribeMethod,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut data = write(&self.data);
+        let subscriber = match target {
+            UnsubscribeTarget::Email(email) => data.subscriber_by_email(email)?,
+            UnsubscribeTarget::Id(id) => data.subscribers.get_mut(&id.get()),
+        };
+        Ok(subscriber.is_some_and(|s| subscription::unsubscribe(s, method, now)))
+    }
+
+    async fn confirm(
+        &self,
+        token: TokenHash,
+        facts: &RequestFacts,
+        now: Timestamp,
+    ) -> StoreResult<ConfirmOutcome> {
+        let mut data = write(&self.data);
+        let Data {
+            tokens,
+            subscribers,
+            ..
+        } = &mut *data;
+        let record = tokens.get_mut(&token.0);
+        let subscriber = record
+            .as_ref()
+            .and_then(|r| subscribers.get_mut(&r.subscriber.get()));
+        let decision = subscription::decide_confirm(record.as_deref(), subscriber.as_deref(), now);
+        Ok(match (decision, record, subscriber) {
+            (ConfirmDecision::Confirm, Some(record), Some(subscriber)) => {
+                record.used_at = Some(now);
+                subscription::confirm(subscriber, facts, now);
+                ConfirmOutcome::Confirmed(subscriber.clone())
+            }
+            (ConfirmDecision::AlreadyConfirmed, Some(record), Some(subscriber)) => {
+                record.used_at.get_or_insert(now);
+                ConfirmOutcome::AlreadyConfirmed(subscriber.clone())
+            }
+            _ => ConfirmOutcome::Invalid,
+        })
+    }
+
+    async fn list_subscribers(
+        &self,
+        filter: &SubscriberFilter,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> StoreResult<Page<Subscriber>> {
+        let data = read(&self.data);
+        let page = page_of(
+            data.subscribers.values(),
+            |s| filter.matches(s),
+            |a, b| ordering.compare_subscribers(a, b),
+            page,
+        );
+        Ok(page.map(Subscriber::clone))
+    }
+}
