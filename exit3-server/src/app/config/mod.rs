@@ -3,7 +3,9 @@
 //! Each setting's name and default are written once, in [`SETTINGS`] (throttle rates in
 //! the core's scope table), and read through one `Reader`.
 
+mod database;
 mod deploy;
+mod keys;
 mod newsletter;
 mod reader;
 
@@ -13,18 +15,16 @@ use exit3_core::{
     ApiKeys, DisposableDomains, DynStore, Exit3, Exit3Builder, Policy, RateSetting, ThrottleRates,
     ThrottleScope, TrustedProxies, service::NewsletterSettings,
 };
-use rand::{Rng, distr::Alphanumeric};
 
 use self::reader::Reader;
 pub use self::{
+    database::Database,
+    keys::{MIN_KEY_LEN, generate_key},
     newsletter::{EmailBackend, MailSettings},
     reader::{comma_list, parse_duration},
 };
 pub use crate::middleware::HostPattern;
 use crate::{HttpOptions, Metrics, server::Limits};
-
-/// The shortest key accepted with `DEBUG=false`.
-pub const MIN_KEY_LEN: usize = 32;
 
 /// A setting the server reads: its name and its default as written in configuration
 /// (empty: none).
@@ -101,25 +101,6 @@ pub fn setting_names() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|s| s.name)
         .chain(ThrottleScope::ALL.into_iter().map(|s| s.spec().setting))
-}
-
-/// Where the data lives.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Database {
-    /// In memory: lost at exit.
-    Memory,
-    /// A PostgreSQL URL (from `DATABASE_URL` or `DB_*`).
-    Postgres(String),
-}
-
-impl fmt::Debug for Database {
-    /// Never shows the password.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Memory => f.write_str("Memory"),
-            Self::Postgres(_) => f.write_str("Postgres(..)"),
-        }
-    }
 }
 
 /// `LOG_FORMAT`.
@@ -242,27 +223,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Percent-encodes a URL userinfo or path part.
-fn encode(part: &str) -> String {
-    part.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// A fresh admin key: 48 random alphanumeric characters.
-pub fn generate_key() -> String {
-    rand::rng()
-        .sample_iter(Alphanumeric)
-        .take(48)
-        .map(char::from)
-        .collect()
-}
-
 impl Settings {
     /// Reads the process environment, after loading `.env` from the working directory
     /// if there is one (variables already set win).
@@ -283,8 +243,8 @@ impl Settings {
             .iter()
             .map(|h| HostPattern::parse(h))
             .collect();
-        let (admin_keys, public_keys, generated_admin_key) = read_keys(&mut r, debug);
-        let database = read_database(&mut r);
+        let (admin_keys, public_keys, generated_admin_key) = keys::read_keys(&mut r, debug);
+        let database = database::read_database(&mut r);
         let db_pool_size = r.number("DB_POOL_SIZE", 1..=1000, "a number of connections");
         let db_statement_timeout = r.duration("DB_STATEMENT_TIMEOUT", Duration::from_millis(100));
         let db_acquire_timeout = r.duration("DB_ACQUIRE_TIMEOUT", Duration::from_millis(100));
@@ -458,61 +418,6 @@ impl Settings {
     pub fn host_allowed(&self, host: &str) -> bool {
         self.allowed_hosts.iter().any(|p| p.matches(host))
     }
-}
-
-/// `BASIC_API_KEY` (or a generated one) and `PUBLIC_API_KEY`, with their rules: at
-/// least one admin key, no key shorter than [`MIN_KEY_LEN`] unless `DEBUG`, no key in
-/// both lists.
-fn read_keys(r: &mut Reader<'_>, debug: bool) -> (Vec<String>, Vec<String>, Option<String>) {
-    let set = r.get("BASIC_API_KEY").is_some();
-    let (admin, generated) = if set {
-        let keys = r.list("BASIC_API_KEY");
-        if keys.is_empty() {
-            r.problem("BASIC_API_KEY holds no key");
-        }
-        (keys, None)
-    } else {
-        let key = generate_key();
-        (vec![key.clone()], Some(key))
-    };
-    let public = r.list("PUBLIC_API_KEY");
-    if !debug {
-        for (name, list) in [("BASIC_API_KEY", &admin), ("PUBLIC_API_KEY", &public)] {
-            let short = list
-                .iter()
-                .filter(|k| k.chars().count() < MIN_KEY_LEN)
-                .count();
-            if short > 0 {
-                r.problem(format!(
-                    "{name} has {short} key(s) shorter than {MIN_KEY_LEN} characters \
-                     (allowed only with DEBUG=true)"
-                ));
-            }
-        }
-    }
-    if public.iter().any(|k| admin.contains(k)) {
-        r.problem("PUBLIC_API_KEY repeats a key of BASIC_API_KEY");
-    }
-    (admin, public, generated)
-}
-
-/// `DATABASE_URL`, else a URL made of `DB_*`, else memory.
-fn read_database(r: &mut Reader<'_>) -> Database {
-    if let Some(url) = r.get("DATABASE_URL") {
-        return Database::Postgres(url);
-    }
-    let Some(name) = r.get("DB_NAME") else {
-        return Database::Memory;
-    };
-    let user = r.text("DB_USER").unwrap_or_default();
-    let password = r.get("DB_PASSWORD");
-    let host = r.text("DB_HOST").unwrap_or_default();
-    let port: u16 = r.number("DB_PORT", 1..=u16::MAX, "a port number");
-    let auth = match password {
-        Some(p) => format!("{}:{}", encode(&user), encode(&p)),
-        None => encode(&user),
-    };
-    Database::Postgres(format!("postgres://{auth}@{host}:{port}/{}", encode(&name)))
 }
 
 #[cfg(test)]
