@@ -84,6 +84,27 @@ pub fn from_micros(micros: i64) -> Timestamp {
     })
 }
 
+/// The wire form of a time, as every JSON answer and event writes it:
+/// `2026-12-01T12:00:00.123456Z` (UTC, always six decimals — DRF's form).
+pub fn to_rfc3339_micros(at: Timestamp) -> String {
+    use std::fmt::Write as _;
+    let t = at.to_offset(time::UtcOffset::UTC);
+    let mut out = String::with_capacity(27);
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    );
+    out
+}
+
 /// Drops the nanoseconds below one microsecond, so that a stored time reads back equal.
 pub fn truncate_to_micros(at: Timestamp) -> Timestamp {
     from_micros(to_micros(at))

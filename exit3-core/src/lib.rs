@@ -55,6 +55,7 @@ pub mod access;
 pub mod clock;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod input;
 pub mod messages;
 pub mod observe;
@@ -66,6 +67,7 @@ pub mod store;
 pub mod text;
 pub mod throttle;
 pub mod tokens;
+pub mod webhooks;
 pub mod worker;
 
 #[cfg(feature = "testing")]
@@ -89,7 +91,7 @@ pub use query::{
 pub use service::{Exit3, Exit3Builder, RequestContext, Subscribed, SubscriberView};
 pub use store::{
     Decorated, DynStore, HealthCheck, LeadStore, Maintenance, Store, StoreError, StoreHook,
-    StoreResult, SubscriberStore, ThrottleStore,
+    StoreResult, SubscriberStore, ThrottleStore, WebhookStore,
 };
 pub use text::{DisposableDomains, EmailAddress};
 pub use throttle::{

@@ -84,8 +84,18 @@ pub const UNSUBSCRIBED_PAGE: &str = "You are unsubscribed.";
 /// The subject of the double opt-in mail.
 pub const CONFIRM_SUBJECT: &str = "Please confirm your subscription";
 
+/// A webhook URL that is not a public `https://` address (capture.md §3).
+pub const PUBLIC_HTTPS_URL: &str = "Enter a public https URL.";
+/// DRF's text for a boolean field given something else.
+pub const NOT_A_BOOLEAN: &str = "Must be a valid boolean.";
+
 /// A body that could not be read at all (the client went away or was too slow).
 pub const MALFORMED_REQUEST: &str = "Malformed request.";
+
+/// DRF's text for a list field given a value of JSON type `kind` (`str`, `dict`, …).
+pub fn not_a_list(kind: &str) -> String {
+    format!("Expected a list of items but got type \"{kind}\".")
+}
 
 /// A throttled request; `seconds` until it would be accepted.
 pub fn throttled(seconds: u64) -> String {

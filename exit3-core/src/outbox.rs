@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::{choice_enum, clock::Timestamp, domain::SubscriberId, id_type};
+use crate::{
+    choice_enum, clock::Timestamp, domain::SubscriberId, events::EventType, id_type,
+    webhooks::WebhookId,
+};
 
 id_type!(
     /// An outbox message's id.
@@ -48,6 +51,17 @@ pub enum OutboxMessage {
         /// To whom.
         subscriber: SubscriberId,
     },
+    /// One event to one webhook endpoint.
+    Webhook {
+        /// Where.
+        endpoint: WebhookId,
+        /// `webhook-id`, the same on every attempt.
+        message_id: String,
+        /// What it announces.
+        event_type: EventType,
+        /// The body, as sent on every attempt (the signature covers it).
+        body: String,
+    },
 }
 
 impl OutboxMessage {
@@ -55,6 +69,7 @@ impl OutboxMessage {
     pub fn kind(&self) -> OutboxKind {
         match self {
             Self::Confirmation { .. } => OutboxKind::Mail,
+            Self::Webhook { .. } => OutboxKind::Webhook,
         }
     }
 
@@ -62,6 +77,7 @@ impl OutboxMessage {
     pub fn topic(&self) -> &'static str {
         match self {
             Self::Confirmation { .. } => "confirmation",
+            Self::Webhook { .. } => "webhook",
         }
     }
 
@@ -69,6 +85,17 @@ impl OutboxMessage {
     pub fn payload(&self) -> Value {
         match self {
             Self::Confirmation { subscriber } => json!({"subscriber": subscriber.get()}),
+            Self::Webhook {
+                endpoint,
+                message_id,
+                event_type,
+                body,
+            } => json!({
+                "endpoint": endpoint.get(),
+                "message_id": message_id,
+                "type": event_type.as_str(),
+                "body": body,
+            }),
         }
     }
 
@@ -81,6 +108,12 @@ impl OutboxMessage {
                     subscriber: SubscriberId::new(id)?,
                 })
             }
+            "webhook" => Some(Self::Webhook {
+                endpoint: WebhookId::new(payload.get("endpoint")?.as_i64()?)?,
+                message_id: payload.get("message_id")?.as_str()?.to_owned(),
+                event_type: EventType::parse(payload.get("type")?.as_str()?)?,
+                body: payload.get("body")?.as_str()?.to_owned(),
+            }),
             _ => None,
         }
     }
@@ -219,6 +252,17 @@ mod tests {
         );
         assert_eq!(m.kind(), OutboxKind::Mail);
         assert_eq!(OutboxMessage::from_parts("nope", &m.payload()), None);
+        let w = OutboxMessage::Webhook {
+            endpoint: crate::webhooks::WebhookId::new(3).unwrap_or_else(|| panic!("positive")),
+            message_id: "msg_x".into(),
+            event_type: EventType::SubscriberConfirmed,
+            body: "{}".into(),
+        };
+        assert_eq!(
+            OutboxMessage::from_parts(w.topic(), &w.payload()),
+            Some(w.clone())
+        );
+        assert_eq!(w.kind(), OutboxKind::Webhook);
     }
 
     #[test]

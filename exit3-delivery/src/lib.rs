@@ -59,6 +59,7 @@ mod error;
 mod smtp;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod webhook;
 mod worker;
 
 pub use self::{
@@ -66,5 +67,6 @@ pub use self::{
     console::{CONSOLE_TARGET, ConsoleMailer, console_text},
     error::ConfigError,
     smtp::{SmtpMailer, SmtpOptions, SmtpSecurity},
+    webhook::{HttpWebhookSender, WEBHOOK_TIMEOUT},
     worker::{WORKER_TARGET, WorkerOptions, run_worker},
 };

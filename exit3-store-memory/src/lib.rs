@@ -25,6 +25,7 @@ use std::{
 
 mod outbox;
 mod subscriber;
+mod webhook;
 
 use async_trait::async_trait;
 use exit3_core::{
@@ -64,6 +65,9 @@ struct Data {
     /// The outbox, by id.
     outbox: BTreeMap<i64, Queued>,
     last_outbox_id: i64,
+    /// Webhook endpoints, by id.
+    webhooks: BTreeMap<i64, exit3_core::webhooks::WebhookEndpoint>,
+    last_webhook_id: i64,
 }
 
 /// An outbox message with its delivery state.
@@ -75,6 +79,7 @@ struct Queued {
     next_attempt_at: Timestamp,
     lease_until: Option<Timestamp>,
     last_error: Option<String>,
+    last_status_code: Option<u16>,
     created_at: Timestamp,
     updated_at: Timestamp,
 }
@@ -92,6 +97,7 @@ impl Data {
                 next_attempt_at: now,
                 lease_until: None,
                 last_error: None,
+                last_status_code: None,
                 created_at: now,
                 updated_at: now,
             },

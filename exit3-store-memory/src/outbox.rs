@@ -56,6 +56,7 @@ impl OutboxStore for MemoryStore {
         id: OutboxId,
         attempt: u32,
         outcome: &AttemptOutcome,
+        status_code: Option<u16>,
         now: Timestamp,
     ) -> StoreResult<bool> {
         let mut data = write(&self.data);
@@ -67,6 +68,7 @@ impl OutboxStore for MemoryStore {
         }
         q.status = outcome.status();
         q.last_error = outcome.error().map(str::to_owned);
+        q.last_status_code = status_code;
         q.lease_until = None;
         q.updated_at = now;
         if let AttemptOutcome::Retry { at, .. } = outcome {

@@ -6,6 +6,7 @@ use exit3_core::{
     Ordering, Page, PageRequest, SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId,
     SubscriberPatch, Timestamp,
     domain::{ConfirmDecision, RequestFacts, SubscribeRequest, UnsubscribeMethod, subscription},
+    events::Event,
     outbox::OutboxMessage,
     store::{
         ConfirmOutcome, Conflict, StoreError, StoreResult, SubscriberStore, UnsubscribeTarget,
@@ -23,22 +24,25 @@ impl SubscriberStore for MemoryStore {
         now: Timestamp,
     ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
         let mut data = write(&self.data);
-        let (subscriber, effect) = match data.subscriber_by_email(request.subscriber.email())? {
-            Some(existing) => {
-                let effect = request.apply(existing, now);
-                (existing.clone(), effect)
-            }
-            None => {
-                let id = data.last_subscriber_id + 1;
-                let id_ = SubscriberId::new(id)
-                    .ok_or_else(|| StoreError::other("subscriber id overflow"))?;
-                let (subscriber, effect) = request.create(id_, now);
-                data.last_subscriber_id = id;
-                data.emails.insert(subscriber.email.clone(), id);
-                data.subscribers.insert(id, subscriber.clone());
-                (subscriber, effect)
-            }
-        };
+        let (subscriber, effect, before) =
+            match data.subscriber_by_email(request.subscriber.email())? {
+                Some(existing) => {
+                    let before = existing.status;
+                    let effect = request.apply(existing, now);
+                    (existing.clone(), effect, Some(before))
+                }
+                None => {
+                    let id = data.last_subscriber_id + 1;
+                    let id_ = SubscriberId::new(id)
+                        .ok_or_else(|| StoreError::other("subscriber id overflow"))?;
+                    let (subscriber, effect) = request.create(id_, now);
+                    data.last_subscriber_id = id;
+                    data.emails.insert(subscriber.email.clone(), id);
+                    data.subscribers.insert(id, subscriber.clone());
+                    (subscriber, effect, None)
+                }
+            };
+        data.announce(Event::subscriber_change(before, &subscriber, now), now);
         if effect.confirmation_mail {
             data.enqueue(
                 OutboxMessage::Confirmation {
@@ -78,8 +82,11 @@ impl SubscriberStore for MemoryStore {
             emails.remove(&subscriber.email);
             emails.insert(email.to_owned(), id.get());
         }
+        let before = subscriber.status;
         patch.apply(subscriber, now);
-        Ok(Some(subscriber.clone()))
+        let after = subscriber.clone();
+        data.announce(Event::subscriber_change(Some(before), &after, now), now);
+        Ok(Some(after))
     }
 
     async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {
@@ -103,7 +110,15 @@ impl SubscriberStore for MemoryStore {
             UnsubscribeTarget::Email(email) => data.subscriber_by_email(email)?,
             UnsubscribeTarget::Id(id) => data.subscribers.get_mut(&id.get()),
         };
-        Ok(subscriber.is_some_and(|s| subscription::unsubscribe(s, method, now)))
+        let Some(subscriber) = subscriber else {
+            return Ok(false);
+        };
+        if !subscription::unsubscribe(subscriber, method, now) {
+            return Ok(false);
+        }
+        let event = Event::subscriber_unsubscribed(subscriber, now);
+        data.announce(Some(event), now);
+        Ok(true)
     }
 
     async fn confirm(
@@ -127,7 +142,9 @@ impl SubscriberStore for MemoryStore {
             (ConfirmDecision::Confirm, Some(record), Some(subscriber)) => {
                 record.used_at = Some(now);
                 subscription::confirm(subscriber, facts, now);
-                ConfirmOutcome::Confirmed(subscriber.clone())
+                let confirmed = subscriber.clone();
+                data.announce(Some(Event::subscriber_confirmed(&confirmed, now)), now);
+                ConfirmOutcome::Confirmed(confirmed)
             }
             (ConfirmDecision::AlreadyConfirmed, Some(record), Some(subscriber)) => {
                 record.used_at.get_or_insert(now);

@@ -9,6 +9,7 @@ mod subscriber;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod throttle;
+mod webhook;
 
 use async_trait::async_trait;
 use exit3_core::{

@@ -31,15 +31,24 @@ pub(crate) async fn enqueue(
     subscriber: Option<SubscriberId>,
     now: Timestamp,
 ) -> sqlx::Result<()> {
+    let endpoint = match message {
+        OutboxMessage::Webhook { endpoint, .. } => Some(endpoint.get()),
+        _ => None,
+    };
+    // A webhook message gets its delivery row in the same statement.
     sqlx::query(
-        "INSERT INTO outbox (kind, topic, payload, subscriber_id, next_attempt_at, \
-             created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $5, $5)",
+        "WITH o AS ( \
+             INSERT INTO outbox (kind, topic, payload, subscriber_id, next_attempt_at, \
+                 created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $6, $6, $6) RETURNING id) \
+         INSERT INTO webhook_deliveries (outbox_id, endpoint_id) \
+         SELECT id, $5 FROM o WHERE $5::int8 IS NOT NULL",
     )
     .bind(message.kind().as_str())
     .bind(message.topic())
     .bind(message.payload().to_string())
     .bind(subscriber.map(SubscriberId::get))
+    .bind(endpoint)
     .bind(now)
     .execute(conn)
     .await?;
@@ -116,17 +125,22 @@ impl OutboxStore for PostgresStore {
         id: OutboxId,
         attempt: u32,
         outcome: &AttemptOutcome,
+        status_code: Option<u16>,
         now: Timestamp,
     ) -> StoreResult<bool> {
         let retry_at = match outcome {
             AttemptOutcome::Retry { at, .. } => Some(*at),
             _ => None,
         };
-        let done = sqlx::query(
-            "UPDATE outbox \
-             SET status = $3, last_error = $4, lease_until = NULL, updated_at = $5, \
-                 next_attempt_at = COALESCE($6, next_attempt_at) \
-             WHERE id = $1 AND status = 'pending' AND attempts = $2",
+        let (done,): (i64,) = sqlx::query_as(
+            "WITH u AS ( \
+                 UPDATE outbox \
+                 SET status = $3, last_error = $4, lease_until = NULL, updated_at = $5, \
+                     next_attempt_at = COALESCE($6, next_attempt_at) \
+                 WHERE id = $1 AND status = 'pending' AND attempts = $2 RETURNING id), \
+             d AS (UPDATE webhook_deliveries SET last_status_code = $7 \
+                   WHERE outbox_id IN (SELECT id FROM u)) \
+             SELECT count(*) FROM u",
         )
         .bind(id.get())
         .bind(i64::from(attempt))
@@ -134,10 +148,11 @@ impl OutboxStore for PostgresStore {
         .bind(outcome.error().map(cut))
         .bind(now)
         .bind(retry_at)
-        .execute(&self.pool)
+        .bind(status_code.map(i32::from))
+        .fetch_one(&self.pool)
         .await
         .map_err(from_sqlx)?;
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 
     async fn issue_confirmation(

@@ -15,6 +15,7 @@ use exit3_core::{
         ConfirmDecision, Consent, RequestFacts, SubscribeRequest, TokenRecord, UnsubscribeMethod,
         subscription,
     },
+    events::Event,
     outbox::OutboxMessage,
     store::{
         ConfirmOutcome, Conflict, StoreError, StoreResult, SubscriberStore, UnsubscribeTarget,
@@ -28,6 +29,7 @@ use crate::{
     error::{TxError, corrupt, from_sqlx, is_unique_violation, retrying},
     outbox::enqueue,
     query::{TOTAL, fetch_page, push_order, push_page, push_search},
+    webhook::announce,
 };
 
 /// The unique index on `lower(email)`.
@@ -203,25 +205,32 @@ impl PostgresStore {
         now: Timestamp,
     ) -> Result<Option<(Subscriber, SubscribeOutcome)>, TxError> {
         let mut tx = self.pool.begin().await?;
-        let (subscriber, effect) = match lock_by_email(&mut tx, request.subscriber.email()).await? {
-            Some(mut existing) => {
-                let before = existing.clone();
-                let effect = request.apply(&mut existing, now);
-                if existing != before {
-                    write(&mut tx, &existing, Write::Update).await?;
+        let (subscriber, effect, status_before) =
+            match lock_by_email(&mut tx, request.subscriber.email()).await? {
+                Some(mut existing) => {
+                    let before = existing.clone();
+                    let effect = request.apply(&mut existing, now);
+                    if existing != before {
+                        write(&mut tx, &existing, Write::Update).await?;
+                    }
+                    (existing, effect, Some(before.status))
                 }
-                (existing, effect)
-            }
-            None => {
-                let (created, effect) = request.create(next_id(&mut tx).await?, now);
-                // Another transaction may insert the address between the look-up and
-                // here: then nothing is inserted, and the next attempt finds its row.
-                if !write(&mut tx, &created, Write::Insert).await? {
-                    return Ok(None);
+                None => {
+                    let (created, effect) = request.create(next_id(&mut tx).await?, now);
+                    // Another transaction may insert the address between the look-up and
+                    // here: then nothing is inserted, and the next attempt finds its row.
+                    if !write(&mut tx, &created, Write::Insert).await? {
+                        return Ok(None);
+                    }
+                    (created, effect, None)
                 }
-                (created, effect)
-            }
-        };
+            };
+        announce(
+            &mut tx,
+            Event::subscriber_change(status_before, &subscriber, now),
+            now,
+        )
+        .await?;
         if effect.confirmation_mail {
             let message = OutboxMessage::Confirmation {
                 subscriber: subscriber.id,
@@ -271,6 +280,12 @@ impl PostgresStore {
             ConfirmDecision::Confirm => {
                 subscription::confirm(&mut subscriber, facts, now);
                 write(&mut tx, &subscriber, Write::Update).await?;
+                announce(
+                    &mut tx,
+                    Some(Event::subscriber_confirmed(&subscriber, now)),
+                    now,
+                )
+                .await?;
                 ConfirmOutcome::Confirmed(subscriber)
             }
         };
@@ -301,6 +316,12 @@ impl PostgresStore {
             return Ok(false);
         }
         write(&mut tx, &subscriber, Write::Update).await?;
+        announce(
+            &mut tx,
+            Some(Event::subscriber_unsubscribed(&subscriber, now)),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -315,6 +336,7 @@ impl PostgresStore {
         let Some(mut subscriber) = lock_by_id(&mut tx, id).await? else {
             return Ok(None);
         };
+        let before = subscriber.status;
         patch.apply(&mut subscriber, now);
         write(&mut tx, &subscriber, Write::Update)
             .await
@@ -327,6 +349,12 @@ impl PostgresStore {
                     TxError::Sql(e)
                 }
             })?;
+        announce(
+            &mut tx,
+            Event::subscriber_change(Some(before), &subscriber, now),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(subscriber))
     }

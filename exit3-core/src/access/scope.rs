@@ -43,6 +43,8 @@ pub enum Operation {
     /// `GET /backend/metrics` (admin; never throttled, but a key that is not valid counts
     /// as a failed authentication like anywhere else).
     ReadMetrics,
+    /// The `webhooks/` routes (admin).
+    ManageWebhooks,
 }
 
 impl Operation {

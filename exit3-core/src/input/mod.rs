@@ -70,6 +70,12 @@ impl Payload {
         }
     }
 
+    /// The field as sent (`None` when absent), for bodies that are not leads or
+    /// subscribers.
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
+
     /// The raw field.
     pub(crate) fn field(&self, name: &str) -> Raw<'_> {
         match self.0.get(name) {

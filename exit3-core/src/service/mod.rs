@@ -5,6 +5,7 @@
 
 mod leads;
 mod newsletter;
+mod webhooks;
 
 pub use self::newsletter::{CONFIRM_PATH, Confirmed, NewsletterSettings, UNSUBSCRIBE_PATH};
 
@@ -92,6 +93,7 @@ struct Inner {
     secrets: Secrets,
     clock: Arc<dyn Clock>,
     observer: Arc<dyn Observer>,
+    webhook_allow_private: bool,
 }
 
 /// Builds an [`Exit3`]; everything but the store has a default (no keys, the contract's
@@ -108,6 +110,7 @@ pub struct Exit3Builder {
     secrets: Secrets,
     clock: Arc<dyn Clock>,
     observer: Arc<dyn Observer>,
+    webhook_allow_private: bool,
 }
 
 impl Exit3Builder {
@@ -161,6 +164,13 @@ impl Exit3Builder {
         self
     }
 
+    /// `WEBHOOK_ALLOW_PRIVATE` (development only): webhook URLs may be `http://` and
+    /// name private addresses (default false).
+    pub fn webhook_allow_private(mut self, allow: bool) -> Self {
+        self.webhook_allow_private = allow;
+        self
+    }
+
     /// The service.
     pub fn build(self) -> Exit3 {
         Exit3 {
@@ -174,6 +184,7 @@ impl Exit3Builder {
                 secrets: self.secrets,
                 clock: self.clock,
                 observer: self.observer,
+                webhook_allow_private: self.webhook_allow_private,
             }),
         }
     }
@@ -192,6 +203,7 @@ impl Exit3 {
             secrets: Secrets::random(),
             clock: Arc::new(SystemClock),
             observer: Arc::new(NoObserver),
+            webhook_allow_private: false,
         }
     }
 
@@ -203,6 +215,12 @@ impl Exit3 {
     /// The sources and categories in force.
     pub fn policy(&self) -> &Policy {
         &self.inner.policy
+    }
+
+    /// Whether webhook URLs may be private (`WEBHOOK_ALLOW_PRIVATE`); the sender must
+    /// be told the same.
+    pub fn webhook_allow_private(&self) -> bool {
+        self.inner.webhook_allow_private
     }
 
     /// The newsletter's settings in force.

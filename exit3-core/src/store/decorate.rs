@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::{
     ConfirmOutcome, DynStore, HealthCheck, LeadStore, Maintenance, OutboxStore, StoreError,
-    StoreResult, SubscriberStore, ThrottleStore, UnsubscribeTarget,
+    StoreResult, SubscriberStore, ThrottleStore, UnsubscribeTarget, WebhookStore,
 };
 use crate::{
     clock::Timestamp,
@@ -21,6 +21,9 @@ use crate::{
     query::{LeadFilter, Ordering, Page, PageRequest, SubscriberFilter},
     throttle::{ThrottleDecision, ThrottleHit},
     tokens::TokenHash,
+    webhooks::{
+        NewWebhook, WebhookDelivery, WebhookEndpoint, WebhookId, WebhookPatch, WebhookSecret,
+    },
 };
 
 /// Defines [`StoreCall`] from its variants and their names.
@@ -80,6 +83,22 @@ store_calls! {
     IssueConfirmation = "issue_confirmation",
     /// [`OutboxStore::outbox_stats`].
     OutboxStats = "outbox_stats",
+    /// [`WebhookStore::create_webhook`].
+    CreateWebhook = "create_webhook",
+    /// [`WebhookStore::list_webhooks`].
+    ListWebhooks = "list_webhooks",
+    /// [`WebhookStore::get_webhook`].
+    GetWebhook = "get_webhook",
+    /// [`WebhookStore::update_webhook`].
+    UpdateWebhook = "update_webhook",
+    /// [`WebhookStore::delete_webhook`].
+    DeleteWebhook = "delete_webhook",
+    /// [`WebhookStore::rotate_webhook_secret`].
+    RotateWebhookSecret = "rotate_webhook_secret",
+    /// [`WebhookStore::queue_webhook`].
+    QueueWebhook = "queue_webhook",
+    /// [`WebhookStore::list_deliveries`].
+    ListDeliveries = "list_deliveries",
     /// [`ThrottleStore::hit`].
     ThrottleHit = "throttle_hit",
     /// [`Maintenance::purge_throttle`].
@@ -266,11 +285,13 @@ impl<H: StoreHook> OutboxStore for Decorated<H> {
         id: OutboxId,
         attempt: u32,
         outcome: &AttemptOutcome,
+        status_code: Option<u16>,
         now: Timestamp,
     ) -> StoreResult<bool> {
         self.run(
             StoreCall::RecordAttempt,
-            self.inner.record_attempt(id, attempt, outcome, now),
+            self.inner
+                .record_attempt(id, attempt, outcome, status_code, now),
         )
         .await
     }
@@ -291,6 +312,83 @@ impl<H: StoreHook> OutboxStore for Decorated<H> {
     async fn outbox_stats(&self) -> StoreResult<Vec<OutboxStats>> {
         self.run(StoreCall::OutboxStats, self.inner.outbox_stats())
             .await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHook> WebhookStore for Decorated<H> {
+    async fn create_webhook(
+        &self,
+        webhook: &NewWebhook,
+        secret: &WebhookSecret,
+        now: Timestamp,
+    ) -> StoreResult<WebhookEndpoint> {
+        self.run(
+            StoreCall::CreateWebhook,
+            self.inner.create_webhook(webhook, secret, now),
+        )
+        .await
+    }
+    async fn list_webhooks(&self, page: PageRequest) -> StoreResult<Page<WebhookEndpoint>> {
+        self.run(StoreCall::ListWebhooks, self.inner.list_webhooks(page))
+            .await
+    }
+    async fn get_webhook(&self, id: WebhookId) -> StoreResult<Option<WebhookEndpoint>> {
+        self.run(StoreCall::GetWebhook, self.inner.get_webhook(id))
+            .await
+    }
+    async fn update_webhook(
+        &self,
+        id: WebhookId,
+        patch: &WebhookPatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<WebhookEndpoint>> {
+        self.run(
+            StoreCall::UpdateWebhook,
+            self.inner.update_webhook(id, patch, now),
+        )
+        .await
+    }
+    async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool> {
+        self.run(StoreCall::DeleteWebhook, self.inner.delete_webhook(id))
+            .await
+    }
+    async fn rotate_webhook_secret(
+        &self,
+        id: WebhookId,
+        secret: &WebhookSecret,
+        previous_until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Option<WebhookEndpoint>> {
+        self.run(
+            StoreCall::RotateWebhookSecret,
+            self.inner
+                .rotate_webhook_secret(id, secret, previous_until, now),
+        )
+        .await
+    }
+    async fn queue_webhook(
+        &self,
+        id: WebhookId,
+        message: &crate::outbox::OutboxMessage,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        self.run(
+            StoreCall::QueueWebhook,
+            self.inner.queue_webhook(id, message, now),
+        )
+        .await
+    }
+    async fn list_deliveries(
+        &self,
+        id: WebhookId,
+        page: PageRequest,
+    ) -> StoreResult<Option<Page<WebhookDelivery>>> {
+        self.run(
+            StoreCall::ListDeliveries,
+            self.inner.list_deliveries(id, page),
+        )
+        .await
     }
 }
 

@@ -22,8 +22,9 @@ mod outbox;
 pub mod strategies;
 mod subscribers;
 mod throttle;
+mod webhooks;
 
-pub use self::{leads::*, maintenance::*, outbox::*, subscribers::*, throttle::*};
+pub use self::{leads::*, maintenance::*, outbox::*, subscribers::*, throttle::*, webhooks::*};
 use crate::{
     access::Scope,
     clock::{Timestamp, from_micros},
@@ -65,6 +66,9 @@ macro_rules! store_conformance {
             unsubscribing_records_how,
             outbox_leases_are_exclusive_and_taken_over_when_they_end,
             outbox_attempts_are_retried_failed_and_counted,
+            webhook_endpoints_round_trip,
+            subscriber_events_fan_out_with_their_change,
+            webhook_pings_go_to_one_endpoint,
             throttle_follows_the_model,
             throttle_follows_the_model_when_the_limit_changes,
             throttle_is_exact_under_concurrency,

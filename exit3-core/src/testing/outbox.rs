@@ -28,7 +28,7 @@ async fn deliver_all(store: &DynStore, t: i64) -> Vec<Claimed> {
     for c in &claimed {
         assert!(
             store
-                .record_attempt(c.id, c.attempt, &AttemptOutcome::Delivered, at(t))
+                .record_attempt(c.id, c.attempt, &AttemptOutcome::Delivered, None, at(t))
                 .await
                 .expect("record")
         );
@@ -39,8 +39,9 @@ async fn deliver_all(store: &DynStore, t: i64) -> Vec<Claimed> {
 fn confirmations_of(claimed: &[Claimed]) -> Vec<SubscriberId> {
     claimed
         .iter()
-        .map(|c| match c.message {
-            OutboxMessage::Confirmation { subscriber } => subscriber,
+        .filter_map(|c| match c.message {
+            OutboxMessage::Confirmation { subscriber } => Some(subscriber),
+            _ => None,
         })
         .collect()
 }
@@ -356,19 +357,19 @@ pub async fn outbox_leases_are_exclusive_and_taken_over_when_they_end(store: Dyn
     let late = &taken_over[0];
     assert!(
         !store
-            .record_attempt(late.id, 1, &AttemptOutcome::Delivered, at(62))
+            .record_attempt(late.id, 1, &AttemptOutcome::Delivered, None, at(62))
             .await
             .expect("late record")
     );
     assert!(
         store
-            .record_attempt(late.id, 2, &AttemptOutcome::Delivered, at(62))
+            .record_attempt(late.id, 2, &AttemptOutcome::Delivered, None, at(62))
             .await
             .expect("record")
     );
     assert!(
         !store
-            .record_attempt(late.id, 2, &AttemptOutcome::Delivered, at(63))
+            .record_attempt(late.id, 2, &AttemptOutcome::Delivered, None, at(63))
             .await
             .expect("twice"),
         "a delivered message is recorded once"
@@ -400,7 +401,7 @@ pub async fn outbox_attempts_are_retried_failed_and_counted(store: DynStore) {
     for (claim, outcome) in claimed.iter().zip(&outcomes) {
         assert!(
             store
-                .record_attempt(claim.id, claim.attempt, outcome, at(2))
+                .record_attempt(claim.id, claim.attempt, outcome, None, at(2))
                 .await
                 .expect("record")
         );
@@ -413,7 +414,7 @@ pub async fn outbox_attempts_are_retried_failed_and_counted(store: DynStore) {
     assert_eq!(stats.iter().map(|s| s.pending).sum::<u64>(), 1);
     assert!(
         store
-            .record_attempt(retried[0].id, 2, &AttemptOutcome::Delivered, at(11))
+            .record_attempt(retried[0].id, 2, &AttemptOutcome::Delivered, None, at(11))
             .await
             .expect("record")
     );

@@ -7,9 +7,10 @@ use crate::{
     error::Error,
     messages,
     outbox::{self, AttemptOutcome, Claimed, LEASE, OutboxMessage},
-    ports::{Mail, MailContent, MailError, Ports},
+    ports::{Mail, MailContent, MailError, Ports, WebhookReply, WebhookRequest},
     service::Exit3,
     tokens::ConfirmationToken,
+    webhooks::{WebhookId, WebhookPatch, signature_header},
 };
 
 /// How much one delivery step takes on.
@@ -88,12 +89,15 @@ impl Exit3 {
         };
         let outcomes: Vec<(AttemptOutcome, bool)> = stream::iter(claimed)
             .map(|claim| async move {
-                let outcome = self.attempt(&claim, ports).await;
+                let (outcome, status_code) = match &claim.message {
+                    OutboxMessage::Webhook { .. } => self.call_webhook(&claim, ports).await,
+                    OutboxMessage::Confirmation { .. } => (self.attempt(&claim, ports).await, None),
+                };
                 // A record that fails is as if the lease ran out: the message is tried
                 // again when it ends (at-least-once); the report counts it.
                 let recorded = self
                     .store()
-                    .record_attempt(claim.id, claim.attempt, &outcome, self.now())
+                    .record_attempt(claim.id, claim.attempt, &outcome, status_code, self.now())
                     .await
                     .unwrap_or(false);
                 self.observer()
@@ -134,6 +138,72 @@ impl Exit3 {
         }
     }
 
+    /// One attempt at a webhook delivery, and the receiver's status code: signed with
+    /// the endpoint's live secrets at this attempt's time; 2xx delivers, 410 disables
+    /// the endpoint and fails, anything else (a redirect included) or no answer is
+    /// retried on the schedule, honouring the `Retry-After` of a 429 or 503.
+    async fn call_webhook(&self, claim: &Claimed, ports: &Ports) -> (AttemptOutcome, Option<u16>) {
+        let OutboxMessage::Webhook {
+            endpoint,
+            message_id,
+            body,
+            ..
+        } = &claim.message
+        else {
+            return (self.attempt(claim, ports).await, None);
+        };
+        let found = match self.store().get_webhook(*endpoint).await {
+            Ok(found) => found,
+            Err(e) => return (self.retry_or_fail(claim, e.to_string(), None), None),
+        };
+        let Some(target) = found else {
+            let reason = "the endpoint was deleted".to_owned();
+            return (AttemptOutcome::Skipped { reason }, None);
+        };
+        if !target.enabled {
+            let reason = "the endpoint is disabled".to_owned();
+            return (AttemptOutcome::Skipped { reason }, None);
+        }
+        let now = self.now();
+        let timestamp = now.unix_timestamp();
+        let request = WebhookRequest {
+            url: target.url.as_str().to_owned(),
+            message_id: message_id.clone(),
+            timestamp,
+            signature: signature_header(&target.live_secrets(now), message_id, timestamp, body),
+            body: body.clone(),
+        };
+        match ports.webhooks.post(&request).await {
+            WebhookReply::Answered { status, .. } if (200..300).contains(&status) => {
+                (AttemptOutcome::Delivered, Some(status))
+            }
+            WebhookReply::Answered { status: 410, .. } => {
+                self.disable_webhook(*endpoint).await;
+                let error = "410 Gone: the endpoint is disabled".to_owned();
+                (AttemptOutcome::Failed { error }, Some(410))
+            }
+            WebhookReply::Answered {
+                status,
+                retry_after,
+            } => {
+                let asked = retry_after.filter(|_| matches!(status, 429 | 503));
+                let error = format!("HTTP {status}");
+                (self.retry_or_fail(claim, error, asked), Some(status))
+            }
+            WebhookReply::NoAnswer(error) => (self.retry_or_fail(claim, error, None), None),
+        }
+    }
+
+    /// Turns an endpoint off after its receiver answered 410 (best effort: if the store
+    /// fails now, the next delivery's 410 tries again).
+    async fn disable_webhook(&self, id: WebhookId) {
+        let patch = WebhookPatch {
+            enabled: Some(false),
+            ..WebhookPatch::default()
+        };
+        let _ = self.store().update_webhook(id, &patch, self.now()).await;
+    }
+
     /// The mail a message asks for, or `None` when it no longer applies.
     async fn compose(&self, claim: &Claimed) -> Result<Option<Mail>, Error> {
         match &claim.message {
@@ -160,6 +230,7 @@ impl Exit3 {
                     reply_to: None,
                 }))
             }
+            OutboxMessage::Webhook { .. } => Ok(None),
         }
     }
 

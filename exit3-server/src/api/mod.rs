@@ -9,6 +9,7 @@ use poem_openapi::{OpenApiService, Tags};
 pub mod health;
 pub mod leads;
 pub mod newsletter;
+pub mod webhooks;
 
 /// What every operation needs.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub enum ApiTags {
     Leads,
     /// Newsletter subscribers.
     Newsletter,
+    /// Webhook endpoints and their deliveries.
+    Webhooks,
     /// Readiness and liveness.
     Health,
 }
@@ -36,6 +39,8 @@ pub type Apis = (
     leads::LegacyLeadsApi,
     newsletter::NewsletterApi,
     newsletter::LegacyNewsletterApi,
+    webhooks::WebhooksApi,
+    webhooks::LegacyWebhooksApi,
     health::HealthApi,
 );
 
@@ -48,6 +53,8 @@ pub fn service(state: ApiState) -> OpenApiService<Apis, ()> {
             leads::LegacyLeadsApi(state.clone()),
             newsletter::NewsletterApi(state.clone()),
             newsletter::LegacyNewsletterApi(state.clone()),
+            webhooks::WebhooksApi(state.clone()),
+            webhooks::LegacyWebhooksApi(state.clone()),
             health::HealthApi(state, Arc::default()),
         ),
         "Exit Three API",

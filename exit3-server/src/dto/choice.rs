@@ -3,7 +3,10 @@
 
 use std::borrow::Cow;
 
-use exit3_core::{Choice, LeadStatus, SubscriberStatus, domain::UnsubscribeMethod};
+use exit3_core::{
+    Choice, LeadStatus, SubscriberStatus, domain::UnsubscribeMethod, events::EventType,
+    outbox::DeliveryStatus,
+};
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef, Registry},
     types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
@@ -35,6 +38,17 @@ impl WireChoice for UnsubscribeMethod {
         mail's link, a mail client's one-click unsubscribe (RFC 8058), the API, or staff.";
 }
 
+impl WireChoice for EventType {
+    const SCHEMA: &'static str = "EventTypeWire";
+    const DESCRIPTION: &'static str = "What an event announces (capture.md §3).";
+}
+
+impl WireChoice for DeliveryStatus {
+    const SCHEMA: &'static str = "DeliveryStatusWire";
+    const DESCRIPTION: &'static str = "Where a delivery is: waiting for its (next) attempt, \
+        delivered, failed for good, or skipped (its endpoint was deleted or disabled).";
+}
+
 /// A choice on the wire: its name as a JSON string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Wire<T>(pub T);
@@ -45,6 +59,10 @@ pub type LeadStatusWire = Wire<LeadStatus>;
 pub type SubscriberStatusWire = Wire<SubscriberStatus>;
 /// How a subscriber left, on the wire.
 pub type UnsubscribeMethodWire = Wire<UnsubscribeMethod>;
+/// An event type on the wire.
+pub type EventTypeWire = Wire<EventType>;
+/// A delivery status on the wire.
+pub type DeliveryStatusWire = Wire<DeliveryStatus>;
 
 impl<T: WireChoice> From<T> for Wire<T> {
     fn from(value: T) -> Self {

@@ -8,9 +8,13 @@ mod lead;
 mod page;
 mod subscriber;
 mod time;
+mod webhook;
 
 pub use self::{
-    choice::{LeadStatusWire, SubscriberStatusWire, UnsubscribeMethodWire, Wire, WireChoice},
+    choice::{
+        DeliveryStatusWire, EventTypeWire, LeadStatusWire, SubscriberStatusWire,
+        UnsubscribeMethodWire, Wire, WireChoice,
+    },
     detail::{BadRequestBody, Detail, FieldMessages, ServerErrorBody},
     json::SerdeJson,
     lead::{ClientInfoOut, LeadOut, LeadPage},
@@ -20,4 +24,5 @@ pub use self::{
         SubscriptionReceipt,
     },
     time::WireTime,
+    webhook::{DeliveryOut, DeliveryPage, WebhookCreatedOut, WebhookOut, WebhookPage},
 };

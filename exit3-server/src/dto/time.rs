@@ -1,6 +1,6 @@
 //! Timestamps on the wire.
 
-use std::{borrow::Cow, fmt::Write as _};
+use std::borrow::Cow;
 
 use exit3_core::Timestamp;
 use poem_openapi::{
@@ -18,21 +18,7 @@ pub struct WireTime(pub Timestamp);
 impl WireTime {
     /// The contract's text form.
     pub fn format(at: Timestamp) -> String {
-        let t = at.to_offset(time::UtcOffset::UTC);
-        let mut out = String::with_capacity(27);
-        // Writing to a String cannot fail.
-        let _ = write!(
-            out,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.microsecond()
-        );
-        out
+        exit3_core::clock::to_rfc3339_micros(at)
     }
 }
 
