@@ -3,10 +3,12 @@
 # Django peer, a bare poem handler and pgbench, in one run on this machine.
 #
 #   benches/http/load.sh            # everything (about 5 minutes)
-#   DURATION=10 WARMUP=3 CONNECTIONS=32 NO_DJANGO=1 benches/http/load.sh
+#   DURATION=10 WARMUP=3 CONNECTIONS=32 ROUNDS=3 NO_DJANGO=1 benches/http/load.sh
 #   BASELINES="before=/tmp/old/exit3-server" benches/http/load.sh
 #                                   # also earlier builds, same scenarios, same run
 #
+# Each scenario runs ROUNDS times (default 3) over every system, in alternating order, and
+# the summary at the end is each system's median.
 # Scenarios (wrk, CONNECTIONS connections, WARMUP s warm-up then DURATION s measured):
 #   health  GET /backend/health/
 #   list    GET leads/?status=new (page 1 of 50) on 100,000 seeded leads, 20,000 new,
@@ -25,6 +27,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-3}"
 CONNECTIONS="${CONNECTIONS:-32}"
+ROUNDS="${ROUNDS:-3}"
 ROWS="${ROWS:-100000}"
 PG="${PG_BASE:-postgres://postgres@127.0.0.1:5432}"
 DB=exit3_bench
@@ -134,6 +137,23 @@ run() {
   printf '%-7s %-15s %s rss_peak_mib=%s\n' "$scenario" "$system" "${line#RESULT }" "$((peak_kb / 1024))"
 }
 
+# summarize RESULTS: per scenario and system, the median over the rounds of req/s, p50
+# and p99 (each median taken on its own).
+summarize() {
+  python3 - "$1" <<'PY'
+import re, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    scenario, system, result, _ = line.rstrip("\n").split("\t")
+    v = dict(re.findall(r"(\w+)=([\d.]+)", result))
+    rows.setdefault((scenario, system), []).append(v)
+for (scenario, system), vs in rows.items():
+    med = lambda k: statistics.median(float(v[k]) for v in vs)
+    print(f"{scenario:7} {system:24} rps={med('rps'):.1f} p50_ms={med('p50_ms'):.2f} "
+          f"p99_ms={med('p99_ms'):.2f} rounds={len(vs)}")
+PY
+}
+
 # --- Django peer --------------------------------------------------------------------------
 if [ -z "${NO_DJANGO:-}" ]; then
   echo "== Django peer"
@@ -220,7 +240,15 @@ for scenario in health list create; do
   systems+=(exit3-postgres)
   for label in "${BASE_LABELS[@]}"; do systems+=("exit3-memory@$label"); done
   systems+=(exit3-memory bare-poem)
-  for system in "${systems[@]}"; do
+  # Rounds alternate the order (forwards, backwards, …): whatever the machine does in
+  # the background, or what a run leaves behind (dirty pages, autovacuum, WAL), falls on
+  # every system alike, and the summary takes each system's median.
+  for round in $(seq 1 "$ROUNDS"); do
+  order=("${systems[@]}")
+  if [ $((round % 2)) -eq 0 ]; then
+    order=(); for ((i = ${#systems[@]} - 1; i >= 0; i--)); do order+=("${systems[$i]}"); done
+  fi
+  for system in "${order[@]}"; do
     list_port="" list_pid=""
     case $system in
       django) [ -n "${NO_DJANGO:-}" ] && continue; port=$PORT_DJANGO pid=${DJANGO_PID} ;;
@@ -241,7 +269,11 @@ for scenario in health list create; do
         run create "$system" "http://127.0.0.1:$port$LEADS" create "$key" "$pid" ;;
     esac
   done
+  done
 done
+
+echo "== median of $ROUNDS rounds (req/s, p50 ms, p99 ms)"
+summarize "$RESULTS"
 
 echo "== pgbench: the SQL of one create, $CONNECTIONS clients"
 wait_quiet

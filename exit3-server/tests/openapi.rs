@@ -137,6 +137,33 @@ async fn tour(backend: Backend) {
     for path in ["/backend/health/", "/backend/health/live/"] {
         assert_eq!(call("GET", path.into(), None, None).await.status, 200);
     }
+    let hook = call(
+        "POST",
+        format!("{V1}/webhooks/"),
+        Some(ADMIN),
+        Some(json!({"url": "https://hooks.example.com/exit3", "events": ["subscriber.confirmed"]})),
+    )
+    .await;
+    assert_eq!(hook.status, 201, "{}", hook.text);
+    let hook_url = format!("{V1}/webhooks/{}/", hook.json()["id"]);
+    for (m, path, status) in [
+        ("GET", format!("{V1}/webhooks/"), 200),
+        ("GET", hook_url.clone(), 200),
+        ("POST", format!("{hook_url}rotate-secret/"), 200),
+        ("POST", format!("{hook_url}ping/"), 202),
+        ("GET", format!("{hook_url}deliveries/"), 200),
+    ] {
+        let a = call(m, path.clone(), Some(ADMIN), None).await;
+        assert_eq!(a.status, status, "{m} {path}: {}", a.text);
+    }
+    let hook_patched = call(
+        "PATCH",
+        hook_url.clone(),
+        Some(ADMIN),
+        Some(json!({"description": null, "enabled": false})),
+    )
+    .await;
+    assert_eq!(hook_patched.status, 200, "{}", hook_patched.text);
 
     // Errors of every kind, on every operation: (method, path, a path with an unknown
     // id or page, a bad body or filter).
@@ -213,6 +240,54 @@ async fn tour(backend: Backend) {
             format!("{V1}/newsletter/confirm/"),
             String::new(),
             Some(json!({"token": "used-or-never-issued"})),
+        ),
+        (
+            "GET",
+            format!("{V1}/webhooks/"),
+            format!("{V1}/webhooks/?page=9"),
+            None,
+        ),
+        (
+            "POST",
+            format!("{V1}/webhooks/"),
+            String::new(),
+            Some(json!({"url": "http://10.0.0.1/"})),
+        ),
+        (
+            "GET",
+            hook_url.clone(),
+            format!("{V1}/webhooks/999999/"),
+            None,
+        ),
+        (
+            "PATCH",
+            hook_url.clone(),
+            format!("{V1}/webhooks/999999/"),
+            Some(json!({"events": "*"})),
+        ),
+        (
+            "POST",
+            format!("{hook_url}rotate-secret/"),
+            format!("{V1}/webhooks/999999/rotate-secret/"),
+            None,
+        ),
+        (
+            "POST",
+            format!("{hook_url}ping/"),
+            format!("{V1}/webhooks/999999/ping/"),
+            None,
+        ),
+        (
+            "GET",
+            format!("{hook_url}deliveries/"),
+            format!("{V1}/webhooks/999999/deliveries/"),
+            None,
+        ),
+        (
+            "DELETE",
+            hook_url.clone(),
+            format!("{V1}/webhooks/999999/"),
+            None,
         ),
     ];
     // Throttled: a second app whose admin scope allows one request an hour.

@@ -93,6 +93,10 @@ impl Exit3 {
                     OutboxMessage::Webhook { .. } => self.call_webhook(&claim, ports).await,
                     OutboxMessage::Confirmation { .. } => (self.attempt(&claim, ports).await, None),
                 };
+                // Observed before it is recorded: whoever sees the message leave the
+                // outbox sees its attempt counted too.
+                self.observer()
+                    .delivered(claim.message.kind(), outcome.label());
                 // A record that fails is as if the lease ran out: the message is tried
                 // again when it ends (at-least-once); the report counts it.
                 let recorded = self
@@ -100,8 +104,6 @@ impl Exit3 {
                     .record_attempt(claim.id, claim.attempt, &outcome, status_code, self.now())
                     .await
                     .unwrap_or(false);
-                self.observer()
-                    .delivered(claim.message.kind(), outcome.label());
                 (outcome, recorded)
             })
             .buffer_unordered(limits.concurrency.max(1))

@@ -1,5 +1,6 @@
 //! Test support (feature `testing`): [`SmtpSink`], a small SMTP server on `127.0.0.1`
-//! that keeps what it receives, for tests that send real mail over TCP.
+//! that keeps what it receives, for tests that send real mail over TCP; and
+//! [`WebhookReceiver`], its HTTP counterpart for webhooks.
 //!
 //! ```
 //! use std::time::Duration;
@@ -38,6 +39,9 @@
 //! ```
 
 mod session;
+mod webhooks;
+
+pub use self::webhooks::{Answer, Received, WebhookReceiver};
 
 use std::{
     io,

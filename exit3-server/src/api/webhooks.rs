@@ -53,12 +53,17 @@ pub enum WebhookList {
     Ok(Json<WebhookPage>),
 }
 
-/// `POST webhooks/`, `POST webhooks/{id}/rotate-secret/`.
+/// `POST webhooks/`.
 #[derive(Debug, ApiResponse)]
-pub enum WebhookWithSecret {
+pub enum WebhookCreated {
     /// Made: the endpoint with its `secret`, shown only here.
     #[oai(status = 201)]
     Created(Json<WebhookCreatedOut>),
+}
+
+/// `POST webhooks/{id}/rotate-secret/`.
+#[derive(Debug, ApiResponse)]
+pub enum WebhookRotated {
     /// Rotated: the new `secret`; the previous one also signs for 24 hours.
     #[oai(status = 200)]
     Ok(Json<WebhookCreatedOut>),
@@ -111,14 +116,14 @@ async fn create(
     state: &ApiState,
     ctx: RequestContext,
     body: LenientBody<WebhookInput>,
-) -> Result<WebhookWithSecret, CreateError> {
+) -> Result<WebhookCreated, CreateError> {
     let payload = payload_or_admit(state, &ctx, Operation::ManageWebhooks, body).await?;
     let made = state
         .exit3
         .create_webhook(&ctx, &payload)
         .await
         .map_err(|e| CreateError::from_core(e, state.debug))?;
-    Ok(WebhookWithSecret::Created(Json(made.into())))
+    Ok(WebhookCreated::Created(Json(made.into())))
 }
 
 async fn get(state: &ApiState, ctx: RequestContext, id: &str) -> Result<WebhookFound, ReadError> {
@@ -158,13 +163,13 @@ async fn rotate(
     state: &ApiState,
     ctx: RequestContext,
     id: &str,
-) -> Result<WebhookWithSecret, ReadError> {
+) -> Result<WebhookRotated, ReadError> {
     let rotated = state
         .exit3
         .rotate_webhook_secret(&ctx, path_id(id))
         .await
         .map_err(|e| ReadError::from_core(e, state.debug))?;
-    Ok(WebhookWithSecret::Ok(Json(rotated.into())))
+    Ok(WebhookRotated::Ok(Json(rotated.into())))
 }
 
 async fn ping(state: &ApiState, ctx: RequestContext, id: &str) -> Result<PingQueued, ReadError> {
@@ -235,7 +240,7 @@ macro_rules! webhooks_api {
                 key: ApiKey,
                 client: Client,
                 body: LenientBody<WebhookInput>,
-            ) -> Result<WebhookWithSecret, CreateError> {
+            ) -> Result<WebhookCreated, CreateError> {
                 create(&self.0, key.context(client), body).await
             }
 
@@ -287,7 +292,7 @@ macro_rules! webhooks_api {
                 client: Client,
                 /// The endpoint's id.
                 id: Path<String>,
-            ) -> Result<WebhookWithSecret, ReadError> {
+            ) -> Result<WebhookRotated, ReadError> {
                 rotate(&self.0, key.context(client), &id.0).await
             }
 

@@ -58,6 +58,14 @@ fn chained(e: &(dyn std::error::Error + 'static)) -> String {
     chain(e).join(": ")
 }
 
+/// What the delivery worker sends through: the configured mailer, and webhooks over
+/// HTTP(S) (`WEBHOOK_ALLOW_PRIVATE` lets them reach private addresses).
+pub fn ports(settings: &Settings) -> Result<Ports, String> {
+    let webhooks = exit3_delivery::HttpWebhookSender::new(settings.webhook_allow_private)
+        .map_err(|e| format!("cannot build the webhook client: {e}"))?;
+    Ok(Ports::new(mailer(settings)?).with_webhooks(Arc::new(webhooks)))
+}
+
 /// Opens the store (migrating PostgreSQL first when `migrate`).
 pub async fn open_store(
     settings: &Settings,
@@ -106,7 +114,7 @@ pub async fn open_store(
 /// The service over the store the settings ask for, with this process's metrics and
 /// mailer.
 pub async fn wire(settings: &Settings, migrate: bool) -> Result<Wired, String> {
-    let ports = Ports::new(mailer(settings)?);
+    let ports = ports(settings)?;
     if settings.secret_key.is_none() && settings.database != Database::Memory {
         tracing::warn!(
             "SECRET_KEY is not set: unsubscribe links are signed with a key of this run \

@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use exit3_core::{DynStore, Ports, store::OutboxStore};
+use exit3_core::{DynStore, store::OutboxStore};
 use exit3_delivery::{WorkerOptions, run_worker, testing::SmtpSink};
 use exit3_server::{Metrics, app::wiring};
 use mail_parser::MessageParser;
@@ -66,13 +66,13 @@ pub async fn spawn_delivering_to(
     let settings = settings(&all);
     let metrics = Metrics::default();
     let (app, exit3) = serve_on(bound, &settings, store, metrics.clone());
-    let mailer = wiring::mailer(&settings).unwrap_or_else(|e| panic!("{e}"));
+    let ports = wiring::ports(&settings).unwrap_or_else(|e| panic!("{e}"));
     let (stop, stopped) = watch::channel(false);
     let options = WorkerOptions {
         poll_interval: Duration::from_millis(20),
         ..WorkerOptions::default()
     };
-    tokio::spawn(run_worker(exit3, Ports::new(mailer), options, stopped));
+    tokio::spawn(run_worker(exit3, ports, options, stopped));
     Delivering {
         app,
         sink,

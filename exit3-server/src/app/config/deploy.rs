@@ -45,6 +45,13 @@ impl Settings {
     /// Every setting unfit for production.
     pub fn deploy_problems(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if self.webhook_allow_private {
+            out.push(
+                "WEBHOOK_ALLOW_PRIVATE is on: webhooks may reach this network's private \
+                 addresses (development only)"
+                    .into(),
+            );
+        }
         if self.debug {
             out.push("DEBUG is on: turn it off in production (security.W018)".into());
         }

@@ -75,6 +75,7 @@ pub const SETTINGS: &[Setting] = &[
     setting("API_DOCS", "true"),
     setting("MAINTENANCE_INTERVAL", "5s"),
     setting("WORKER", "on"),
+    setting("WEBHOOK_ALLOW_PRIVATE", "false"),
     setting("PUBLIC_BASE_URL", ""),
     setting("NEWSLETTER_DOUBLE_OPT_IN", "true"),
     setting("NEWSLETTER_CONFIRM_URL", ""),
@@ -174,6 +175,9 @@ pub struct Settings {
     /// `WORKER`: whether `serve` runs the delivery worker (`off`: another process does,
     /// e.g. `exit3-server worker`).
     pub worker: bool,
+    /// `WEBHOOK_ALLOW_PRIVATE` (development only): webhook URLs may be `http://` and
+    /// reach loopback and private addresses.
+    pub webhook_allow_private: bool,
     /// `PUBLIC_BASE_URL` and `NEWSLETTER_*`.
     pub newsletter: NewsletterSettings,
     /// `EMAIL_*` and `DEFAULT_FROM_EMAIL`.
@@ -317,6 +321,7 @@ impl Settings {
         let secret_key_fallbacks = r.list("SECRET_KEY_FALLBACKS");
         let sentry_environment = r.get("SENTRY_ENVIRONMENT");
         let worker = r.bool("WORKER");
+        let webhook_allow_private = r.bool("WEBHOOK_ALLOW_PRIVATE");
         let newsletter = newsletter::read_newsletter(&mut r, bind);
         let mail = newsletter::read_mail(&mut r);
 
@@ -351,6 +356,7 @@ impl Settings {
             api_docs,
             maintenance_interval,
             worker,
+            webhook_allow_private,
             newsletter,
             mail,
             log_format,
@@ -399,6 +405,7 @@ impl Settings {
                 self.secret_key.as_deref(),
                 &self.secret_key_fallbacks,
             ))
+            .webhook_allow_private(self.webhook_allow_private)
     }
 
     /// What the listener allows its clients (`MAX_CONNECTIONS`, the 15 s head timeout).
