@@ -84,6 +84,10 @@ pub const UNSUBSCRIBED_PAGE: &str = "You are unsubscribed.";
 /// The subject of the double opt-in mail.
 pub const CONFIRM_SUBJECT: &str = "Please confirm your subscription";
 
+/// DRF's text for an empty list where one item is needed.
+pub const EMPTY_LIST: &str = "This list may not be empty.";
+/// `POST webhooks/{id}/ping/`: a `ping` event is queued.
+pub const PING_QUEUED: &str = "Ping queued.";
 /// A webhook URL that is not a public `https://` address (capture.md §3).
 pub const PUBLIC_HTTPS_URL: &str = "Enter a public https URL.";
 /// DRF's text for a boolean field given something else.

@@ -27,18 +27,15 @@ impl Payload {
 
     /// Wraps a JSON value; anything but an object is refused as DRF refuses it.
     pub fn from_json(value: Value) -> Result<Self, Error> {
-        let kind = match value {
-            Value::Object(map) => return Ok(Self(map)),
-            Value::Null => {
-                return Err(FieldErrors::single(NON_FIELD_ERRORS, messages::NO_DATA).into());
-            }
-            Value::Array(_) => "list",
-            Value::String(_) => "str",
-            Value::Bool(_) => "bool",
-            Value::Number(ref n) if n.is_f64() => "float",
-            Value::Number(_) => "int",
-        };
-        Err(FieldErrors::single(NON_FIELD_ERRORS, messages::not_an_object(kind)).into())
+        match value {
+            Value::Object(map) => Ok(Self(map)),
+            Value::Null => Err(FieldErrors::single(NON_FIELD_ERRORS, messages::NO_DATA).into()),
+            other => Err(FieldErrors::single(
+                NON_FIELD_ERRORS,
+                messages::not_an_object(python_type(&other)),
+            )
+            .into()),
+        }
     }
 
     /// A form-urlencoded body, already decoded into pairs; as with Django's `QueryDict`,
@@ -89,6 +86,19 @@ impl Payload {
 impl From<Map<String, Value>> for Payload {
     fn from(map: Map<String, Value>) -> Self {
         Self(map)
+    }
+}
+
+/// The Python name of a JSON value's type, as DRF's messages name it (`list`, `str`, …).
+pub(crate) fn python_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
     }
 }
 

@@ -41,7 +41,7 @@ impl Exit3 {
         self.admit(ctx, Operation::ManageWebhooks).await?;
         let page = PageRequest::from_params(params.get("page"), params.get("page_size"))?;
         let listed = self.store().list_webhooks(page).await?;
-        if listed.items.is_empty() && page.offset() > 0 {
+        if listed.is_past_end() {
             return Err(Error::InvalidPage);
         }
         Ok(listed)
@@ -138,7 +138,7 @@ impl Exit3 {
             .list_deliveries(id, page)
             .await?
             .ok_or(Error::NotFound)?;
-        if listed.items.is_empty() && page.offset() > 0 {
+        if listed.is_past_end() {
             return Err(Error::InvalidPage);
         }
         Ok(listed)

@@ -96,7 +96,7 @@ impl EventFilter {
 
     fn parse(value: &Value) -> Result<Self, String> {
         let Value::Array(items) = value else {
-            return Err(messages::not_a_list(json_type(value)));
+            return Err(messages::not_a_list(crate::input::python_type(value)));
         };
         let mut names = Vec::new();
         for item in items {
@@ -109,21 +109,9 @@ impl EventFilter {
             }
         }
         if names.is_empty() {
-            return Err("This list may not be empty.".to_owned());
+            return Err(messages::EMPTY_LIST.to_owned());
         }
         Ok(Self(names))
-    }
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
     }
 }
 

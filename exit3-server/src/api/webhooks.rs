@@ -178,7 +178,9 @@ async fn ping(state: &ApiState, ctx: RequestContext, id: &str) -> Result<PingQue
         .ping_webhook(&ctx, path_id(id))
         .await
         .map_err(|e| ReadError::from_core(e, state.debug))?;
-    Ok(PingQueued::Accepted(Json(Detail::new("Ping queued."))))
+    Ok(PingQueued::Accepted(Json(Detail::new(
+        exit3_core::messages::PING_QUEUED,
+    ))))
 }
 
 async fn deliveries(
