@@ -65,7 +65,11 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: DynStore) {
     group.throughput(Throughput::Elements(1));
     let seeded = rt.block_on(async {
         for i in 0..SEED {
-            if store.insert_lead(&lead(i), now()).await.is_err() {
+            if store
+                .insert_lead(&lead(i), &Default::default(), now())
+                .await
+                .is_err()
+            {
                 return false;
             }
         }
@@ -81,7 +85,7 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: DynStore) {
         b.to_async(rt).iter(|| {
             let store = store.clone();
             let one = one.clone();
-            async move { store.insert_lead(&one, now()).await }
+            async move { store.insert_lead(&one, &Default::default(), now()).await }
         });
     });
 

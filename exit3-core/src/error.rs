@@ -37,6 +37,15 @@ pub enum Error {
         /// The scope that refused (with the longest wait, when several did).
         scope: crate::throttle::ThrottleScope,
     },
+    /// The `Idempotency-Key` header breaks its rule (capture.md §2).
+    #[error("Invalid Idempotency-Key header.")]
+    InvalidIdempotencyKey,
+    /// The `Idempotency-Key` was used before with another request.
+    #[error("This Idempotency-Key was used with a different request.")]
+    IdempotencyMismatch,
+    /// The `Idempotency-Key`'s first request is still running.
+    #[error("A request with this Idempotency-Key is being processed.")]
+    IdempotencyRunning,
     /// The store could not be reached or did not answer in time; nothing was written.
     #[error("Service temporarily unavailable.")]
     Unavailable {

@@ -56,6 +56,7 @@ pub mod clock;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod idempotency;
 pub mod input;
 pub mod messages;
 pub mod observe;
@@ -90,8 +91,8 @@ pub use query::{
 };
 pub use service::{Exit3, Exit3Builder, RequestContext, Subscribed, SubscriberView};
 pub use store::{
-    Decorated, DynStore, HealthCheck, LeadStore, Maintenance, Store, StoreError, StoreHook,
-    StoreResult, SubscriberStore, ThrottleStore, WebhookStore,
+    Decorated, DynStore, HealthCheck, IdempotencyStore, LeadStore, Maintenance, Store, StoreError,
+    StoreHook, StoreResult, SubscriberStore, ThrottleStore, WebhookStore,
 };
 pub use text::{DisposableDomains, EmailAddress};
 pub use throttle::{

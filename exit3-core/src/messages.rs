@@ -71,6 +71,12 @@ pub const SERVER_ERROR: &str = "A server error occurred.";
 pub const UNSUBSCRIBED: &str = "If this address was subscribed, it is now unsubscribed.";
 /// A `Host` that is not allowed.
 pub const INVALID_HOST: &str = "Invalid host header.";
+/// A malformed `Idempotency-Key` header (capture.md §2).
+pub const INVALID_IDEMPOTENCY_KEY: &str = "Invalid Idempotency-Key header.";
+/// An `Idempotency-Key` used before with another request.
+pub const IDEMPOTENCY_MISMATCH: &str = "This Idempotency-Key was used with a different request.";
+/// An `Idempotency-Key` whose first request is still running.
+pub const IDEMPOTENCY_RUNNING: &str = "A request with this Idempotency-Key is being processed.";
 /// A body over the limit.
 pub const TOO_LARGE: &str = "Request body is too large.";
 /// A confirmation link that is unknown, expired or used.
@@ -83,6 +89,14 @@ pub const SUBSCRIBED_PAGE: &str = "You are subscribed.";
 pub const UNSUBSCRIBED_PAGE: &str = "You are unsubscribed.";
 /// The subject of the double opt-in mail.
 pub const CONFIRM_SUBJECT: &str = "Please confirm your subscription";
+
+/// The subject of the staff mail about a new lead: `New lead: Full Name (Company)`.
+pub fn lead_notification_subject(full_name: &str, company: Option<&str>) -> String {
+    match company.filter(|c| !c.is_empty()) {
+        Some(company) => format!("New lead: {full_name} ({company})"),
+        None => format!("New lead: {full_name}"),
+    }
+}
 
 /// DRF's text for an empty list where one item is needed.
 pub const EMPTY_LIST: &str = "This list may not be empty.";

@@ -41,6 +41,9 @@ choice_enum!(
     }
 );
 
+/// The topic of [`OutboxMessage::LeadNotification`] (stores that write it in SQL use it).
+pub const LEAD_NOTIFICATION_TOPIC: &str = "lead_notification";
+
 /// What a message asks to deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -50,6 +53,13 @@ pub enum OutboxMessage {
     Confirmation {
         /// To whom.
         subscriber: SubscriberId,
+    },
+    /// The staff mail about a new lead (`LEAD_NOTIFY_EMAILS`), one per address.
+    LeadNotification {
+        /// The staff address.
+        to: String,
+        /// The `lead.created` event's body: the lead as it was stored.
+        body: String,
     },
     /// One event to one webhook endpoint.
     Webhook {
@@ -68,7 +78,7 @@ impl OutboxMessage {
     /// Its kind.
     pub fn kind(&self) -> OutboxKind {
         match self {
-            Self::Confirmation { .. } => OutboxKind::Mail,
+            Self::Confirmation { .. } | Self::LeadNotification { .. } => OutboxKind::Mail,
             Self::Webhook { .. } => OutboxKind::Webhook,
         }
     }
@@ -77,6 +87,7 @@ impl OutboxMessage {
     pub fn topic(&self) -> &'static str {
         match self {
             Self::Confirmation { .. } => "confirmation",
+            Self::LeadNotification { .. } => LEAD_NOTIFICATION_TOPIC,
             Self::Webhook { .. } => "webhook",
         }
     }
@@ -85,6 +96,7 @@ impl OutboxMessage {
     pub fn payload(&self) -> Value {
         match self {
             Self::Confirmation { subscriber } => json!({"subscriber": subscriber.get()}),
+            Self::LeadNotification { to, body } => json!({"to": to, "body": body}),
             Self::Webhook {
                 endpoint,
                 message_id,
@@ -108,6 +120,10 @@ impl OutboxMessage {
                     subscriber: SubscriberId::new(id)?,
                 })
             }
+            LEAD_NOTIFICATION_TOPIC => Some(Self::LeadNotification {
+                to: payload.get("to")?.as_str()?.to_owned(),
+                body: payload.get("body")?.as_str()?.to_owned(),
+            }),
             "webhook" => Some(Self::Webhook {
                 endpoint: WebhookId::new(payload.get("endpoint")?.as_i64()?)?,
                 message_id: payload.get("message_id")?.as_str()?.to_owned(),

@@ -180,6 +180,54 @@ error_enum!(
 );
 body_errors!(CreateError);
 
+error_enum!(
+    /// The errors of the two creates that take an `Idempotency-Key` (`POST leads/`,
+    /// `POST newsletter/`): a create's, and the key's own (capture.md §2).
+    CaptureError,
+    not_found: {} => not_found_is_a_bug,
+    body: {
+        /// The first request with this `Idempotency-Key` is still being processed:
+        /// `A request with this Idempotency-Key is being processed.`
+        #[oai(status = 409)]
+        IdempotencyRunning(
+            Json<Detail>,
+            /// Seconds to wait before trying again (1).
+            #[oai(header = "Retry-After")]
+            u64,
+        ),
+        /// The body is larger than 64 KiB: `Request body is too large.`
+        #[oai(status = 413)]
+        PayloadTooLarge(Json<Detail>),
+        /// A media type other than JSON or form-urlencoded:
+        /// `Unsupported media type "text/plain" in request.`
+        #[oai(status = 415)]
+        UnsupportedMediaType(Json<Detail>),
+        /// This `Idempotency-Key` was used with another request (method, path or body):
+        /// `This Idempotency-Key was used with a different request.`
+        #[oai(status = 422)]
+        IdempotencyMismatch(Json<Detail>),
+    }
+);
+body_errors!(CaptureError);
+
+impl CaptureError {
+    /// The contract's answer to a core error, the key's own included.
+    pub fn from_capture(error: Error, debug: bool) -> Self {
+        match error {
+            e @ Error::InvalidIdempotencyKey => {
+                Self::BadRequest(Json(BadRequestBody::Detail(Detail::new(e.to_string()))))
+            }
+            e @ Error::IdempotencyRunning => {
+                Self::IdempotencyRunning(Json(Detail::new(e.to_string())), 1)
+            }
+            e @ Error::IdempotencyMismatch => {
+                Self::IdempotencyMismatch(Json(Detail::new(e.to_string())))
+            }
+            e => Self::from_core(e, debug),
+        }
+    }
+}
+
 /// The 500 body; logs the chain.
 pub fn server_error_body(
     error: &(dyn std::error::Error + 'static),

@@ -24,9 +24,6 @@
 //! # let _ = app; }
 //! ```
 
-// Fourteen layers around the routes make deeply nested future types.
-#![recursion_limit = "256"]
-
 pub mod api;
 pub mod dto;
 pub mod errors;
@@ -42,17 +39,12 @@ pub mod server;
 #[cfg(feature = "app")]
 pub mod app;
 
-use std::sync::Arc;
-
 use exit3_core::Exit3;
-use poem::{Endpoint, Response, Route};
+use poem::{Endpoint, EndpointExt, Response, Route};
 
 use crate::{
     api::ApiState,
-    middleware::{
-        access_log, body_limit, client_addr, cors, deadline, fallback, hosts, https,
-        options_method, request_id, security_headers, slash,
-    },
+    middleware::{Front, fallback},
 };
 pub use crate::{metrics::Metrics, openapi::openapi_json, options::HttpOptions};
 
@@ -82,20 +74,6 @@ pub(crate) fn layered(exit3: Exit3, options: HttpOptions) -> middleware::Layered
             .at("/backend/api/schema", spec)
             .at("/backend/api/docs", docs);
     }
-    let debug = options.debug;
-    // Innermost first: each layer wraps the ones above it.
-    let app = fallback::catch_panics(routes, debug);
-    let app = fallback::layer(app, debug);
-    let app = body_limit::layer(app);
-    let app = options_method::layer(app);
-    let app = metrics::layer(app, exit3, options.metrics.clone(), debug);
-    let app = cors::layer(app, options.cors_allowed_origins.clone());
-    let app = https::layer(app, options.secure_ssl_redirect);
-    let app = hosts::layer(app, Arc::new(options.clone()));
-    let app = deadline::layer(app, options.request_timeout);
-    let app = security_headers::layer(app, options.hsts_seconds, options.hsts_preload);
-    let app = access_log::layer(app, options.metrics.clone());
-    let app = slash::layer(app);
-    let app = client_addr::layer(app, options.trusted_proxies.clone());
-    request_id::layer(app)
+    let routes = fallback::catch_panics(routes, options.debug);
+    Front::new(routes, exit3, options).boxed()
 }

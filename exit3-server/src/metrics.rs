@@ -5,7 +5,6 @@
 //! each scrape) and the delivery attempts of this process's worker. Every label takes known values only (see
 //! [`method_label`](crate::middleware::method_label)): no request can grow a scrape.
 
-use crate::middleware::Layered;
 use std::{
     fmt::Write as _,
     sync::{Arc, atomic::AtomicU64},
@@ -13,13 +12,13 @@ use std::{
 };
 
 use exit3_core::{
-    Credential, DynStore, Exit3, Observer, Operation, Refusal, RequestContext, ThrottleScope,
-    Timestamp, messages,
+    DynStore, Exit3, Observer, Operation, Refusal, RequestContext, ThrottleScope, Timestamp,
+    messages,
     outbox::{OutboxKind, OutboxStats},
     store::{Decorated, StoreCall, StoreError, StoreHook},
 };
 use poem::{
-    Endpoint, EndpointExt, IntoResponse, Response,
+    IntoResponse, Request, Response,
     http::{Method, StatusCode},
 };
 use prometheus_client::{
@@ -36,7 +35,6 @@ use prometheus_client::{
 use crate::{
     errors::{ReadError, detail_response},
     extract::ClientAddr,
-    middleware::slash::matched,
     routes::READ_ONLY,
 };
 
@@ -363,53 +361,43 @@ impl StoreHook for StoreErrors {
     }
 }
 
+/// Whether a request is for `/backend/metrics` (its `OPTIONS` is answered like any route's).
+pub(crate) fn serves(req: &Request, path: &str) -> bool {
+    path == METRICS_PATH && req.method() != Method::OPTIONS
+}
+
 /// Serves `/backend/metrics`: the admin key only, never throttled (but a key that is not
 /// valid counts as a failed authentication, as everywhere); `GET` and `HEAD` only.
-pub(crate) fn layer(inner: Layered, exit3: Exit3, metrics: Metrics, debug: bool) -> Layered {
-    inner
-        .around(move |ep, req| {
-            let (exit3, metrics) = (exit3.clone(), metrics.clone());
-            async move {
-                let here = matched(&req).is_some_and(|m| m.path == METRICS_PATH);
-                if !here || req.method() == Method::OPTIONS {
-                    return ep.call(req).await;
-                }
-                if req.method() != Method::GET && req.method() != Method::HEAD {
-                    let mut resp = detail_response(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        &messages::method_not_allowed(req.method().as_str()),
-                    );
-                    if let Ok(allow) = READ_ONLY.parse() {
-                        resp.headers_mut().insert("allow", allow);
-                    }
-                    return Ok(resp);
-                }
-                let credential = match (
-                    req.headers().get("authorization").map(|v| v.to_str()),
-                    req.headers().get("x-api-key").map(|v| v.to_str()),
-                ) {
-                    (Some(Err(_)), _) | (_, Some(Err(_))) => Credential::Malformed,
-                    (auth, key) => Credential::from_headers(
-                        auth.and_then(Result::ok),
-                        key.and_then(Result::ok),
-                    ),
-                };
-                let ip = req.extensions().get::<ClientAddr>().and_then(|c| c.ip);
-                let ctx = RequestContext::new(credential, ip);
-                Ok(match exit3.admit(&ctx, Operation::ReadMetrics).await {
-                    Ok(_) => {
-                        // A store that cannot say leaves the gauges as they were (and
-                        // counts a store error).
-                        if let Ok(stats) = exit3.outbox_stats().await {
-                            metrics.set_outbox(&stats, exit3.now());
-                        }
-                        Response::builder()
-                            .content_type(CONTENT_TYPE)
-                            .body(metrics.render())
-                    }
-                    Err(e) => ReadError::from_core(e, debug).into_response(),
-                })
+pub(crate) async fn answer(
+    req: &Request,
+    exit3: &Exit3,
+    metrics: &Metrics,
+    debug: bool,
+) -> Response {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut resp = detail_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &messages::method_not_allowed(req.method().as_str()),
+        );
+        if let Ok(allow) = READ_ONLY.parse() {
+            resp.headers_mut().insert("allow", allow);
+        }
+        return resp;
+    }
+    let credential = crate::extract::credential_of(req);
+    let ip = req.extensions().get::<ClientAddr>().and_then(|c| c.ip);
+    let ctx = RequestContext::new(credential, ip);
+    match exit3.admit(&ctx, Operation::ReadMetrics).await {
+        Ok(_) => {
+            // A store that cannot say leaves the gauges as they were (and counts a
+            // store error).
+            if let Ok(stats) = exit3.outbox_stats().await {
+                metrics.set_outbox(&stats, exit3.now());
             }
-        })
-        .boxed()
+            Response::builder()
+                .content_type(CONTENT_TYPE)
+                .body(metrics.render())
+        }
+        Err(e) => ReadError::from_core(e, debug).into_response(),
+    }
 }

@@ -23,6 +23,7 @@ use std::{
     sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
 };
 
+mod idempotency;
 mod outbox;
 mod subscriber;
 mod webhook;
@@ -33,6 +34,7 @@ use exit3_core::{
     SortField, Subscriber, ThrottleDecision, ThrottleHit, Timestamp,
     clock::to_micros,
     domain::TokenRecord,
+    events::{Event, LeadCreated, LeadEffects},
     outbox::{DeliveryStatus, OutboxMessage},
     store::{HealthCheck, LeadStore, Maintenance, StoreError, StoreResult, ThrottleStore},
     throttle::{Rate, Window},
@@ -45,6 +47,7 @@ pub struct MemoryStore {
     /// Reads (gets and lists) run in parallel; writes one at a time.
     data: RwLock<Data>,
     throttle: Mutex<Throttle>,
+    idempotency: Mutex<idempotency::Records>,
 }
 
 #[derive(Debug, Default)]
@@ -221,11 +224,20 @@ impl Data {
 
 #[async_trait]
 impl LeadStore for MemoryStore {
-    async fn insert_lead(&self, lead: &NewLead, now: Timestamp) -> StoreResult<Lead> {
+    async fn insert_lead(
+        &self,
+        lead: &NewLead,
+        effects: &LeadEffects,
+        now: Timestamp,
+    ) -> StoreResult<Lead> {
+        let created = LeadCreated::new(lead, now, effects);
         let mut data = write(&self.data);
         let id = data.last_lead_id + 1;
         let id_ = LeadId::new(id).ok_or_else(|| StoreError::other("lead id overflow"))?;
         let lead = lead.clone().into_lead(id_, now);
+        for message in created.messages(id_, data.webhooks.values()) {
+            data.enqueue(message, now);
+        }
         data.last_lead_id = id;
         data.by_created.insert((lead.created_at, id));
         data.by_status_created
@@ -263,14 +275,16 @@ impl LeadStore for MemoryStore {
                 .or_default()
                 .insert(entry);
         }
+        data.announce(Some(Event::lead_updated(&lead, now)), now);
         Ok(Some(lead))
     }
 
-    async fn delete_lead(&self, id: LeadId) -> StoreResult<bool> {
+    async fn delete_lead(&self, id: LeadId, now: Timestamp) -> StoreResult<bool> {
         let mut data = write(&self.data);
         let Some(lead) = data.leads.remove(&id.get()) else {
             return Ok(false);
         };
+        data.announce(Some(Event::lead_deleted(id, now)), now);
         let entry = (lead.created_at, id.get());
         data.by_created.remove(&entry);
         if let Some(set) = data.by_status_created.get_mut(&lead.status) {
@@ -349,6 +363,10 @@ impl Maintenance for MemoryStore {
     /// Counts are kept exact as the data changes: nothing to compact.
     async fn compact_counts(&self) -> StoreResult<()> {
         Ok(())
+    }
+
+    async fn purge_idempotency(&self, now: Timestamp, batch: u32) -> StoreResult<u64> {
+        Ok(lock(&self.idempotency).purge(now, batch))
     }
 }
 

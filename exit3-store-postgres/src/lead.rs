@@ -4,6 +4,8 @@ use async_trait::async_trait;
 use exit3_core::{
     ClientInfo, Lead, LeadFilter, LeadId, LeadPatch, LeadStatus, NewLead, Ordering, Page,
     PageRequest, Timestamp,
+    events::{Event, EventType, LeadCreated, LeadEffects},
+    outbox::LEAD_NOTIFICATION_TOPIC,
     store::{LeadStore, StoreResult},
 };
 use sqlx::{FromRow, Postgres, QueryBuilder};
@@ -12,6 +14,7 @@ use crate::{
     PostgresStore,
     error::{corrupt, from_sqlx},
     query::{TOTAL, fetch_page, push_order, push_page, push_search},
+    webhook::announce,
 };
 
 /// The columns every lead query reads: the lead `l` and its client info `c`.
@@ -170,8 +173,19 @@ impl PostgresStore {
 
 #[async_trait]
 impl LeadStore for PostgresStore {
-    async fn insert_lead(&self, lead: &NewLead, now: Timestamp) -> StoreResult<Lead> {
+    async fn insert_lead(
+        &self,
+        lead: &NewLead,
+        effects: &LeadEffects,
+        now: Timestamp,
+    ) -> StoreResult<Lead> {
         let info = lead.client_info();
+        let effects = LeadCreated::new(lead, now, effects);
+        // One statement: the lead, its client info, and — unless the effects are silent —
+        // `lead.created` to every listening endpoint (with its delivery row) and one
+        // notification per staff address, each body the event's with the new id filled in.
+        // Endpoints are not locked: a delivery to an endpoint deleted or disabled
+        // meanwhile is skipped by the worker.
         let sql = format!(
             "WITH l AS (
                 INSERT INTO leads (full_name, position, company_name, email, phone, message,
@@ -183,8 +197,35 @@ impl LeadStore for PostgresStore {
                                          utm_source, utm_medium, utm_campaign)
                 SELECT id, $11::inet, $12, $13, $14, $15, $16 FROM l
                 RETURNING *
+            ), w AS (
+                SELECT w.id AS endpoint_id, l.id AS lead_id FROM webhook_endpoints w, l
+                WHERE $17 AND w.enabled
+                  AND (w.events @> ARRAY['*'] OR w.events @> ARRAY['{created}'])
+            ), o AS (
+                INSERT INTO outbox (kind, topic, payload, next_attempt_at, created_at,
+                                    updated_at)
+                SELECT 'webhook', 'webhook',
+                       json_build_object('endpoint', endpoint_id, 'message_id', $18::text,
+                                         'type', '{created}',
+                                         'body', $19::text || lead_id || $20::text)::text,
+                       $10, $10, $10
+                FROM w
+                RETURNING id, payload
+            ), d AS (
+                INSERT INTO webhook_deliveries (outbox_id, endpoint_id)
+                SELECT id, (payload::json ->> 'endpoint')::int8 FROM o
+            ), n AS (
+                INSERT INTO outbox (kind, topic, payload, next_attempt_at, created_at,
+                                    updated_at)
+                SELECT 'mail', '{notification}',
+                       json_build_object('to', t.address,
+                                         'body', $19::text || l.id || $20::text)::text,
+                       $10, $10, $10
+                FROM l, unnest($21::text[]) AS t(address)
             )
-            SELECT {LEAD_COLUMNS} FROM l JOIN c ON c.lead_id = l.id"
+            SELECT {LEAD_COLUMNS} FROM l JOIN c ON c.lead_id = l.id",
+            created = EventType::LeadCreated.as_str(),
+            notification = LEAD_NOTIFICATION_TOPIC,
         );
         let row: LeadRow = sqlx::query_as(&sql)
             .bind(lead.full_name())
@@ -203,6 +244,11 @@ impl LeadStore for PostgresStore {
             .bind(info.utm_source.as_deref())
             .bind(info.utm_medium.as_deref())
             .bind(info.utm_campaign.as_deref())
+            .bind(effects.announces())
+            .bind(effects.message_id())
+            .bind(effects.prefix())
+            .bind(effects.suffix())
+            .bind(effects.notify())
             .fetch_one(&self.pool)
             .await
             .map_err(from_sqlx)?;
@@ -246,6 +292,7 @@ impl LeadStore for PostgresStore {
             )
             SELECT {LEAD_COLUMNS} FROM l LEFT JOIN client_info c ON c.lead_id = l.id"
         );
+        let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
         let row: Option<LeadRow> = sqlx::query_as(&sql)
             .bind(id.get())
             .bind(patch.full_name())
@@ -262,20 +309,35 @@ impl LeadStore for PostgresStore {
             .bind(patch.source())
             .bind(patch.category())
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-        row.map(Lead::try_from).transpose()
+        let Some(lead) = row.map(Lead::try_from).transpose()? else {
+            return Ok(None);
+        };
+        announce(&mut tx, Some(Event::lead_updated(&lead, now)), now)
+            .await
+            .map_err(from_sqlx)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(Some(lead))
     }
 
-    async fn delete_lead(&self, id: LeadId) -> StoreResult<bool> {
+    async fn delete_lead(&self, id: LeadId, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
         // The client info goes with it (ON DELETE CASCADE).
         let done = sqlx::query("DELETE FROM leads WHERE id = $1")
             .bind(id.get())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        announce(&mut tx, Some(Event::lead_deleted(id, now)), now)
+            .await
+            .map_err(from_sqlx)?;
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(true)
     }
 
     async fn list_leads(

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod error;
+mod idempotency;
 mod lead;
 mod options;
 mod outbox;

@@ -132,6 +132,12 @@ impl Maintenance for PostgresStore {
     async fn compact_counts(&self) -> StoreResult<()> {
         self.fold_lead_counts().await
     }
+
+    async fn purge_idempotency(&self, now: Timestamp, batch: u32) -> StoreResult<u64> {
+        self.purge_idempotency_batch(now, i64::from(batch))
+            .await
+            .map_err(from_sqlx)
+    }
 }
 
 #[async_trait]

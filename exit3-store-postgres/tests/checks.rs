@@ -92,6 +92,7 @@ fn every_value_the_core_accepts_satisfies_the_schemas_checks() {
     let some_lead = runtime
         .block_on(store.insert_lead(
             &exit3_core::testing::new_lead(json!({"full_name": "A", "position": "B"})),
+            &Default::default(),
             at(0),
         ))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -115,7 +116,7 @@ fn every_value_the_core_accepts_satisfies_the_schemas_checks() {
                         NewLead::parse(&Payload::from(body.clone()), &policy, scope, origin)
                     {
                         accepted.borrow_mut()[0] += 1;
-                        let stored = store.insert_lead(&lead, at(1)).await;
+                        let stored = store.insert_lead(&lead, &Default::default(), at(1)).await;
                         prop_assert!(stored.is_ok(), "{lead:?}: {stored:?}");
                     }
                 }

@@ -344,8 +344,8 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
         let (want, got) = match &op {
             Op::CreateLead(body) => {
                 let lead = new_lead(body.clone());
-                let a = mem.insert_lead(&lead, t).await;
-                let b = pg.insert_lead(&lead, t).await;
+                let a = mem.insert_lead(&lead, &Default::default(), t).await;
+                let b = pg.insert_lead(&lead, &Default::default(), t).await;
                 if let (Ok(a), Ok(b)) = (&a, &b) {
                     ids.leads.insert(b.id.get(), a.id.get());
                     ids.lead_list.push((a.id, b.id));
@@ -366,8 +366,8 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
             Op::DeleteLead(i) => {
                 let (a_id, b_id) = ids.lead_list[i % ids.lead_list.len()];
                 (
-                    show(&mem.delete_lead(a_id).await),
-                    show(&pg.delete_lead(b_id).await),
+                    show(&mem.delete_lead(a_id, at(0)).await),
+                    show(&pg.delete_lead(b_id, at(0)).await),
                 )
             }
             Op::GetLead(i) => {

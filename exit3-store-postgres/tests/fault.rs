@@ -127,6 +127,7 @@ async fn insert(store: &PostgresStore, name: &str) -> Result<(), StoreError> {
     store
         .insert_lead(
             &new_lead(json!({"full_name": name, "position": "P"})),
+            &Default::default(),
             at(0),
         )
         .await

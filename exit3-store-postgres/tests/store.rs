@@ -302,6 +302,7 @@ async fn lead_counts_stay_exact_under_concurrent_writes_and_folds() {
                 let lead = store
                     .insert_lead(
                         &new_lead(json!({"full_name": format!("L {i} {j}"), "position": "P"})),
+                        &Default::default(),
                         at(j),
                     )
                     .await
@@ -321,7 +322,7 @@ async fn lead_counts_stay_exact_under_concurrent_writes_and_folds() {
                     }
                     2 => {
                         store
-                            .delete_lead(lead.id)
+                            .delete_lead(lead.id, at(0))
                             .await
                             .unwrap_or_else(|e| panic!("{e:?}"));
                     }

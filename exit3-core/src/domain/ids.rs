@@ -12,6 +12,9 @@ macro_rules! id_type {
         pub struct $name(i64);
 
         impl $name {
+            /// The largest id.
+            pub const MAX: Self = Self(i64::MAX);
+
             /// The id `value`, if it is positive.
             pub fn new(value: i64) -> Option<Self> {
                 (value > 0).then_some(Self(value))

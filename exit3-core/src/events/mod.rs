@@ -4,10 +4,14 @@
 //! was not stored, and no stored change goes unannounced.
 
 mod data;
+mod new_lead;
 
 use serde_json::{Value, json};
 
-pub use self::data::{lead_json, subscriber_json};
+pub use self::{
+    data::{lead_json, subscriber_json},
+    new_lead::{LeadCreated, LeadEffects},
+};
 use crate::{Lead, Subscriber, SubscriberStatus, choice_enum, clock::Timestamp, domain::LeadId};
 
 choice_enum!(

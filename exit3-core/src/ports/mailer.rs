@@ -37,6 +37,14 @@ pub enum MailContent {
         /// website's own page with `?token=T`).
         confirm_url: String,
     },
+    /// The staff mail about a new lead: every field with its label, in the admin's
+    /// order (empty ones left out), and the link to it on the staff site.
+    LeadNotification {
+        /// `(label, value)` of each field the lead and its client info have.
+        fields: Vec<(String, String)>,
+        /// `PUBLIC_BASE_URL/backend/admin/leads/{id}/`.
+        admin_url: String,
+    },
 }
 
 /// Why a mail was not sent.

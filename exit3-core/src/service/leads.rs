@@ -5,6 +5,7 @@ use crate::{
     access::Operation,
     domain::{Lead, LeadId, LeadPatch, NewLead},
     error::Error,
+    events::LeadEffects,
     input::Payload,
     query::{LeadQuery, Page, QueryParams},
 };
@@ -37,7 +38,12 @@ impl Exit3 {
     ) -> Result<Lead, Error> {
         let caller = self.admit(ctx, Operation::CreateLead).await?;
         let lead = NewLead::parse(payload, self.policy(), caller.scope(), &ctx.origin)?;
-        Ok(self.inner.store.insert_lead(&lead, self.now()).await?)
+        let now = self.now();
+        let effects = LeadEffects {
+            notify: self.inner.notify.clone(),
+            announce: true,
+        };
+        Ok(self.inner.store.insert_lead(&lead, &effects, now).await?)
     }
 
     /// `GET leads/{id}/`.
@@ -97,7 +103,7 @@ impl Exit3 {
     pub async fn delete_lead(&self, ctx: &RequestContext, id: i64) -> Result<(), Error> {
         self.admit(ctx, Operation::DeleteLead).await?;
         let id = LeadId::new(id).ok_or(Error::NotFound)?;
-        if self.inner.store.delete_lead(id).await? {
+        if self.inner.store.delete_lead(id, self.now()).await? {
             Ok(())
         } else {
             Err(Error::NotFound)

@@ -3,11 +3,15 @@
 //! and answers a core result or a core [`Error`]. The operations live one file per area
 //! (`leads`, `newsletter`); this file holds the service, its builder and `admit`.
 
+mod idempotency;
 mod leads;
 mod newsletter;
 mod webhooks;
 
-pub use self::newsletter::{CONFIRM_PATH, Confirmed, NewsletterSettings, UNSUBSCRIBE_PATH};
+pub use self::{
+    idempotency::{IdempotencyTicket, Idempotent, IdempotentRequest},
+    newsletter::{CONFIRM_PATH, Confirmed, NewsletterSettings, UNSUBSCRIBE_PATH},
+};
 
 use std::{net::IpAddr, sync::Arc};
 
@@ -94,6 +98,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     observer: Arc<dyn Observer>,
     webhook_allow_private: bool,
+    notify: Vec<String>,
+    idempotency_ttl: std::time::Duration,
 }
 
 /// Builds an [`Exit3`]; everything but the store has a default (no keys, the contract's
@@ -111,6 +117,8 @@ pub struct Exit3Builder {
     clock: Arc<dyn Clock>,
     observer: Arc<dyn Observer>,
     webhook_allow_private: bool,
+    notify: Vec<String>,
+    idempotency_ttl: std::time::Duration,
 }
 
 impl Exit3Builder {
@@ -171,6 +179,20 @@ impl Exit3Builder {
         self
     }
 
+    /// `LEAD_NOTIFY_EMAILS`: staff who get a mail about every accepted lead (none by
+    /// default). The addresses are the operator's, taken as given.
+    pub fn notify(mut self, addresses: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.notify = addresses.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `IDEMPOTENCY_TTL`: how long an `Idempotency-Key`'s answer is replayed (default
+    /// 24 h).
+    pub fn idempotency_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.idempotency_ttl = ttl;
+        self
+    }
+
     /// The service.
     pub fn build(self) -> Exit3 {
         Exit3 {
@@ -185,6 +207,8 @@ impl Exit3Builder {
                 clock: self.clock,
                 observer: self.observer,
                 webhook_allow_private: self.webhook_allow_private,
+                notify: self.notify,
+                idempotency_ttl: self.idempotency_ttl,
             }),
         }
     }
@@ -204,6 +228,8 @@ impl Exit3 {
             clock: Arc::new(SystemClock),
             observer: Arc::new(NoObserver),
             webhook_allow_private: false,
+            notify: Vec::new(),
+            idempotency_ttl: crate::idempotency::DEFAULT_TTL,
         }
     }
 

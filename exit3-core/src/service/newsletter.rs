@@ -59,6 +59,11 @@ impl NewsletterSettings {
         self.public_base_url.trim_end_matches('/')
     }
 
+    /// `PUBLIC_BASE_URL` without a trailing slash, for links in mail.
+    pub fn base_url(&self) -> &str {
+        self.base()
+    }
+
     /// The link a confirmation mail carries for `token`.
     pub fn confirm_link(&self, token: &str) -> String {
         match &self.confirm_url {

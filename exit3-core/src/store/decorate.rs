@@ -8,8 +8,8 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 
 use super::{
-    ConfirmOutcome, DynStore, HealthCheck, LeadStore, Maintenance, OutboxStore, StoreError,
-    StoreResult, SubscriberStore, ThrottleStore, UnsubscribeTarget, WebhookStore,
+    ConfirmOutcome, DynStore, HealthCheck, IdempotencyStore, LeadStore, Maintenance, OutboxStore,
+    StoreError, StoreResult, SubscriberStore, ThrottleStore, UnsubscribeTarget, WebhookStore,
 };
 use crate::{
     clock::Timestamp,
@@ -17,6 +17,8 @@ use crate::{
         Lead, LeadId, LeadPatch, NewLead, RequestFacts, SubscribeOutcome, SubscribeRequest,
         Subscriber, SubscriberId, SubscriberPatch, UnsubscribeMethod,
     },
+    events::LeadEffects,
+    idempotency::{Begun, Fingerprint, RecordKey, StoredAnswer},
     outbox::{AttemptOutcome, Claimed, OutboxId, OutboxStats},
     query::{LeadFilter, Ordering, Page, PageRequest, SubscriberFilter},
     throttle::{ThrottleDecision, ThrottleHit},
@@ -105,6 +107,14 @@ store_calls! {
     PurgeThrottle = "purge_throttle",
     /// [`Maintenance::compact_counts`].
     CompactCounts = "compact_counts",
+    /// [`IdempotencyStore::begin_idempotent`].
+    BeginIdempotent = "begin_idempotent",
+    /// [`IdempotencyStore::finish_idempotent`].
+    FinishIdempotent = "finish_idempotent",
+    /// [`IdempotencyStore::release_idempotent`].
+    ReleaseIdempotent = "release_idempotent",
+    /// [`Maintenance::purge_idempotency`].
+    PurgeIdempotency = "purge_idempotency",
     /// [`HealthCheck::health`].
     Health = "health",
 }
@@ -161,9 +171,17 @@ impl<H: StoreHook> Decorated<H> {
 
 #[async_trait]
 impl<H: StoreHook> LeadStore for Decorated<H> {
-    async fn insert_lead(&self, lead: &NewLead, now: Timestamp) -> StoreResult<Lead> {
-        self.run(StoreCall::InsertLead, self.inner.insert_lead(lead, now))
-            .await
+    async fn insert_lead(
+        &self,
+        lead: &NewLead,
+        effects: &LeadEffects,
+        now: Timestamp,
+    ) -> StoreResult<Lead> {
+        self.run(
+            StoreCall::InsertLead,
+            self.inner.insert_lead(lead, effects, now),
+        )
+        .await
     }
     async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
         self.run(StoreCall::GetLead, self.inner.get_lead(id)).await
@@ -180,8 +198,8 @@ impl<H: StoreHook> LeadStore for Decorated<H> {
         )
         .await
     }
-    async fn delete_lead(&self, id: LeadId) -> StoreResult<bool> {
-        self.run(StoreCall::DeleteLead, self.inner.delete_lead(id))
+    async fn delete_lead(&self, id: LeadId, now: Timestamp) -> StoreResult<bool> {
+        self.run(StoreCall::DeleteLead, self.inner.delete_lead(id, now))
             .await
     }
     async fn list_leads(
@@ -412,6 +430,46 @@ impl<H: StoreHook> Maintenance for Decorated<H> {
     async fn compact_counts(&self) -> StoreResult<()> {
         self.run(StoreCall::CompactCounts, self.inner.compact_counts())
             .await
+    }
+    async fn purge_idempotency(&self, now: Timestamp, batch: u32) -> StoreResult<u64> {
+        self.run(
+            StoreCall::PurgeIdempotency,
+            self.inner.purge_idempotency(now, batch),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHook> IdempotencyStore for Decorated<H> {
+    async fn begin_idempotent(
+        &self,
+        key: RecordKey,
+        fingerprint: Fingerprint,
+        now: Timestamp,
+        locked_until: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<Begun> {
+        self.run(
+            StoreCall::BeginIdempotent,
+            self.inner
+                .begin_idempotent(key, fingerprint, now, locked_until, expires_at),
+        )
+        .await
+    }
+    async fn finish_idempotent(&self, key: RecordKey, answer: &StoredAnswer) -> StoreResult<()> {
+        self.run(
+            StoreCall::FinishIdempotent,
+            self.inner.finish_idempotent(key, answer),
+        )
+        .await
+    }
+    async fn release_idempotent(&self, key: RecordKey) -> StoreResult<()> {
+        self.run(
+            StoreCall::ReleaseIdempotent,
+            self.inner.release_idempotent(key),
+        )
+        .await
     }
 }
 

@@ -24,6 +24,8 @@ use crate::{
         Lead, LeadId, LeadPatch, NewLead, RequestFacts, SubscribeOutcome, SubscribeRequest,
         Subscriber, SubscriberId, SubscriberPatch, UnsubscribeMethod,
     },
+    events::LeadEffects,
+    idempotency::{Begun, Fingerprint, RecordKey, StoredAnswer},
     outbox::{AttemptOutcome, Claimed, OutboxId, OutboxStats},
     query::{LeadFilter, Ordering, Page, PageRequest, SubscriberFilter},
     throttle::{ThrottleDecision, ThrottleHit},
@@ -37,16 +39,26 @@ use crate::{
 #[async_trait]
 pub trait LeadStore: Send + Sync + Debug + 'static {
     /// Stores `lead` with a new id (unique, positive, larger than every id given before)
-    /// and `created_at = updated_at = now`, together with its client info, atomically.
+    /// and `created_at = updated_at = now`, together with its client info and the
+    /// messages of `effects` ([`LeadCreated::messages`](crate::events::LeadCreated::messages):
+    /// `lead.created` to every enabled endpoint that listens for it, a notification to
+    /// each staff address; nothing when silent), atomically.
     /// Returns the lead exactly as [`LeadStore::get_lead`] would read it back.
-    async fn insert_lead(&self, lead: &NewLead, now: Timestamp) -> StoreResult<Lead>;
+    async fn insert_lead(
+        &self,
+        lead: &NewLead,
+        effects: &LeadEffects,
+        now: Timestamp,
+    ) -> StoreResult<Lead>;
 
     /// The lead with `id`, or `None`.
     async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>>;
 
     /// Applies `patch` as [`LeadPatch::apply`] does (only the given fields change;
-    /// `updated_at = now`; `created_at` and client info never change), atomically, and
-    /// returns the changed lead; `None` when there is no such lead.
+    /// `updated_at = now`; `created_at` and client info never change), atomically with
+    /// its `lead.updated` event ([`Event::lead_updated`](crate::events::Event::lead_updated),
+    /// fanned out by [`fan_out`](crate::webhooks::fan_out)), and returns the changed
+    /// lead; `None` when there is no such lead.
     async fn update_lead(
         &self,
         id: LeadId,
@@ -54,8 +66,9 @@ pub trait LeadStore: Send + Sync + Debug + 'static {
         now: Timestamp,
     ) -> StoreResult<Option<Lead>>;
 
-    /// Deletes the lead (and its client info); `false` when there was none.
-    async fn delete_lead(&self, id: LeadId) -> StoreResult<bool>;
+    /// Deletes the lead (and its client info) with its `lead.deleted` event at `now`;
+    /// `false` when there was none.
+    async fn delete_lead(&self, id: LeadId, now: Timestamp) -> StoreResult<bool>;
 
     /// The leads that [`LeadFilter::matches`], in the order of
     /// [`Ordering::compare_leads`], cut to `page`, with the count of all matches. A page
@@ -231,6 +244,35 @@ pub trait Maintenance: Send + Sync + Debug + 'static {
     /// counting stays cheap (PostgreSQL folds its per-write lead-count rows). Counts are
     /// exact before and after; a store without any does nothing.
     async fn compact_counts(&self) -> StoreResult<()>;
+
+    /// Removes up to `batch` idempotency records that expired at `now`, and answers how
+    /// many it removed.
+    async fn purge_idempotency(&self, now: Timestamp, batch: u32) -> StoreResult<u64>;
+}
+
+/// Idempotency records (capture.md §2), one per caller and key, shared by every
+/// instance over the store.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync + Debug + 'static {
+    /// Begins a request with `key`, atomically, as [`Record::begin`](crate::idempotency::Record::begin) decides: a new key
+    /// (or one the decision lets it take over) becomes this request's, held until
+    /// `locked_until` and kept until `expires_at`. Of two requests that begin one key at
+    /// once, exactly one is [`Begun::Started`].
+    async fn begin_idempotent(
+        &self,
+        key: RecordKey,
+        fingerprint: Fingerprint,
+        now: Timestamp,
+        locked_until: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<Begun>;
+
+    /// Keeps the answer of the request that started `key`.
+    async fn finish_idempotent(&self, key: RecordKey, answer: &StoredAnswer) -> StoreResult<()>;
+
+    /// Forgets `key` if it holds no answer (its request was refused or failed), so that
+    /// the client may retry with it.
+    async fn release_idempotent(&self, key: RecordKey) -> StoreResult<()>;
 }
 
 /// Whether the store can answer.
@@ -304,7 +346,14 @@ pub trait WebhookStore: Send + Sync + Debug + 'static {
 
 /// A complete backend: every capability.
 pub trait Store:
-    LeadStore + SubscriberStore + OutboxStore + WebhookStore + ThrottleStore + Maintenance + HealthCheck
+    LeadStore
+    + SubscriberStore
+    + OutboxStore
+    + WebhookStore
+    + ThrottleStore
+    + IdempotencyStore
+    + Maintenance
+    + HealthCheck
 {
 }
 
@@ -314,6 +363,7 @@ impl<T> Store for T where
         + OutboxStore
         + WebhookStore
         + ThrottleStore
+        + IdempotencyStore
         + Maintenance
         + HealthCheck
 {

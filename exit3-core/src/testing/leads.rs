@@ -21,7 +21,7 @@ fn lead_patch(body: Value) -> LeadPatch {
 
 async fn insert(store: &DynStore, body: Value, now: Timestamp) -> Lead {
     store
-        .insert_lead(&new_lead(body), now)
+        .insert_lead(&new_lead(body), &Default::default(), now)
         .await
         .expect("insert")
 }
@@ -56,7 +56,7 @@ pub async fn lead_round_trip(store: DynStore) {
         "utm_source": "news", "utm_medium": "mail", "utm_campaign": "launch"
     });
     let first = store
-        .insert_lead(&new_lead_from(body, &origin), at(1))
+        .insert_lead(&new_lead_from(body, &origin), &Default::default(), at(1))
         .await
         .expect("insert");
     assert!(first.id.get() > 0);
@@ -95,7 +95,7 @@ pub async fn lead_missing_ids(store: DynStore) {
         store.update_lead(id, &patch, at(1)).await.expect("update"),
         None
     );
-    assert!(!store.delete_lead(id).await.expect("delete"));
+    assert!(!store.delete_lead(id, at(0)).await.expect("delete"));
 }
 
 /// An update changes only the given fields, clears optional ones given as null, moves
@@ -136,8 +136,8 @@ pub async fn lead_update_changes_only_given_fields(store: DynStore) {
 pub async fn lead_delete_removes_the_lead(store: DynStore) {
     let a = insert(&store, json!({"full_name": "A", "position": "P"}), at(1)).await;
     let b = insert(&store, json!({"full_name": "B", "position": "P"}), at(2)).await;
-    assert!(store.delete_lead(a.id).await.expect("delete"));
-    assert!(!store.delete_lead(a.id).await.expect("delete twice"));
+    assert!(store.delete_lead(a.id, at(0)).await.expect("delete"));
+    assert!(!store.delete_lead(a.id, at(0)).await.expect("delete twice"));
     assert_eq!(store.get_lead(a.id).await.expect("get"), None);
     let left = all_leads(&store, &LeadFilter::default(), Ordering::default()).await;
     assert_eq!(ids(&left), vec![b.id.get()]);

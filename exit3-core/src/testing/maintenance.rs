@@ -65,6 +65,7 @@ pub async fn maintenance_keeps_counts_exact(store: DynStore) {
         let lead = store
             .insert_lead(
                 &new_lead(json!({"full_name": format!("L{i}"), "position": "P"})),
+                &Default::default(),
                 at(i),
             )
             .await
@@ -79,7 +80,7 @@ pub async fn maintenance_keeps_counts_exact(store: DynStore) {
             .expect("update");
     }
     for id in &ids[20..] {
-        store.delete_lead(*id).await.expect("delete");
+        store.delete_lead(*id, at(0)).await.expect("delete");
     }
     let counts = |store: DynStore| async move {
         let mut out = Vec::new();

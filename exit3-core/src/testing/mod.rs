@@ -16,6 +16,8 @@
 
 use serde_json::Value;
 
+mod idempotency;
+mod lead_events;
 mod leads;
 mod maintenance;
 mod outbox;
@@ -24,7 +26,10 @@ mod subscribers;
 mod throttle;
 mod webhooks;
 
-pub use self::{leads::*, maintenance::*, outbox::*, subscribers::*, throttle::*, webhooks::*};
+pub use self::{
+    idempotency::*, lead_events::*, leads::*, maintenance::*, outbox::*, subscribers::*,
+    throttle::*, webhooks::*,
+};
 use crate::{
     access::Scope,
     clock::{Timestamp, from_micros},
@@ -68,6 +73,7 @@ macro_rules! store_conformance {
             outbox_attempts_are_retried_failed_and_counted,
             webhook_endpoints_round_trip,
             subscriber_events_fan_out_with_their_change,
+            lead_events_fan_out_with_their_change,
             webhook_pings_go_to_one_endpoint,
             throttle_follows_the_model,
             throttle_follows_the_model_when_the_limit_changes,
@@ -77,6 +83,9 @@ macro_rules! store_conformance {
             throttle_check_only_hits_decide_but_never_record,
             maintenance_purges_only_expired_throttle_state,
             maintenance_keeps_counts_exact,
+            idempotency_records_follow_the_table,
+            concurrent_idempotent_begins_start_once,
+            maintenance_purges_only_expired_idempotency_records,
             health_answers
         }
     };

@@ -91,7 +91,9 @@ impl Exit3 {
             .map(|claim| async move {
                 let (outcome, status_code) = match &claim.message {
                     OutboxMessage::Webhook { .. } => self.call_webhook(&claim, ports).await,
-                    OutboxMessage::Confirmation { .. } => (self.attempt(&claim, ports).await, None),
+                    OutboxMessage::Confirmation { .. } | OutboxMessage::LeadNotification { .. } => {
+                        (self.attempt(&claim, ports).await, None)
+                    }
                 };
                 // Observed before it is recorded: whoever sees the message leave the
                 // outbox sees its attempt counted too.
@@ -126,8 +128,12 @@ impl Exit3 {
         let mail = match self.compose(claim).await {
             Ok(Some(mail)) => mail,
             Ok(None) => {
+                let reason = match claim.message {
+                    OutboxMessage::LeadNotification { .. } => "the message holds no lead",
+                    _ => "the subscriber is no longer waiting for a confirmation",
+                };
                 return AttemptOutcome::Skipped {
-                    reason: "the subscriber is no longer waiting for a confirmation".into(),
+                    reason: reason.into(),
                 };
             }
             // The store could not say: like a temporary failure.
@@ -222,7 +228,7 @@ impl Exit3 {
                     return Ok(None);
                 };
                 Ok(Some(Mail {
-                    id: format!("outbox-{}-{}", claim.id, claim.created_at.unix_timestamp()),
+                    id: mail_id(claim),
                     to: subscriber.email,
                     subject: messages::CONFIRM_SUBJECT.to_owned(),
                     content: MailContent::Confirmation {
@@ -232,6 +238,12 @@ impl Exit3 {
                     reply_to: None,
                 }))
             }
+            OutboxMessage::LeadNotification { to, body } => Ok(super::notify::lead_notification(
+                mail_id(claim),
+                to,
+                body,
+                self.newsletter().base_url(),
+            )),
             OutboxMessage::Webhook { .. } => Ok(None),
         }
     }
@@ -248,4 +260,9 @@ impl Exit3 {
             None => AttemptOutcome::Failed { error },
         }
     }
+}
+
+/// A mail's id: its outbox message's, the same on every attempt.
+fn mail_id(claim: &Claimed) -> String {
+    format!("outbox-{}-{}", claim.id, claim.created_at.unix_timestamp())
 }

@@ -1,4 +1,5 @@
-//! The maintenance step: expired throttle state purged, counts compacted.
+//! The maintenance step: expired throttle state and idempotency records purged, counts
+//! compacted.
 
 use crate::{error::Error, service::Exit3};
 
@@ -13,18 +14,28 @@ pub const MAX_PURGE_BATCHES: u32 = 50;
 pub struct MaintenanceReport {
     /// Throttle keys removed because nothing they hold can affect a decision any more.
     pub throttle_keys_removed: u64,
+    /// Idempotency records removed because they expired.
+    pub idempotency_records_removed: u64,
 }
 
 impl Exit3 {
     /// One maintenance step at the service's current time: purges expired throttle state
-    /// (in batches of [`PURGE_BATCH`], up to [`MAX_PURGE_BATCHES`]) and compacts the
-    /// store's counts. Safe to run from several instances at once.
+    /// and idempotency records (each in batches of [`PURGE_BATCH`], up to
+    /// [`MAX_PURGE_BATCHES`]) and compacts the store's counts. Safe to run from several
+    /// instances at once.
     pub async fn maintain_once(&self) -> Result<MaintenanceReport, Error> {
         let now = self.now();
         let mut report = MaintenanceReport::default();
         for _ in 0..MAX_PURGE_BATCHES {
             let removed = self.store().purge_throttle(now, PURGE_BATCH).await?;
             report.throttle_keys_removed += removed;
+            if removed < u64::from(PURGE_BATCH) {
+                break;
+            }
+        }
+        for _ in 0..MAX_PURGE_BATCHES {
+            let removed = self.store().purge_idempotency(now, PURGE_BATCH).await?;
+            report.idempotency_records_removed += removed;
             if removed < u64::from(PURGE_BATCH) {
                 break;
             }

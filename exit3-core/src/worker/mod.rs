@@ -4,6 +4,7 @@
 
 mod deliver;
 mod maintain;
+mod notify;
 
 pub use self::{
     deliver::{DeliveryLimits, DeliveryReport},

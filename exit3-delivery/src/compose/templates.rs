@@ -39,6 +39,22 @@ struct ConfirmationHtml<'a> {
     confirm_url: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "lead_notification.txt")]
+struct LeadNotificationText<'a> {
+    frame: Frame<'a>,
+    fields: &'a [(String, String)],
+    admin_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "lead_notification.html")]
+struct LeadNotificationHtml<'a> {
+    frame: Frame<'a>,
+    fields: &'a [(String, String)],
+    admin_url: &'a str,
+}
+
 /// Renders both parts of `content`. A kind without templates (one the core added after
 /// this crate) is a permanent failure: trying again would not find a template either.
 pub(super) fn render(content: &MailContent, frame: Frame<'_>) -> Result<Bodies, MailError> {
@@ -46,6 +62,24 @@ pub(super) fn render(content: &MailContent, frame: Frame<'_>) -> Result<Bodies, 
         MailContent::Confirmation { confirm_url } => Ok(Bodies {
             text: finish(ConfirmationText { frame, confirm_url }.render())?,
             html: finish(ConfirmationHtml { frame, confirm_url }.render())?,
+        }),
+        MailContent::LeadNotification { fields, admin_url } => Ok(Bodies {
+            text: finish(
+                LeadNotificationText {
+                    frame,
+                    fields,
+                    admin_url,
+                }
+                .render(),
+            )?,
+            html: finish(
+                LeadNotificationHtml {
+                    frame,
+                    fields,
+                    admin_url,
+                }
+                .render(),
+            )?,
         }),
         _ => Err(MailError::Permanent("no template for this mail".to_owned())),
     }
@@ -119,6 +153,32 @@ mod tests {
         // askama writes numeric character references.
         assert!(bodies.html.contains("a=1&#38;token=&#60;T&#62;&#34;&#39;"));
         assert!(bodies.html.contains("https://x.example/u?a=1&#38;b=2"));
+    }
+
+    #[test]
+    fn the_lead_notification_lists_every_field_and_escapes_them_in_html() {
+        let content = MailContent::LeadNotification {
+            fields: vec![
+                ("Name".to_owned(), "Ada <b>Lovelace</b>".to_owned()),
+                ("Message".to_owned(), "Call me\nsoon".to_owned()),
+            ],
+            admin_url: "https://x.example/backend/admin/leads/7/".to_owned(),
+        };
+        let bodies = render(&content, frame(None)).unwrap();
+        assert!(bodies.text.contains("Name: Ada <b>Lovelace</b>\n"));
+        assert!(bodies.text.contains("Message: Call me\nsoon\n"));
+        assert!(
+            bodies
+                .text
+                .contains("\nhttps://x.example/backend/admin/leads/7/\n")
+        );
+        assert!(!bodies.html.contains("<b>Lovelace"));
+        assert!(bodies.html.contains("Ada &#60;b&#62;Lovelace"));
+        assert!(
+            bodies
+                .html
+                .contains("href=\"https://x.example/backend/admin/leads/7/\"")
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, param::Query};
 use super::{ApiState, ApiTags};
 use crate::{
     dto::{LeadOut, LeadPage, LeadStatusWire, SerdeJson},
-    errors::{BodyErrors, CreateError, ReadError, WriteError},
-    extract::{ApiKey, Client, LenientBody, ListQuery},
+    errors::{BodyErrors, CaptureError, ReadError, WriteError},
+    extract::{ApiKey, Client, IdempotencyKeyHeader, LenientBody, ListQuery},
 };
 
 /// The fields of a lead that a client sends (create, full update). Unknown and read-only
@@ -156,13 +156,13 @@ async fn create(
     state: &ApiState,
     ctx: RequestContext,
     body: LenientBody<LeadInput>,
-) -> Result<LeadCreated, CreateError> {
+) -> Result<LeadCreated, CaptureError> {
     let payload = payload_or_admit(state, &ctx, Operation::CreateLead, body).await?;
     let lead = state
         .exit3
         .create_lead(&ctx, &payload)
         .await
-        .map_err(|e| CreateError::from_core(e, state.debug))?;
+        .map_err(|e| CaptureError::from_core(e, state.debug))?;
     Ok(LeadCreated::Created(SerdeJson(lead.into())))
 }
 
@@ -253,14 +253,16 @@ macro_rules! leads_api {
             /// Create a lead (admin, public)
             ///
             /// The contact form. JSON or form-urlencoded; every failing field is
-            /// reported at once. The public key cannot set `status`.
+            /// reported at once. The public key cannot set `status`. With an
+            /// `Idempotency-Key`, a retry gets the first answer again (capture.md §2).
             #[oai(path = "/leads/", method = "post", operation_id = $create_id, deprecated = $deprecated)]
             async fn create(
                 &self,
                 key: ApiKey,
                 client: Client,
+                #[oai(name = "Idempotency-Key")] _idempotency_key: IdempotencyKeyHeader,
                 body: LenientBody<LeadInput>,
-            ) -> Result<LeadCreated, CreateError> {
+            ) -> Result<LeadCreated, CaptureError> {
                 create(&self.0, key.context(client), body).await
             }
 

@@ -14,8 +14,8 @@ use crate::{
         Detail, SubscribeBody, SubscriberDetail, SubscriberPage, SubscriberStatusWire,
         SubscriptionReceipt,
     },
-    errors::{CreateError, ReadError, WriteError},
-    extract::{ApiKey, Client, LenientBody, ListQuery},
+    errors::{CaptureError, CreateError, ReadError, WriteError},
+    extract::{ApiKey, Client, IdempotencyKeyHeader, LenientBody, ListQuery},
 };
 
 /// A subscription (the newsletter form).
@@ -137,13 +137,13 @@ async fn subscribe(
     state: &ApiState,
     ctx: RequestContext,
     body: LenientBody<SubscribeInput>,
-) -> Result<Subscribed, CreateError> {
+) -> Result<Subscribed, CaptureError> {
     let payload = payload_or_admit(state, &ctx, Operation::Subscribe, body).await?;
     let done = state
         .exit3
         .subscribe(&ctx, &payload)
         .await
-        .map_err(|e| CreateError::from_core(e, state.debug))?;
+        .map_err(|e| CaptureError::from_core(e, state.debug))?;
     let body = Json(SubscribeBody::from(done.view));
     Ok(match done.outcome {
         SubscribeOutcome::Created => Subscribed::Created(body),
@@ -264,14 +264,16 @@ macro_rules! newsletter_api {
             ///
             /// The newsletter form; idempotent: 201 for a new address, 200 for a known
             /// one. Under double opt-in a new (or returning) address is `pending` until
-            /// the link of its confirmation mail is followed (consent.md).
+            /// the link of its confirmation mail is followed (consent.md). With an
+            /// `Idempotency-Key`, a retry gets the first answer again (capture.md §2).
             #[oai(path = "/newsletter/", method = "post", operation_id = $create_id, deprecated = $deprecated)]
             async fn subscribe(
                 &self,
                 key: ApiKey,
                 client: Client,
+                #[oai(name = "Idempotency-Key")] _idempotency_key: IdempotencyKeyHeader,
                 body: LenientBody<SubscribeInput>,
-            ) -> Result<Subscribed, CreateError> {
+            ) -> Result<Subscribed, CaptureError> {
                 subscribe(&self.0, key.context(client), body).await
             }
 

@@ -19,6 +19,15 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// How long reading a request body may take before it is given up.
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A request body's bytes, at most [`MAX_BODY`] of them, read within 30 s.
+pub async fn read_bytes(raw: poem::Body) -> Result<bytes::Bytes, BodyProblem> {
+    match tokio::time::timeout(BODY_READ_TIMEOUT, raw.into_bytes_limit(MAX_BODY)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(ReadBodyError::PayloadTooLarge)) => Err(BodyProblem::TooLarge),
+        Ok(Err(_)) | Err(_) => Err(BodyProblem::Unreadable),
+    }
+}
+
 /// Why a body could not be read as a payload.
 #[derive(Debug)]
 pub enum BodyProblem {
@@ -126,14 +135,9 @@ impl<'a, T: Type> ApiExtractor<'a> for LenientBody<T> {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let payload = match body.take() {
             Err(_) => Ok(Payload::empty()),
-            Ok(raw) => {
-                match tokio::time::timeout(BODY_READ_TIMEOUT, raw.into_bytes_limit(MAX_BODY)).await
-                {
-                    Ok(Ok(bytes)) => parse_body(content_type.as_deref(), &bytes),
-                    Ok(Err(ReadBodyError::PayloadTooLarge)) => Err(BodyProblem::TooLarge),
-                    Ok(Err(_)) | Err(_) => Err(BodyProblem::Unreadable),
-                }
-            }
+            Ok(raw) => read_bytes(raw)
+                .await
+                .and_then(|bytes| parse_body(content_type.as_deref(), &bytes)),
         };
         Ok(Self {
             payload,

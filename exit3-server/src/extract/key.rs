@@ -83,14 +83,18 @@ impl<'a> ApiExtractor<'a> for ApiKey {
         _body: &mut RequestBody,
         _opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let credential = match (
-            header_str(req, "authorization"),
-            header_str(req, "x-api-key"),
-        ) {
-            (Ok(auth), Ok(key)) => Credential::from_headers(auth, key),
-            _ => Credential::Malformed,
-        };
-        Ok(Self(credential))
+        Ok(Self(credential_of(req)))
+    }
+}
+
+/// The key a request presented, in any form (a header that is not text is malformed).
+pub fn credential_of(req: &Request) -> Credential {
+    match (
+        header_str(req, "authorization"),
+        header_str(req, "x-api-key"),
+    ) {
+        (Ok(auth), Ok(key)) => Credential::from_headers(auth, key),
+        _ => Credential::Malformed,
     }
 }
 

@@ -11,9 +11,13 @@ use exit3_core::{Origin, QueryParams};
 use poem::{FromRequest, Request, RequestBody};
 
 pub use self::{
-    body::{BodyProblem, LenientBody, MAX_BODY, parse_body},
-    key::{ApiKey, SECURITY_SCHEMES},
+    body::{BodyProblem, LenientBody, MAX_BODY, parse_body, read_bytes},
+    key::{ApiKey, SECURITY_SCHEMES, credential_of},
 };
+
+/// The `Idempotency-Key` header of the two creates, for the document: the front
+/// middleware acts on it before the operation runs (capture.md §2).
+pub type IdempotencyKeyHeader = poem_openapi::param::Header<Option<String>>;
 use crate::dto::PageLinks;
 
 /// Where a request came from, as the front middleware found out: the client address

@@ -2,13 +2,12 @@
 //! with the method as a known label, the route template (never the raw path), the
 //! status, the time taken, the client and the request id — never a key or a body.
 
-use super::Layered;
-use std::time::Instant;
+use std::{fmt, net::IpAddr, time::Instant};
 
-use poem::{Endpoint, EndpointExt, http::Method};
+use poem::{Response, http::Method};
 
-use super::{RequestId, slash::matched};
-use crate::{extract::ClientAddr, metrics::Metrics, routes::UNMATCHED};
+use super::slash::Matched;
+use crate::{metrics::Metrics, routes::UNMATCHED};
 
 /// The `tracing` target of the request log (one event per request).
 pub const ACCESS_LOG_TARGET: &str = "exit3_server::access";
@@ -37,46 +36,54 @@ pub fn method_label(method: &Method) -> &'static str {
     .map_or("OTHER", Method::as_str)
 }
 
-/// Logs and counts every request.
-pub(crate) fn layer(inner: Layered, metrics: Metrics) -> Layered {
-    inner
-        .around(move |ep, req| {
-            let metrics = metrics.clone();
-            async move {
-                let started = Instant::now();
-                let method = method_label(req.method());
-                let template = matched(&req)
-                    .and_then(|m| m.route)
-                    .map_or(UNMATCHED, |r| r.template);
-                let client = req
-                    .extensions()
-                    .get::<ClientAddr>()
-                    .and_then(|c| c.ip)
-                    .map_or_else(|| "-".to_owned(), |ip| ip.to_string());
-                let request_id = req
-                    .extensions()
-                    .get::<RequestId>()
-                    .map(|r| r.0.clone())
-                    .unwrap_or_default();
-                let mut resp = ep.call(req).await?;
-                let status = resp.status().as_u16();
-                let took = started.elapsed();
-                metrics.observe_request(method, template, status, took);
-                tracing::info!(
-                    target: ACCESS_LOG_TARGET,
-                    method,
-                    route = template,
-                    status,
-                    duration_ms = took.as_secs_f64() * 1000.0,
-                    client = %client,
-                    request_id = %request_id,
-                    "request"
-                );
-                resp.extensions_mut().insert(RouteTemplate(template));
-                Ok(resp)
-            }
-        })
-        .boxed()
+/// One request's line of the log, begun when it arrives.
+pub(crate) struct Entry {
+    started: Instant,
+    method: &'static str,
+    template: &'static str,
+    client: Option<IpAddr>,
+}
+
+/// The client as logged: its address, or `-`.
+struct Client(Option<IpAddr>);
+
+impl fmt::Display for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(ip) => ip.fmt(f),
+            None => f.write_str("-"),
+        }
+    }
+}
+
+impl Entry {
+    /// Starts the clock of a request.
+    pub(crate) fn begin(method: &Method, matched: &Matched, client: Option<IpAddr>) -> Self {
+        Self {
+            started: Instant::now(),
+            method: method_label(method),
+            template: matched.route.map_or(UNMATCHED, |r| r.template),
+            client,
+        }
+    }
+
+    /// Logs and counts the answer, and marks it with its route for the error reports.
+    pub(crate) fn finish(self, metrics: &Metrics, request_id: &str, resp: &mut Response) {
+        let status = resp.status().as_u16();
+        let took = self.started.elapsed();
+        metrics.observe_request(self.method, self.template, status, took);
+        tracing::info!(
+            target: ACCESS_LOG_TARGET,
+            method = self.method,
+            route = self.template,
+            status,
+            duration_ms = took.as_secs_f64() * 1000.0,
+            client = %Client(self.client),
+            request_id = %request_id,
+            "request"
+        );
+        resp.extensions_mut().insert(RouteTemplate(self.template));
+    }
 }
 
 #[cfg(test)]

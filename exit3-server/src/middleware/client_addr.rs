@@ -2,11 +2,10 @@
 //! it forwards (§6), and whether the request came over HTTPS (TLS, or a trusted proxy's
 //! `X-Forwarded-Proto: https`).
 
-use super::Layered;
-use std::{net::IpAddr, sync::Arc};
+use std::net::IpAddr;
 
 use exit3_core::TrustedProxies;
-use poem::{Endpoint, EndpointExt, Request, http::uri::Scheme, web::RemoteAddr};
+use poem::{Request, http::uri::Scheme, web::RemoteAddr};
 
 use crate::extract::ClientAddr;
 
@@ -17,32 +16,23 @@ fn peer_ip(req: &Request) -> Option<IpAddr> {
     }
 }
 
-/// Finds the client of every request ([`ClientAddr`] in its extensions).
-pub(crate) fn layer(inner: Layered, proxies: TrustedProxies) -> Layered {
-    let proxies = Arc::new(proxies);
-    inner
-        .around(move |ep, mut req| {
-            let proxies = Arc::clone(&proxies);
-            async move {
-                let peer = peer_ip(&req);
-                let ip = peer.map(|p| {
-                    proxies.client_addr(
-                        p,
-                        req.headers()
-                            .get_all("x-forwarded-for")
-                            .iter()
-                            .filter_map(|v| v.to_str().ok()),
-                    )
-                });
-                let via_trusted_proxy = peer.is_some_and(|p| proxies.contains(p));
-                let https = *req.scheme() == Scheme::HTTPS
-                    || (via_trusted_proxy
-                        && req
-                            .header("x-forwarded-proto")
-                            .is_some_and(|p| p.trim().eq_ignore_ascii_case("https")));
-                req.extensions_mut().insert(ClientAddr { ip, https });
-                ep.call(req).await
-            }
-        })
-        .boxed()
+/// The client of a request, for its extensions and the layers around the routes.
+pub(crate) fn find(req: &Request, proxies: &TrustedProxies) -> ClientAddr {
+    let peer = peer_ip(req);
+    let ip = peer.map(|p| {
+        proxies.client_addr(
+            p,
+            req.headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        )
+    });
+    let via_trusted_proxy = peer.is_some_and(|p| proxies.contains(p));
+    let https = *req.scheme() == Scheme::HTTPS
+        || (via_trusted_proxy
+            && req
+                .header("x-forwarded-proto")
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https")));
+    ClientAddr { ip, https }
 }

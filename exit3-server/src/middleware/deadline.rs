@@ -1,27 +1,25 @@
 //! `REQUEST_TIMEOUT`: a request not answered in time answers 503 with `Retry-After`
 //! (the work it started is dropped with it; the store's own timeouts bound its side).
 
-use super::Layered;
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
-use poem::{Endpoint, EndpointExt};
+use poem::Response;
 
 use crate::errors::unavailable_response;
 
-/// Bounds every request by `timeout`.
-pub(crate) fn layer(inner: Layered, timeout: Duration) -> Layered {
-    inner
-        .around(move |ep, req| async move {
-            match tokio::time::timeout(timeout, ep.call(req)).await {
-                Ok(answered) => answered,
-                Err(_) => {
-                    tracing::warn!(
-                        timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-                        "request not answered in time"
-                    );
-                    Ok(unavailable_response())
-                }
-            }
-        })
-        .boxed()
+/// The answer of `answering`, or 503 when it takes longer than `timeout`.
+pub(crate) async fn bound(
+    timeout: Duration,
+    answering: impl Future<Output = Response>,
+) -> Response {
+    match tokio::time::timeout(timeout, answering).await {
+        Ok(answered) => answered,
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+                "request not answered in time"
+            );
+            unavailable_response()
+        }
+    }
 }

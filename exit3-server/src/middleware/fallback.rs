@@ -3,7 +3,6 @@
 //! (500, the error chain only with `DEBUG`), and a handler's panic (500, its message kept
 //! on the answer for the error report).
 
-use super::Layered;
 use std::any::Any;
 
 use exit3_core::messages;
@@ -14,7 +13,6 @@ use poem::{
     middleware::CatchPanic,
 };
 
-use super::slash::matched;
 use crate::{
     errors::{detail_response, json_response, server_error_body},
     routes::RouteInfo,
@@ -37,7 +35,7 @@ struct Unexpected(String);
 pub(crate) fn catch_panics(
     routes: impl Endpoint<Output = Response> + 'static,
     debug: bool,
-) -> Layered {
+) -> super::Layered {
     routes
         .with(
             CatchPanic::new().with_handler(move |payload: Box<dyn Any + Send + 'static>| {
@@ -55,21 +53,13 @@ pub(crate) fn catch_panics(
         .boxed()
 }
 
-/// Renders every error of the routes as JSON.
-pub(crate) fn layer(inner: Layered, debug: bool) -> Layered {
-    inner
-        .around(move |ep, req| async move {
-            let method = req.method().clone();
-            let route = matched(&req).and_then(|m| m.route);
-            Ok(match ep.call(req).await {
-                Ok(resp) => resp,
-                Err(err) => render(err, &method, route, debug),
-            })
-        })
-        .boxed()
-}
-
-fn render(err: poem::Error, method: &Method, route: Option<RouteInfo>, debug: bool) -> Response {
+/// Renders an error of the routes as JSON.
+pub(crate) fn render(
+    err: poem::Error,
+    method: &Method,
+    route: Option<RouteInfo>,
+    debug: bool,
+) -> Response {
     if err.is::<NotFoundError>() {
         return detail_response(StatusCode::NOT_FOUND, messages::NOT_FOUND);
     }

@@ -1,11 +1,8 @@
 //! `ALLOWED_HOSTS`: a request whose `Host` is malformed or not allowed answers 400
 //! `Invalid host header.`, before anything else looks at it (Django's rule).
 
-use super::Layered;
-use std::sync::Arc;
-
 use exit3_core::messages;
-use poem::{Endpoint, EndpointExt, Request, http::StatusCode};
+use poem::{Request, Response, http::StatusCode};
 
 use crate::{errors::detail_response, options::HttpOptions};
 
@@ -90,26 +87,13 @@ pub(crate) fn raw_host(req: &Request) -> Option<String> {
         .or_else(|| req.uri().authority().map(|a| a.to_string()))
 }
 
-/// Refuses requests whose host is not allowed.
-pub(crate) fn layer(inner: Layered, options: Arc<HttpOptions>) -> Layered {
-    inner
-        .around(move |ep, req| {
-            let options = Arc::clone(&options);
-            async move {
-                let allowed = raw_host(&req)
-                    .as_deref()
-                    .and_then(host_name)
-                    .is_some_and(|h| options.host_allowed(&h));
-                if !allowed {
-                    return Ok(detail_response(
-                        StatusCode::BAD_REQUEST,
-                        messages::INVALID_HOST,
-                    ));
-                }
-                ep.call(req).await
-            }
-        })
-        .boxed()
+/// The 400 of a request whose host is not allowed, if it is not.
+pub(crate) fn refuse(req: &Request, options: &HttpOptions) -> Option<Response> {
+    let allowed = raw_host(req)
+        .as_deref()
+        .and_then(host_name)
+        .is_some_and(|h| options.host_allowed(&h));
+    (!allowed).then(|| detail_response(StatusCode::BAD_REQUEST, messages::INVALID_HOST))
 }
 
 #[cfg(test)]

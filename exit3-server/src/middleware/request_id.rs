@@ -1,8 +1,7 @@
 //! Request ids: a sane `X-Request-Id` from the client (or nginx) is kept, otherwise one is
 //! made; it is on the answer, in the request log and on error reports.
 
-use super::Layered;
-use poem::{Endpoint, EndpointExt, http::HeaderValue};
+use poem::{Request, Response, http::HeaderValue};
 use rand::Rng;
 
 /// The request's id, in the request's and the answer's extensions.
@@ -17,28 +16,22 @@ fn is_sane(id: &str) -> bool {
 }
 
 fn fresh() -> String {
-    let bytes: [u8; 16] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:032x}", rand::rng().random::<u128>())
 }
 
-/// Gives every request an id.
-pub(crate) fn layer(inner: Layered) -> Layered {
-    inner
-        .around(|ep, mut req| async move {
-            let id = req
-                .header("x-request-id")
-                .filter(|id| is_sane(id))
-                .map(str::to_owned)
-                .unwrap_or_else(fresh);
-            req.extensions_mut().insert(RequestId(id.clone()));
-            let mut resp = ep.call(req).await?;
-            if let Ok(value) = HeaderValue::from_str(&id) {
-                resp.headers_mut().insert("x-request-id", value);
-            }
-            resp.extensions_mut().insert(RequestId(id));
-            Ok(resp)
-        })
-        .boxed()
+/// The request's id: its own when sane, else a fresh one.
+pub(crate) fn take(req: &Request) -> String {
+    req.header("x-request-id")
+        .filter(|id| is_sane(id))
+        .map_or_else(fresh, str::to_owned)
+}
+
+/// Puts the id on the answer: the header for the client, the extension for error reports.
+pub(crate) fn stamp(resp: &mut Response, id: String) {
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", value);
+    }
+    resp.extensions_mut().insert(RequestId(id));
 }
 
 #[cfg(test)]

@@ -2,54 +2,49 @@
 //! and openers; `Cache-Control: no-store` on API answers (they hold personal data)
 //! unless a document set its own policy; HSTS on HTTPS answers when configured.
 
-use super::Layered;
-use std::sync::Arc;
-
 use poem::{
-    Endpoint, EndpointExt,
+    Response,
     http::{HeaderValue, header},
 };
 
-use super::slash::matched;
-use crate::extract::ClientAddr;
+/// The headers of every answer, made once.
+#[derive(Debug, Clone)]
+pub(crate) struct SecurityHeaders {
+    hsts: Option<HeaderValue>,
+}
 
-/// Adds the security headers to every answer.
-pub(crate) fn layer(inner: Layered, hsts_seconds: u64, hsts_preload: bool) -> Layered {
-    let hsts = (hsts_seconds > 0).then(|| {
-        let mut value = format!("max-age={hsts_seconds}; includeSubDomains");
-        if hsts_preload {
-            value.push_str("; preload");
+impl SecurityHeaders {
+    /// HSTS for `hsts_seconds` (none when 0), with `preload` if asked.
+    pub(crate) fn new(hsts_seconds: u64, hsts_preload: bool) -> Self {
+        let hsts = (hsts_seconds > 0)
+            .then(|| {
+                let mut value = format!("max-age={hsts_seconds}; includeSubDomains");
+                if hsts_preload {
+                    value.push_str("; preload");
+                }
+                HeaderValue::from_str(&value).ok()
+            })
+            .flatten();
+        Self { hsts }
+    }
+
+    /// Adds them to an answer: `no-store` when it is the API's (`api`) and sets no policy
+    /// of its own, HSTS when the request came over HTTPS.
+    pub(crate) fn apply(&self, resp: &mut Response, api: bool, https: bool) {
+        let headers = resp.headers_mut();
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "same-origin"),
+            ("cross-origin-opener-policy", "same-origin"),
+        ] {
+            headers.insert(name, HeaderValue::from_static(value));
         }
-        HeaderValue::from_str(&value).ok()
-    });
-    let hsts = Arc::new(hsts.flatten());
-    inner
-        .around(move |ep, req| {
-            let hsts = Arc::clone(&hsts);
-            async move {
-                let api = matched(&req).is_some_and(|m| m.path.starts_with("/backend/"));
-                let https = req
-                    .extensions()
-                    .get::<ClientAddr>()
-                    .is_some_and(|c| c.https);
-                let mut resp = ep.call(req).await?;
-                let headers = resp.headers_mut();
-                for (name, value) in [
-                    ("x-content-type-options", "nosniff"),
-                    ("x-frame-options", "DENY"),
-                    ("referrer-policy", "same-origin"),
-                    ("cross-origin-opener-policy", "same-origin"),
-                ] {
-                    headers.insert(name, HeaderValue::from_static(value));
-                }
-                if api && !headers.contains_key(header::CACHE_CONTROL) {
-                    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                }
-                if https && let Some(hsts) = hsts.as_ref() {
-                    headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
-                }
-                Ok(resp)
-            }
-        })
-        .boxed()
+        if api && !headers.contains_key(header::CACHE_CONTROL) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        if https && let Some(hsts) = &self.hsts {
+            headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+        }
+    }
 }

@@ -3,8 +3,7 @@
 //! the path is rewritten for them, and the canonical path and its route are kept for the
 //! layers around.
 
-use super::Layered;
-use poem::{Endpoint, EndpointExt, Request, http::Uri};
+use poem::{Request, http::Uri};
 
 use crate::routes::{RouteInfo, route_of};
 
@@ -17,34 +16,24 @@ pub struct Matched {
     pub route: Option<RouteInfo>,
 }
 
-/// The matched route of a request (set by this layer; `None` outside it).
-pub(crate) fn matched(req: &Request) -> Option<&Matched> {
-    req.extensions().get::<Matched>()
-}
-
-/// Canonicalises every path.
-pub(crate) fn layer(inner: Layered) -> Layered {
-    inner
-        .around(|ep, mut req| async move {
-            let mut path = req.uri().path().to_owned();
-            if path.starts_with("/backend") && !path.ends_with('/') {
-                path.push('/');
-            }
-            if let Some(internal) = path
-                .strip_prefix("/backend/")
-                .and_then(|_| path.strip_suffix('/'))
-            {
-                let new = match req.uri().query() {
-                    Some(q) => format!("{internal}?{q}"),
-                    None => internal.to_owned(),
-                };
-                if let Ok(uri) = new.parse::<Uri>() {
-                    *req.uri_mut() = uri;
-                }
-            }
-            let route = route_of(&path);
-            req.extensions_mut().insert(Matched { path, route });
-            ep.call(req).await
-        })
-        .boxed()
+/// Rewrites the request's path for the routes and says which route it belongs to.
+pub(crate) fn canonicalise(req: &mut Request) -> Matched {
+    let mut path = req.uri().path().to_owned();
+    if path.starts_with("/backend") && !path.ends_with('/') {
+        path.push('/');
+    }
+    if let Some(internal) = path
+        .strip_prefix("/backend/")
+        .and_then(|_| path.strip_suffix('/'))
+    {
+        let new = match req.uri().query() {
+            Some(q) => format!("{internal}?{q}"),
+            None => internal.to_owned(),
+        };
+        if let Ok(uri) = new.parse::<Uri>() {
+            *req.uri_mut() = uri;
+        }
+    }
+    let route = route_of(&path);
+    Matched { path, route }
 }

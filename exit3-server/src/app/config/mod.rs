@@ -76,6 +76,8 @@ pub const SETTINGS: &[Setting] = &[
     setting("MAINTENANCE_INTERVAL", "5s"),
     setting("WORKER", "on"),
     setting("WEBHOOK_ALLOW_PRIVATE", "false"),
+    setting("LEAD_NOTIFY_EMAILS", ""),
+    setting("IDEMPOTENCY_TTL", "24h"),
     setting("PUBLIC_BASE_URL", ""),
     setting("NEWSLETTER_DOUBLE_OPT_IN", "true"),
     setting("NEWSLETTER_CONFIRM_URL", ""),
@@ -178,6 +180,10 @@ pub struct Settings {
     /// `WEBHOOK_ALLOW_PRIVATE` (development only): webhook URLs may be `http://` and
     /// reach loopback and private addresses.
     pub webhook_allow_private: bool,
+    /// `LEAD_NOTIFY_EMAILS`: staff who get a mail about every accepted lead.
+    pub lead_notify_emails: Vec<String>,
+    /// `IDEMPOTENCY_TTL`: how long an `Idempotency-Key`'s answer is replayed.
+    pub idempotency_ttl: Duration,
     /// `PUBLIC_BASE_URL` and `NEWSLETTER_*`.
     pub newsletter: NewsletterSettings,
     /// `EMAIL_*` and `DEFAULT_FROM_EMAIL`.
@@ -322,6 +328,16 @@ impl Settings {
         let sentry_environment = r.get("SENTRY_ENVIRONMENT");
         let worker = r.bool("WORKER");
         let webhook_allow_private = r.bool("WEBHOOK_ALLOW_PRIVATE");
+        let idempotency_ttl = r.duration("IDEMPOTENCY_TTL", Duration::from_secs(1));
+        let lead_notify_emails = r.list("LEAD_NOTIFY_EMAILS");
+        for address in &lead_notify_emails {
+            if let Err(e) = exit3_core::text::EmailAddress::parse(address) {
+                r.problem(format!(
+                    "LEAD_NOTIFY_EMAILS: {address:?} is not an e-mail address ({})",
+                    e.message()
+                ));
+            }
+        }
         let newsletter = newsletter::read_newsletter(&mut r, bind);
         let mail = newsletter::read_mail(&mut r);
 
@@ -357,6 +373,8 @@ impl Settings {
             maintenance_interval,
             worker,
             webhook_allow_private,
+            lead_notify_emails,
+            idempotency_ttl,
             newsletter,
             mail,
             log_format,
@@ -406,6 +424,8 @@ impl Settings {
                 &self.secret_key_fallbacks,
             ))
             .webhook_allow_private(self.webhook_allow_private)
+            .notify(self.lead_notify_emails.clone())
+            .idempotency_ttl(self.idempotency_ttl)
     }
 
     /// What the listener allows its clients (`MAX_CONNECTIONS`, the 15 s head timeout).
