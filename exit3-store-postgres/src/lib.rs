@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod checked;
 mod error;
 mod idempotency;
 mod lead;
@@ -34,6 +35,8 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// What is known of recorded check-only throttle keys (see `checked.rs`).
+    checks: checked::Checks,
 }
 
 impl PostgresStore {
@@ -48,7 +51,8 @@ impl PostgresStore {
 
     /// A store on an existing pool (whose settings are then the caller's).
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        let checks = checked::Checks::start(&pool);
+        Self { pool, checks }
     }
 
     /// The pool, for embedders that need their own queries.

@@ -23,8 +23,11 @@ use exit3_core::{
     throttle::{Rate, retry_after_secs},
 };
 
+use sqlx::Row as _;
+
 use crate::{
     PostgresStore,
+    checked::CHANNEL,
     error::{from_sqlx, is_retryable},
 };
 
@@ -49,16 +52,27 @@ impl PostgresStore {
         let limits: Vec<i32> = hits.iter().map(|h| limit_of(h.rate)).collect();
         let periods: Vec<i64> = hits.iter().map(|h| h.rate.period_micros()).collect();
         let records: Vec<bool> = hits.iter().map(ThrottleHit::records).collect();
-        let (refused,): (Option<Vec<i64>>,) = sqlx::query_as(
-            "SELECT exit3_throttle_hit($1::text[], $2::int4[], $3::int8[], $4::bool[], $5)",
-        )
-        .bind(&keys)
-        .bind(&limits)
-        .bind(&periods)
-        .bind(&records)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
+        // Recorded keys of checked scopes are announced in the same transaction (a
+        // `NOTIFY` is sent at its commit) to every store's check cache.
+        let notes = self.checks.recorded.announce(hits, now);
+        let sql = if notes.is_empty() {
+            "SELECT exit3_throttle_hit($1::text[], $2::int4[], $3::int8[], $4::bool[], $5)"
+        } else {
+            "SELECT exit3_throttle_hit($1::text[], $2::int4[], $3::int8[], $4::bool[], $5), \
+                    (SELECT count(*) FROM (SELECT pg_notify($6, n) \
+                                           FROM unnest($7::text[]) AS n) AS sent)"
+        };
+        let mut query = sqlx::query(sql)
+            .bind(&keys)
+            .bind(&limits)
+            .bind(&periods)
+            .bind(&records)
+            .bind(now);
+        if !notes.is_empty() {
+            query = query.bind(CHANNEL).bind(&notes);
+        }
+        let row = query.fetch_one(&self.pool).await?;
+        let refused: Option<Vec<i64>> = row.try_get(0)?;
         Ok(match refused.as_deref() {
             None => ThrottleDecision::Accepted,
             Some(&[hit, wait]) => ThrottleDecision::Refused {
@@ -124,6 +138,7 @@ impl PostgresStore {
 #[async_trait]
 impl Maintenance for PostgresStore {
     async fn purge_throttle(&self, now: Timestamp, batch: u32) -> StoreResult<u64> {
+        self.checks.recorded.forget_expired(to_micros(now));
         self.purge_batch(to_micros(now), i64::from(batch))
             .await
             .map_err(from_sqlx)
@@ -156,10 +171,14 @@ impl ThrottleStore for PostgresStore {
                 "the throttle keys of one call must be distinct",
             ));
         }
-        // Only checks (a valid key's `failed_auth`, on every admin request): a key
-        // without a row has nothing recorded and so refuses nothing — one index probe
-        // instead of the function, which a key with a row still gets.
+        // Only checks (a valid key's `failed_auth`, on every admin request): a key this
+        // store knows to hold nothing refuses nothing (no round trip, `checked.rs`); else
+        // a key without a row — one index probe instead of the function, which a key
+        // with a row still gets.
         if hits.iter().all(|h| !h.records()) {
+            if self.checks.recorded.all_clear(hits, to_micros(now)) {
+                return Ok(ThrottleDecision::Accepted);
+            }
             let keys: Vec<&str> = hits.iter().map(|h| h.key.as_str()).collect();
             let known: Option<(i32,)> =
                 sqlx::query_as("SELECT 1 FROM throttle_keys WHERE key = ANY ($1) LIMIT 1")

@@ -414,3 +414,74 @@ async fn lead_counts_stay_exact_under_concurrent_writes_and_folds() {
     assert_eq!(count(None).await, 0);
     db.drop_database().await;
 }
+
+/// Two stores over one database agree on check-only keys (the `failed_auth` check of
+/// every valid key): failures one records refuse the other's checks — announced with
+/// `NOTIFY`, or read when a store starts — and a key that frees is accepted again.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_only_keys_recorded_by_one_instance_refuse_on_the_others() {
+    use exit3_core::{Counted, ThrottleKey, ThrottleScope};
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let (a, b) = (db.store().await, db.store().await);
+    let key = ThrottleKey::new(
+        ThrottleScope::FailedAuth,
+        &Counted::client("192.0.2.9".parse().ok(), 64),
+    );
+    let rate = Rate::new(2, Duration::from_secs(60)).unwrap_or_else(|| panic!("a rate"));
+    let check = [ThrottleHit::check_only(key.clone(), rate)];
+    assert_eq!(
+        b.hit(&check, at(0)).await.unwrap_or_else(|e| panic!("{e}")),
+        ThrottleDecision::Accepted
+    );
+    for t in [1, 2] {
+        let failure = [ThrottleHit::new(key.clone(), rate)];
+        let d = a
+            .hit(&failure, at(t))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(d, ThrottleDecision::Accepted);
+    }
+    let refused_soon = |store: PostgresStore, t: i64| {
+        let check = check.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                let d = store
+                    .hit(&check, at(t))
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                if matches!(d, ThrottleDecision::Refused { .. }) {
+                    return true;
+                }
+                if Instant::now() > deadline {
+                    return false;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    assert!(
+        refused_soon(a.clone(), 3).await,
+        "the recording store refuses"
+    );
+    assert!(
+        refused_soon(b.clone(), 3).await,
+        "the other store hears of it"
+    );
+    let c = db.store().await;
+    assert!(
+        refused_soon(c.clone(), 3).await,
+        "a store started later reads it"
+    );
+    // Once the window frees (the first failure at 1 s leaves at 61 s), all accept.
+    for store in [&a, &b, &c] {
+        let d = store
+            .hit(&check, at(62))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(d, ThrottleDecision::Accepted);
+    }
+    db.drop_database().await;
+}
