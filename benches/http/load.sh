@@ -14,7 +14,9 @@
 #   list    GET leads/?status=new (page 1 of 50) on 100,000 seeded leads, 20,000 new,
 #           each with client_info; admin key, THROTTLE_ADMIN=off
 #   create  POST leads/ (11-field form) with the public key, X-Forwarded-For random in
-#           10.0.0.0/8, TRUSTED_PROXIES=127.0.0.1, default rates (throttling fully on)
+#           10.0.0.0/8, TRUSTED_PROXIES=127.0.0.1, default rates (throttling fully on);
+#           also on PostgreSQL with a webhook endpoint and LEAD_NOTIFY_EMAILS configured
+#           (exit3-postgres+events: each create writes its event rows; WORKER=off)
 # plus pgbench running the SQL of one create (create.pgbench) at the same client count,
 # and the bare poem handler (examples/bare_poem.rs) answering the create's JSON.
 # Prints requests/s, p50/p99 latency and each server's peak RSS (the most resident
@@ -33,7 +35,7 @@ PG="${PG_BASE:-postgres://postgres@127.0.0.1:5432}"
 DB=exit3_bench
 ADMIN_KEY=exit3-bench-key-0123456789abcdef0123456789abcdef   # the peer's key too
 PUBLIC_KEY=exit3-bench-public-key-0123456789abcdef
-PORT_PG=8000 PORT_DJANGO=8001 PORT_BARE=8002 PORT_MEM=8003 PORT_MEM_LIST=8004
+PORT_PG=8000 PORT_DJANGO=8001 PORT_BARE=8002 PORT_MEM=8003 PORT_MEM_LIST=8004 PORT_EVENTS=8005
 WORK="$(mktemp -d /tmp/exit3-load.XXXXXX)"
 RESULTS="$WORK/results.tsv"
 PIDS=()
@@ -183,6 +185,23 @@ PG_PID=$!; PIDS+=("$PG_PID")
 wait_http "http://127.0.0.1:$PORT_PG/backend/health/"
 psql "$PG/$DB" -Xq -v rows="$ROWS" -f "$HERE/seed_exit3.sql"
 
+# --- exit3 on PostgreSQL with events ---------------------------------------------------------
+# Create only: a webhook endpoint and a staff address are configured, so that every create
+# also writes its `lead.created` delivery row and its notification mail (capture.md §3).
+# Its own database (the endpoint is data); WORKER=off: the write path alone.
+EVENTS_DB="${DB}_events"
+echo "== exit3-server on PostgreSQL with a webhook endpoint and LEAD_NOTIFY_EMAILS ($EVENTS_DB)"
+psql "$PG/postgres" -Xq -c "DROP DATABASE IF EXISTS $EVENTS_DB WITH (FORCE)" -c "CREATE DATABASE $EVENTS_DB"
+env "${common_env[@]}" DATABASE_URL="$PG/$EVENTS_DB" BIND=127.0.0.1:$PORT_EVENTS WORKER=off \
+  WEBHOOK_ALLOW_PRIVATE=true LEAD_NOTIFY_EMAILS=sales@exit3.example \
+  "$BIN/exit3-server" serve >"$WORK/exit3-pg-events.log" 2>&1 &
+EVENTS_PID=$!; PIDS+=("$EVENTS_PID")
+wait_http "http://127.0.0.1:$PORT_EVENTS/backend/health/"
+curl -fsS -o /dev/null -X POST "http://127.0.0.1:$PORT_EVENTS/backend/api/v1/webhooks/" \
+  -H "Authorization: Basic $ADMIN_KEY" -H 'Content-Type: application/json' \
+  -d '{"url": "http://127.0.0.1:9/hook", "events": ["lead.created"]}'
+psql "$PG/$EVENTS_DB" -Xq -v rows="$ROWS" -f "$HERE/seed_exit3.sql"
+
 # --- exit3 in memory ------------------------------------------------------------------------
 # Two instances: one with the default rates for health and create, and one for the list,
 # seeded over HTTP with the admin key — admin creates also count against `lead_create`
@@ -237,7 +256,7 @@ for scenario in health list create; do
   wait_quiet
   systems=(django)
   for label in "${BASE_LABELS[@]}"; do systems+=("exit3-postgres@$label"); done
-  systems+=(exit3-postgres)
+  systems+=(exit3-postgres exit3-postgres+events)
   for label in "${BASE_LABELS[@]}"; do systems+=("exit3-memory@$label"); done
   systems+=(exit3-memory bare-poem)
   # Rounds alternate the order (forwards, backwards, …): whatever the machine does in
@@ -253,6 +272,8 @@ for scenario in health list create; do
     case $system in
       django) [ -n "${NO_DJANGO:-}" ] && continue; port=$PORT_DJANGO pid=${DJANGO_PID} ;;
       exit3-postgres) port=$PORT_PG pid=$PG_PID ;;
+      exit3-postgres+events) [ "$scenario" = create ] || continue
+        port=$PORT_EVENTS pid=$EVENTS_PID ;;
       exit3-memory) port=$PORT_MEM pid=$MEM_PID list_port=$PORT_MEM_LIST list_pid=$MEM_LIST_PID ;;
       exit3-postgres@*) l=${system#*@}; port=${BASE_PG_PORT[$l]} pid=${BASE_PG_PID[$l]} ;;
       exit3-memory@*) l=${system#*@}; port=${BASE_MEM_PORT[$l]} pid=${BASE_MEM_PID[$l]}
@@ -283,7 +304,7 @@ pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" -f "$HERE/create.pg
   | tee "$WORK/pgbench.txt" | grep -E '^(tps|latency)'
 
 echo "== peak RSS over the whole run (VmHWM)"
-for pair in "exit3-postgres:$PG_PID" "exit3-memory:$MEM_PID" "exit3-memory-list:$MEM_LIST_PID" \
+for pair in "exit3-postgres:$PG_PID" "exit3-postgres+events:$EVENTS_PID" "exit3-memory:$MEM_PID" "exit3-memory-list:$MEM_LIST_PID" \
             "bare-poem:$BARE_PID"; do
   echo "${pair%%:*}: $(awk '/^VmHWM:/ {printf "%.1f MiB", $2/1024}' "/proc/${pair#*:}/status")"
 done

@@ -64,6 +64,7 @@ pub mod outbox;
 pub mod ports;
 pub mod query;
 pub mod service;
+pub mod spam;
 pub mod store;
 pub mod text;
 pub mod throttle;
@@ -86,8 +87,8 @@ pub use input::Payload;
 pub use observe::{NoObserver, Observer, Refusal};
 pub use ports::{Mail, MailContent, MailError, Mailer, Ports};
 pub use query::{
-    LeadFilter, LeadQuery, Ordering, Page, PageRequest, QueryParams, Search, SortField,
-    SubscriberFilter, SubscriberQuery,
+    LeadFilter, LeadQuery, Ordering, Page, PageRequest, QuarantineFilter, QueryParams, Search,
+    SortField, SubscriberFilter, SubscriberQuery,
 };
 pub use service::{Exit3, Exit3Builder, RequestContext, Subscribed, SubscriberView};
 pub use store::{

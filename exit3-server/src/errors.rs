@@ -181,6 +181,13 @@ error_enum!(
 body_errors!(CreateError);
 
 error_enum!(
+    /// The errors of an operation without an id or a body (`GET form-token/`).
+    PlainError,
+    not_found: {} => not_found_is_a_bug,
+    body: {}
+);
+
+error_enum!(
     /// The errors of the two creates that take an `Idempotency-Key` (`POST leads/`,
     /// `POST newsletter/`): a create's, and the key's own (capture.md §2).
     CaptureError,

@@ -52,6 +52,49 @@ pub fn route_of(path: &str) -> Option<RouteInfo> {
             pick("/backend/api/v1/leads/{id}/", "/backend/api/leads/{id}/"),
             DETAIL,
         ),
+        ["leads", id, "release"] if !id.is_empty() => info(
+            pick(
+                "/backend/api/v1/leads/{id}/release/",
+                "/backend/api/leads/{id}/release/",
+            ),
+            POST_ONLY,
+        ),
+        ["webhooks"] => info(
+            pick("/backend/api/v1/webhooks/", "/backend/api/webhooks/"),
+            LIST,
+        ),
+        ["webhooks", id] if !id.is_empty() => info(
+            pick(
+                "/backend/api/v1/webhooks/{id}/",
+                "/backend/api/webhooks/{id}/",
+            ),
+            SUB_DETAIL,
+        ),
+        ["webhooks", id, "rotate-secret"] if !id.is_empty() => info(
+            pick(
+                "/backend/api/v1/webhooks/{id}/rotate-secret/",
+                "/backend/api/webhooks/{id}/rotate-secret/",
+            ),
+            POST_ONLY,
+        ),
+        ["webhooks", id, "ping"] if !id.is_empty() => info(
+            pick(
+                "/backend/api/v1/webhooks/{id}/ping/",
+                "/backend/api/webhooks/{id}/ping/",
+            ),
+            POST_ONLY,
+        ),
+        ["webhooks", id, "deliveries"] if !id.is_empty() => info(
+            pick(
+                "/backend/api/v1/webhooks/{id}/deliveries/",
+                "/backend/api/webhooks/{id}/deliveries/",
+            ),
+            READ_ONLY,
+        ),
+        ["form-token"] => info(
+            pick("/backend/api/v1/form-token/", "/backend/api/form-token/"),
+            READ_ONLY,
+        ),
         ["newsletter"] => info(
             pick("/backend/api/v1/newsletter/", "/backend/api/newsletter/"),
             LIST,

@@ -278,11 +278,14 @@ async fn a_lead_has_every_field_of_the_contract(backend: Backend) {
             "message",
             "phone",
             "position",
+            // capture.md §1: the spam defence's mark, null unless quarantined.
+            "quarantine",
             "source",
             "status",
             "updated_at"
         ]
     );
+    assert_eq!(l["quarantine"], Value::Null);
     assert_eq!(l["full_name"], "Ada");
     assert_ne!(l["id"], 999);
     assert_ne!(l["created_at"], "2000-01-01T00:00:00Z");

@@ -144,6 +144,14 @@ async fn tour(backend: Backend) {
     for path in ["/backend/health/", "/backend/health/live/"] {
         assert_eq!(call("GET", path.into(), None, None).await.status, 200);
     }
+    // The spam defence's operations.
+    for (m, path) in [
+        ("POST", format!("{lead_url}release/")),
+        ("GET", format!("{V1}/form-token/")),
+    ] {
+        let a = call(m, path.clone(), Some(ADMIN), None).await;
+        assert_eq!(a.status, 200, "{m} {path}: {}", a.text);
+    }
     let hook = call(
         "POST",
         format!("{V1}/webhooks/"),
@@ -248,6 +256,13 @@ async fn tour(backend: Backend) {
             String::new(),
             Some(json!({"token": "used-or-never-issued"})),
         ),
+        (
+            "POST",
+            format!("{lead_url}release/"),
+            format!("{V1}/leads/999999/release/"),
+            None,
+        ),
+        ("GET", format!("{V1}/form-token/"), String::new(), None),
         (
             "GET",
             format!("{V1}/webhooks/"),

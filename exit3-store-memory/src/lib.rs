@@ -34,7 +34,7 @@ use exit3_core::{
     SortField, Subscriber, ThrottleDecision, ThrottleHit, Timestamp,
     clock::to_micros,
     domain::TokenRecord,
-    events::{Event, LeadCreated, LeadEffects},
+    events::{Event, EventType, LeadCreated, LeadEffects},
     outbox::{DeliveryStatus, OutboxMessage},
     store::{HealthCheck, LeadStore, Maintenance, StoreError, StoreResult, ThrottleStore},
     throttle::{Rate, Window},
@@ -53,9 +53,9 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Data {
     leads: BTreeMap<i64, Lead>,
-    /// The leads in creation order, all and per status: the admin's usual lists (by
-    /// status or unfiltered, by creation time) read their page and count from these
-    /// without visiting every lead.
+    /// The accepted (not quarantined) leads in creation order, all and per status: the
+    /// admin's usual lists (by status or unfiltered, by creation time) read their page
+    /// and count from these without visiting every lead.
     by_created: BTreeSet<(Timestamp, i64)>,
     by_status_created: HashMap<LeadStatus, BTreeSet<(Timestamp, i64)>>,
     last_lead_id: i64,
@@ -88,6 +88,16 @@ struct Queued {
 }
 
 impl Data {
+    /// Adds an accepted lead to the creation-order sets the usual lists read.
+    fn index(&mut self, lead: &Lead) {
+        let entry = (lead.created_at, lead.id.get());
+        self.by_created.insert(entry);
+        self.by_status_created
+            .entry(lead.status)
+            .or_default()
+            .insert(entry);
+    }
+
     /// Queues `message`, in the same write as the change that causes it.
     fn enqueue(&mut self, message: OutboxMessage, now: Timestamp) {
         self.last_outbox_id += 1;
@@ -230,22 +240,51 @@ impl LeadStore for MemoryStore {
         effects: &LeadEffects,
         now: Timestamp,
     ) -> StoreResult<Lead> {
-        let created = LeadCreated::new(lead, now, effects);
         let mut data = write(&self.data);
         let id = data.last_lead_id + 1;
         let id_ = LeadId::new(id).ok_or_else(|| StoreError::other("lead id overflow"))?;
-        let lead = lead.clone().into_lead(id_, now);
-        for message in created.messages(id_, data.webhooks.values()) {
-            data.enqueue(message, now);
+        // The event is rendered only when someone will hear of it.
+        let heard = effects.announce
+            && (!effects.notify.is_empty()
+                || data
+                    .webhooks
+                    .values()
+                    .any(|e| e.enabled && e.events.matches(EventType::LeadCreated)));
+        if heard {
+            let created = LeadCreated::new(lead, now, effects);
+            for message in created.messages(id_, data.webhooks.values()) {
+                data.enqueue(message, now);
+            }
         }
+        let lead = lead.clone().into_lead(id_, now);
         data.last_lead_id = id;
-        data.by_created.insert((lead.created_at, id));
-        data.by_status_created
-            .entry(lead.status)
-            .or_default()
-            .insert((lead.created_at, id));
+        if lead.quarantine.is_none() {
+            data.index(&lead);
+        }
         data.leads.insert(id, lead.clone());
         Ok(lead)
+    }
+
+    async fn release_lead(
+        &self,
+        id: LeadId,
+        effects: &LeadEffects,
+        now: Timestamp,
+    ) -> StoreResult<Option<Lead>> {
+        let mut data = write(&self.data);
+        let Some(lead) = data.leads.get_mut(&id.get()) else {
+            return Ok(None);
+        };
+        if lead.quarantine.take().is_none() {
+            return Ok(Some(lead.clone()));
+        }
+        let lead = lead.clone();
+        data.index(&lead);
+        let created = LeadCreated::for_stored(&lead, now, effects);
+        for message in created.messages(id, data.webhooks.values()) {
+            data.enqueue(message, now);
+        }
+        Ok(Some(lead))
     }
 
     async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
@@ -265,7 +304,8 @@ impl LeadStore for MemoryStore {
         let was = lead.status;
         patch.apply(lead, now);
         let lead = lead.clone();
-        if lead.status != was {
+        // Quarantined leads are in no index.
+        if lead.status != was && lead.quarantine.is_none() {
             let entry = (lead.created_at, id.get());
             if let Some(set) = data.by_status_created.get_mut(&was) {
                 set.remove(&entry);
@@ -275,7 +315,10 @@ impl LeadStore for MemoryStore {
                 .or_default()
                 .insert(entry);
         }
-        data.announce(Some(Event::lead_updated(&lead, now)), now);
+        // A quarantined lead is silent until released.
+        if lead.quarantine.is_none() {
+            data.announce(Some(Event::lead_updated(&lead, now)), now);
+        }
         Ok(Some(lead))
     }
 
@@ -284,7 +327,9 @@ impl LeadStore for MemoryStore {
         let Some(lead) = data.leads.remove(&id.get()) else {
             return Ok(false);
         };
-        data.announce(Some(Event::lead_deleted(id, now)), now);
+        if lead.quarantine.is_none() {
+            data.announce(Some(Event::lead_deleted(id, now)), now);
+        }
         let entry = (lead.created_at, id.get());
         data.by_created.remove(&entry);
         if let Some(set) = data.by_status_created.get_mut(&lead.status) {

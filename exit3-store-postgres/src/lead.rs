@@ -3,9 +3,10 @@
 use async_trait::async_trait;
 use exit3_core::{
     ClientInfo, Lead, LeadFilter, LeadId, LeadPatch, LeadStatus, NewLead, Ordering, Page,
-    PageRequest, Timestamp,
+    PageRequest, QuarantineFilter, Timestamp,
     events::{Event, EventType, LeadCreated, LeadEffects},
     outbox::LEAD_NOTIFICATION_TOPIC,
+    spam::{Quarantine, SpamReason},
     store::{LeadStore, StoreResult},
 };
 use sqlx::{FromRow, Postgres, QueryBuilder};
@@ -13,13 +14,15 @@ use sqlx::{FromRow, Postgres, QueryBuilder};
 use crate::{
     PostgresStore,
     error::{corrupt, from_sqlx},
+    outbox::enqueue,
     query::{TOTAL, fetch_page, push_order, push_page, push_search},
-    webhook::announce,
+    webhook::{self, announce},
 };
 
 /// The columns every lead query reads: the lead `l` and its client info `c`.
 const LEAD_COLUMNS: &str = "l.id, l.full_name, l.position, l.company_name, l.email, \
     l.phone, l.message, l.status, l.source, l.category, l.created_at, l.updated_at, \
+    l.quarantine_reasons, l.quarantined_at, \
     c.lead_id IS NOT NULL AS has_client_info, host(c.ip_address) AS ip_address, \
     c.user_agent, c.referrer, c.utm_source, c.utm_medium, c.utm_campaign";
 
@@ -44,6 +47,23 @@ struct LeadRow {
     utm_source: Option<String>,
     utm_medium: Option<String>,
     utm_campaign: Option<String>,
+    quarantine_reasons: Option<Vec<String>>,
+    quarantined_at: Option<Timestamp>,
+}
+
+/// A quarantine as two columns.
+fn quarantine_of(
+    reasons: Option<Vec<String>>,
+    at: Option<Timestamp>,
+) -> Result<Option<Quarantine>, exit3_core::StoreError> {
+    let (Some(reasons), Some(at)) = (reasons, at) else {
+        return Ok(None);
+    };
+    let reasons = reasons
+        .iter()
+        .map(|r| SpamReason::parse(r).ok_or_else(|| corrupt("quarantine reason", r)))
+        .collect::<Result<_, _>>()?;
+    Ok(Some(Quarantine { reasons, at }))
 }
 
 impl TryFrom<LeadRow> for Lead {
@@ -81,12 +101,17 @@ impl TryFrom<LeadRow> for Lead {
             client_info,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            quarantine: quarantine_of(r.quarantine_reasons, r.quarantined_at)?,
         })
     }
 }
 
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
-    qb.push(" WHERE TRUE");
+    qb.push(match filter.quarantined {
+        QuarantineFilter::Exclude => " WHERE l.quarantined_at IS NULL",
+        QuarantineFilter::Only => " WHERE l.quarantined_at IS NOT NULL",
+        QuarantineFilter::All => " WHERE TRUE",
+    });
     if let Some(status) = filter.status {
         qb.push(" AND l.status = ").push_bind(status.as_str());
     }
@@ -189,8 +214,9 @@ impl LeadStore for PostgresStore {
         let sql = format!(
             "WITH l AS (
                 INSERT INTO leads (full_name, position, company_name, email, phone, message,
-                                   status, source, category, created_at, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+                                   status, source, category, created_at, updated_at,
+                                   quarantine_reasons, quarantined_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $22, $23)
                 RETURNING *
             ), c AS (
                 INSERT INTO client_info (lead_id, ip_address, user_agent, referrer,
@@ -249,6 +275,11 @@ impl LeadStore for PostgresStore {
             .bind(effects.prefix())
             .bind(effects.suffix())
             .bind(effects.notify())
+            .bind(
+                lead.quarantine()
+                    .map(|q| q.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
+            )
+            .bind(lead.quarantine().map(|q| q.at))
             .fetch_one(&self.pool)
             .await
             .map_err(from_sqlx)?;
@@ -315,9 +346,50 @@ impl LeadStore for PostgresStore {
         let Some(lead) = row.map(Lead::try_from).transpose()? else {
             return Ok(None);
         };
-        announce(&mut tx, Some(Event::lead_updated(&lead, now)), now)
+        // A quarantined lead is silent until released.
+        if lead.quarantine.is_none() {
+            announce(&mut tx, Some(Event::lead_updated(&lead, now)), now)
+                .await
+                .map_err(from_sqlx)?;
+        }
+        tx.commit().await.map_err(from_sqlx)?;
+        Ok(Some(lead))
+    }
+
+    async fn release_lead(
+        &self,
+        id: LeadId,
+        effects: &LeadEffects,
+        now: Timestamp,
+    ) -> StoreResult<Option<Lead>> {
+        let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
+        let sql = format!(
+            "WITH l AS (
+                UPDATE leads SET quarantine_reasons = NULL, quarantined_at = NULL
+                WHERE id = $1 AND quarantined_at IS NOT NULL
+                RETURNING *
+            )
+            SELECT {LEAD_COLUMNS} FROM l LEFT JOIN client_info c ON c.lead_id = l.id"
+        );
+        let released: Option<LeadRow> = sqlx::query_as(&sql)
+            .bind(id.get())
+            .fetch_optional(&mut *tx)
             .await
             .map_err(from_sqlx)?;
+        let Some(lead) = released.map(Lead::try_from).transpose()? else {
+            // Not quarantined (answered as it is), or no such lead.
+            drop(tx);
+            return self.get_lead(id).await;
+        };
+        let endpoints = webhook::listening(&mut tx, EventType::LeadCreated)
+            .await
+            .map_err(from_sqlx)?;
+        let created = LeadCreated::for_stored(&lead, now, effects);
+        for message in created.messages(id, &endpoints) {
+            enqueue(&mut tx, &message, None, now)
+                .await
+                .map_err(from_sqlx)?;
+        }
         tx.commit().await.map_err(from_sqlx)?;
         Ok(Some(lead))
     }
@@ -325,17 +397,21 @@ impl LeadStore for PostgresStore {
     async fn delete_lead(&self, id: LeadId, now: Timestamp) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
         // The client info goes with it (ON DELETE CASCADE).
-        let done = sqlx::query("DELETE FROM leads WHERE id = $1")
-            .bind(id.get())
-            .execute(&mut *tx)
-            .await
-            .map_err(from_sqlx)?;
-        if done.rows_affected() == 0 {
+        let quarantined: Option<bool> = sqlx::query_scalar(
+            "DELETE FROM leads WHERE id = $1 RETURNING quarantined_at IS NOT NULL",
+        )
+        .bind(id.get())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        let Some(quarantined) = quarantined else {
             return Ok(false);
+        };
+        if !quarantined {
+            announce(&mut tx, Some(Event::lead_deleted(id, now)), now)
+                .await
+                .map_err(from_sqlx)?;
         }
-        announce(&mut tx, Some(Event::lead_deleted(id, now)), now)
-            .await
-            .map_err(from_sqlx)?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(true)
     }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use exit3_core::{
     Page, PageRequest, Timestamp,
-    events::Event,
+    events::{Event, EventType},
     outbox::{DeliveryStatus, OutboxId, OutboxMessage},
     store::{StoreError, StoreResult, WebhookStore},
     webhooks::{
@@ -65,26 +65,35 @@ impl TryFrom<EndpointRow> for WebhookEndpoint {
 /// Queues `event` (when there is one) for every enabled endpoint that takes it, in the
 /// caller's transaction. The endpoints are share-locked: one deleted or changed
 /// concurrently is either seen as it was before, or waited for.
+/// The enabled endpoints that listen for `event_type`, locked against change until the
+/// transaction ends.
+pub(crate) async fn listening(
+    conn: &mut PgConnection,
+    event_type: EventType,
+) -> sqlx::Result<Vec<WebhookEndpoint>> {
+    let rows: Vec<EndpointRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM webhook_endpoints w WHERE w.enabled \
+           AND (w.events @> ARRAY['*'] OR w.events @> ARRAY[$1]) FOR SHARE"
+    ))
+    .bind(event_type.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| WebhookEndpoint::try_from(r).ok())
+        .collect())
+}
+
 pub(crate) async fn announce(
     conn: &mut PgConnection,
     event: Option<Event>,
     now: Timestamp,
 ) -> sqlx::Result<()> {
     let Some(event) = event else { return Ok(()) };
-    let rows: Vec<EndpointRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM webhook_endpoints w WHERE w.enabled \
-           AND (w.events @> ARRAY['*'] OR w.events @> ARRAY[$1]) FOR SHARE"
-    ))
-    .bind(event.event_type.as_str())
-    .fetch_all(&mut *conn)
-    .await?;
-    if rows.is_empty() {
+    let endpoints = listening(conn, event.event_type).await?;
+    if endpoints.is_empty() {
         return Ok(());
     }
-    let endpoints = rows
-        .into_iter()
-        .filter_map(|r| WebhookEndpoint::try_from(r).ok())
-        .collect::<Vec<_>>();
     for message in webhooks::fan_out(&event, &endpoints) {
         enqueue(conn, &message, None, now).await?;
     }

@@ -13,8 +13,8 @@ use std::{collections::HashMap, time::Duration};
 
 use exit3_core::{
     Error, LeadFilter, LeadId, LeadPatch, LeadQuery, LeadStatus, Ordering, Page, PageRequest,
-    Payload, Policy, QueryParams, Search, SortField, SubscriberFilter, SubscriberId,
-    SubscriberPatch, SubscriberStatus, ThrottleHit, Timestamp,
+    Payload, Policy, QuarantineFilter, QueryParams, Search, SortField, SubscriberFilter,
+    SubscriberId, SubscriberPatch, SubscriberStatus, ThrottleHit, Timestamp,
     clock::{from_micros, to_micros},
     domain::UnsubscribeMethod,
     store::{LeadStore, SubscriberStore, ThrottleStore, UnsubscribeTarget},
@@ -248,8 +248,13 @@ fn op() -> impl Strategy<Value = Op> {
             ordering(),
             1u32..4,
             1u32..5,
+            prop::sample::select(vec![
+                QuarantineFilter::Exclude,
+                QuarantineFilter::Only,
+                QuarantineFilter::All,
+            ]),
         )
-            .prop_map(|(status, source, category, after, before, search, o, page, size)| {
+            .prop_map(|(status, source, category, after, before, search, o, page, size, quarantined)| {
                 let filter = LeadFilter {
                     status,
                     source: source.map(str::to_owned),
@@ -257,6 +262,7 @@ fn op() -> impl Strategy<Value = Op> {
                     created_after: after,
                     created_before: before,
                     search,
+                    quarantined,
                 };
                 Op::ListLeads(filter, o, page, size)
             }),

@@ -45,6 +45,10 @@ pub enum Operation {
     ReadMetrics,
     /// The `webhooks/` routes (admin).
     ManageWebhooks,
+    /// `GET form-token/` (admin, public; counted as `general`).
+    IssueFormToken,
+    /// `POST leads/{id}/release/` (admin).
+    ReleaseLead,
 }
 
 impl Operation {
@@ -72,6 +76,7 @@ impl Scope {
             Self::Public => matches!(
                 operation,
                 Operation::CreateLead
+                    | Operation::IssueFormToken
                     | Operation::Subscribe
                     | Operation::Unsubscribe
                     | Operation::ConfirmSubscription

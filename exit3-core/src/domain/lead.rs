@@ -10,6 +10,7 @@ use crate::{
     clock::Timestamp,
     error::{Error, FieldErrors},
     input::{self, Payload, TextKind, TextRule},
+    spam::Quarantine,
     text::{self, EmailAddress},
 };
 
@@ -58,6 +59,9 @@ pub struct Lead {
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+    /// Set when the spam defence doubted it (capture.md §1): stored, silent, listed only
+    /// on request, until staff release it.
+    pub quarantine: Option<Quarantine>,
 }
 
 impl fmt::Display for Lead {
@@ -89,6 +93,7 @@ pub struct NewLead {
     source: String,
     category: String,
     client_info: ClientInfo,
+    quarantine: Option<Quarantine>,
 }
 
 impl NewLead {
@@ -137,6 +142,7 @@ impl NewLead {
                 utm_medium,
                 utm_campaign,
             },
+            quarantine: None,
         })
     }
 
@@ -181,6 +187,17 @@ impl NewLead {
         &self.client_info
     }
 
+    /// Why the spam defence doubted it, if it did.
+    pub fn quarantine(&self) -> Option<&Quarantine> {
+        self.quarantine.as_ref()
+    }
+
+    /// The same lead, quarantined (`None`: accepted).
+    pub fn with_quarantine(mut self, quarantine: Option<Quarantine>) -> Self {
+        self.quarantine = quarantine;
+        self
+    }
+
     /// The stored lead this becomes, for stores that build it themselves.
     pub fn into_lead(self, id: LeadId, now: Timestamp) -> Lead {
         Lead {
@@ -197,6 +214,7 @@ impl NewLead {
             client_info: Some(self.client_info),
             created_at: now,
             updated_at: now,
+            quarantine: self.quarantine,
         }
     }
 }

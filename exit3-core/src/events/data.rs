@@ -40,6 +40,10 @@ pub fn lead_json(lead: &Lead) -> Value {
         "client_info": client_info,
         "created_at": rfc3339(lead.created_at),
         "updated_at": rfc3339(lead.updated_at),
+        "quarantine": lead.quarantine.as_ref().map_or(Value::Null, |q| json!({
+            "reasons": q.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            "at": rfc3339(q.at),
+        })),
     })
 }
 

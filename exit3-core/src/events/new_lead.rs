@@ -5,7 +5,7 @@
 
 use super::{Event, EventType};
 use crate::{
-    NewLead,
+    Lead, NewLead,
     clock::Timestamp,
     domain::LeadId,
     outbox::OutboxMessage,
@@ -56,6 +56,8 @@ pub struct LeadCreated {
     suffix: String,
     notify: Vec<String>,
     announce: bool,
+    /// The body is whole (a stored lead's): no id goes between prefix and suffix.
+    id_in_prefix: bool,
 }
 
 impl LeadCreated {
@@ -75,6 +77,21 @@ impl LeadCreated {
             suffix,
             notify: effects.notify.clone(),
             announce: effects.announce,
+            id_in_prefix: false,
+        }
+    }
+
+    /// The effects of accepting a lead already stored (released from quarantine at
+    /// `at`): the same messages, with its body as it is now.
+    pub fn for_stored(lead: &Lead, at: Timestamp, effects: &LeadEffects) -> Self {
+        let body = Event::lead_created(lead, at).body();
+        Self {
+            message_id: new_message_id(),
+            prefix: body,
+            suffix: String::new(),
+            notify: effects.notify.clone(),
+            announce: effects.announce,
+            id_in_prefix: true,
         }
     }
 
@@ -85,6 +102,9 @@ impl LeadCreated {
 
     /// The event's body once the lead has its id.
     pub fn body(&self, id: LeadId) -> String {
+        if self.id_in_prefix {
+            return self.prefix.clone();
+        }
         format!("{}{}{}", self.prefix, id.get(), self.suffix)
     }
 

@@ -81,6 +81,17 @@ impl RecordKey {
     }
 }
 
+impl RecordKey {
+    /// The record that marks a form token used (spam defence), by its nonce: apart
+    /// from every caller's keys.
+    pub fn form_token(nonce: &[u8; 16]) -> Self {
+        let mut hash = Sha256::new();
+        hash.update(b"exit3/form-token-used\0");
+        hash.update(nonce);
+        Self(hash.finalize().into())
+    }
+}
+
 /// What makes two requests the same: method, path and body bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fingerprint(pub [u8; 32]);

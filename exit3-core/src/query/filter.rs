@@ -48,12 +48,48 @@ pub struct LeadFilter {
     pub created_before: Option<Timestamp>,
     /// In `full_name`, `company_name`, `email` or `position`.
     pub search: Option<Search>,
+    /// Quarantined leads: left out unless asked for (`?quarantined=true|all`).
+    pub quarantined: QuarantineFilter,
+}
+
+/// Which leads a list shows by quarantine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum QuarantineFilter {
+    /// Only accepted ones (the default).
+    #[default]
+    Exclude,
+    /// Only quarantined ones (`true`).
+    Only,
+    /// Both (`all`).
+    All,
+}
+
+impl QuarantineFilter {
+    /// The value of `?quarantined=`: `false`, `true` or `all`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "false" => Some(Self::Exclude),
+            "true" => Some(Self::Only),
+            "all" => Some(Self::All),
+            _ => None,
+        }
+    }
+
+    /// Whether a lead with this quarantine state is shown.
+    pub fn shows(self, quarantined: bool) -> bool {
+        match self {
+            Self::Exclude => !quarantined,
+            Self::Only => quarantined,
+            Self::All => true,
+        }
+    }
 }
 
 impl LeadFilter {
     /// `Some(status)` when the filter constrains the status at most (`Some(None)`: no
-    /// filter at all), `None` when it constrains anything else. Stores serve these lists
-    /// — the admin's usual ones — from per-status counts or indexes.
+    /// filter at all) and leaves quarantined leads out, `None` when it constrains
+    /// anything else. Stores serve these lists — the admin's usual ones — from
+    /// per-status counts or indexes of accepted leads.
     pub fn status_only(&self) -> Option<Option<LeadStatus>> {
         // Destructured whole, so that a new filter field must be considered here.
         let Self {
@@ -63,8 +99,10 @@ impl LeadFilter {
             created_after,
             created_before,
             search,
+            quarantined,
         } = self;
-        (source.is_none()
+        (*quarantined == QuarantineFilter::Exclude
+            && source.is_none()
             && category.is_none()
             && created_after.is_none()
             && created_before.is_none()
@@ -74,7 +112,8 @@ impl LeadFilter {
 
     /// Whether `lead` is shown: the reference rule for every store.
     pub fn matches(&self, lead: &Lead) -> bool {
-        self.status.is_none_or(|s| lead.status == s)
+        self.quarantined.shows(lead.quarantine.is_some())
+            && self.status.is_none_or(|s| lead.status == s)
             && self.source.as_ref().is_none_or(|s| &lead.source == s)
             && self.category.as_ref().is_none_or(|c| &lead.category == c)
             && self.created_after.is_none_or(|t| lead.created_at >= t)

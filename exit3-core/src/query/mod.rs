@@ -7,7 +7,7 @@ mod page;
 mod params;
 
 pub use self::{
-    filter::{LeadFilter, Search, SubscriberFilter},
+    filter::{LeadFilter, QuarantineFilter, Search, SubscriberFilter},
     ordering::{Ordering, SortField},
     page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest, paginate},
     params::{LeadQuery, QueryParams, SubscriberQuery, parse_datetime},

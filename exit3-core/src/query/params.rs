@@ -6,7 +6,7 @@ use time::{
     macros::format_description,
 };
 
-use super::{LeadFilter, Ordering, PageRequest, Search, SubscriberFilter};
+use super::{LeadFilter, Ordering, PageRequest, QuarantineFilter, Search, SubscriberFilter};
 use crate::{
     clock::Timestamp,
     domain::{LeadStatus, Policy, SubscriberStatus},
@@ -139,6 +139,8 @@ impl LeadQuery {
             created_after: time_filter(params, &mut errors, "created_after"),
             created_before: time_filter(params, &mut errors, "created_before"),
             search: search_filter(params, &mut errors),
+            quarantined: choice_filter(params, &mut errors, "quarantined", QuarantineFilter::parse)
+                .unwrap_or_default(),
         };
         let query = errors.into_result(filter)?;
         Ok(Self {

@@ -2,7 +2,7 @@
 
 use super::{Exit3, RequestContext};
 use crate::{
-    access::Operation,
+    access::{Operation, Scope},
     domain::{Lead, LeadId, LeadPatch, NewLead},
     error::Error,
     events::LeadEffects,
@@ -39,11 +39,46 @@ impl Exit3 {
         let caller = self.admit(ctx, Operation::CreateLead).await?;
         let lead = NewLead::parse(payload, self.policy(), caller.scope(), &ctx.origin)?;
         let now = self.now();
-        let effects = LeadEffects {
+        let quarantine = match caller.scope() {
+            Scope::Admin => None,
+            Scope::Public => self.judge(payload, now).await?,
+        };
+        let effects = if quarantine.is_some() {
+            LeadEffects::silent()
+        } else {
+            self.lead_effects()
+        };
+        let lead = lead.with_quarantine(quarantine);
+        let stored = self.inner.store.insert_lead(&lead, &effects, now).await?;
+        Ok(Self::as_seen_by(caller.scope(), stored))
+    }
+
+    /// What accepting a lead sets off.
+    fn lead_effects(&self) -> LeadEffects {
+        LeadEffects {
             notify: self.inner.notify.clone(),
             announce: true,
-        };
-        Ok(self.inner.store.insert_lead(&lead, &effects, now).await?)
+        }
+    }
+
+    /// A lead as `scope` is answered it: the public key never learns of a quarantine.
+    fn as_seen_by(scope: Scope, mut lead: Lead) -> Lead {
+        if scope == Scope::Public {
+            lead.quarantine = None;
+        }
+        lead
+    }
+
+    /// `POST leads/{id}/release/`: clears the quarantine and only then sends what
+    /// acceptance would have (the staff mail, `lead.created`).
+    pub async fn release_lead(&self, ctx: &RequestContext, id: i64) -> Result<Lead, Error> {
+        self.admit(ctx, Operation::ReleaseLead).await?;
+        let id = LeadId::new(id).ok_or(Error::NotFound)?;
+        self.inner
+            .store
+            .release_lead(id, &self.lead_effects(), self.now())
+            .await?
+            .ok_or(Error::NotFound)
     }
 
     /// `GET leads/{id}/`.

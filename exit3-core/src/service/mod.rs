@@ -6,6 +6,7 @@
 mod idempotency;
 mod leads;
 mod newsletter;
+mod spam;
 mod webhooks;
 
 pub use self::{
@@ -100,6 +101,7 @@ struct Inner {
     webhook_allow_private: bool,
     notify: Vec<String>,
     idempotency_ttl: std::time::Duration,
+    spam: crate::spam::SpamPolicy,
 }
 
 /// Builds an [`Exit3`]; everything but the store has a default (no keys, the contract's
@@ -119,6 +121,7 @@ pub struct Exit3Builder {
     webhook_allow_private: bool,
     notify: Vec<String>,
     idempotency_ttl: std::time::Duration,
+    spam: crate::spam::SpamPolicy,
 }
 
 impl Exit3Builder {
@@ -193,6 +196,12 @@ impl Exit3Builder {
         self
     }
 
+    /// The spam rules for the public key (`SPAM_*`, `FORM_TOKEN*`; capture.md §1).
+    pub fn spam(mut self, policy: crate::spam::SpamPolicy) -> Self {
+        self.spam = policy;
+        self
+    }
+
     /// The service.
     pub fn build(self) -> Exit3 {
         Exit3 {
@@ -209,6 +218,7 @@ impl Exit3Builder {
                 webhook_allow_private: self.webhook_allow_private,
                 notify: self.notify,
                 idempotency_ttl: self.idempotency_ttl,
+                spam: self.spam,
             }),
         }
     }
@@ -230,6 +240,7 @@ impl Exit3 {
             webhook_allow_private: false,
             notify: Vec::new(),
             idempotency_ttl: crate::idempotency::DEFAULT_TTL,
+            spam: crate::spam::SpamPolicy::default(),
         }
     }
 

@@ -61,6 +61,8 @@ store_calls! {
     UpdateLead = "update_lead",
     /// [`LeadStore::delete_lead`].
     DeleteLead = "delete_lead",
+    /// [`LeadStore::release_lead`].
+    ReleaseLead = "release_lead",
     /// [`LeadStore::list_leads`].
     ListLeads = "list_leads",
     /// [`SubscriberStore::subscribe`].
@@ -195,6 +197,18 @@ impl<H: StoreHook> LeadStore for Decorated<H> {
         self.run(
             StoreCall::UpdateLead,
             self.inner.update_lead(id, patch, now),
+        )
+        .await
+    }
+    async fn release_lead(
+        &self,
+        id: LeadId,
+        effects: &LeadEffects,
+        now: Timestamp,
+    ) -> StoreResult<Option<Lead>> {
+        self.run(
+            StoreCall::ReleaseLead,
+            self.inner.release_lead(id, effects, now),
         )
         .await
     }

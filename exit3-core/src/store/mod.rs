@@ -66,6 +66,18 @@ pub trait LeadStore: Send + Sync + Debug + 'static {
         now: Timestamp,
     ) -> StoreResult<Option<Lead>>;
 
+    /// Clears the lead's quarantine and, in the same call, writes what its acceptance
+    /// would have: the messages of `effects` for it as it is now
+    /// ([`LeadCreated::for_stored`](crate::events::LeadCreated::for_stored)). A lead that
+    /// is not quarantined is answered as it is, and nothing is written. `None` when there
+    /// is no such lead.
+    async fn release_lead(
+        &self,
+        id: LeadId,
+        effects: &LeadEffects,
+        now: Timestamp,
+    ) -> StoreResult<Option<Lead>>;
+
     /// Deletes the lead (and its client info) with its `lead.deleted` event at `now`;
     /// `false` when there was none.
     async fn delete_lead(&self, id: LeadId, now: Timestamp) -> StoreResult<bool>;

@@ -21,14 +21,15 @@ mod lead_events;
 mod leads;
 mod maintenance;
 mod outbox;
+mod quarantine;
 pub mod strategies;
 mod subscribers;
 mod throttle;
 mod webhooks;
 
 pub use self::{
-    idempotency::*, lead_events::*, leads::*, maintenance::*, outbox::*, subscribers::*,
-    throttle::*, webhooks::*,
+    idempotency::*, lead_events::*, leads::*, maintenance::*, outbox::*, quarantine::*,
+    subscribers::*, throttle::*, webhooks::*,
 };
 use crate::{
     access::Scope,
@@ -74,6 +75,7 @@ macro_rules! store_conformance {
             webhook_endpoints_round_trip,
             subscriber_events_fan_out_with_their_change,
             lead_events_fan_out_with_their_change,
+            quarantined_leads_are_silent_until_released,
             webhook_pings_go_to_one_endpoint,
             throttle_follows_the_model,
             throttle_follows_the_model_when_the_limit_changes,

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use exit3_core::{Operation, Payload, RequestContext};
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, param::Query};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, param::Query, payload::Json};
 
 use super::{ApiState, ApiTags};
 use crate::{
     dto::{LeadOut, LeadPage, LeadStatusWire, SerdeJson},
-    errors::{BodyErrors, CaptureError, ReadError, WriteError},
+    errors::{BodyErrors, CaptureError, PlainError, ReadError, WriteError},
     extract::{ApiKey, Client, IdempotencyKeyHeader, LenientBody, ListQuery},
 };
 
@@ -207,7 +207,8 @@ macro_rules! leads_api {
         $name:ident,
         prefix = $prefix:tt,
         deprecated = $deprecated:tt,
-        ids = [$list_id:tt, $create_id:tt, $get_id:tt, $put_id:tt, $patch_id:tt, $delete_id:tt]
+        ids = [$list_id:tt, $create_id:tt, $get_id:tt, $put_id:tt, $patch_id:tt, $delete_id:tt,
+               $release_id:tt, $token_id:tt]
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
@@ -246,6 +247,9 @@ macro_rules! leads_api {
                 /// `created_at`, `-created_at` (default), `updated_at`, `-updated_at`,
                 /// `full_name`, `-full_name`, `status`, `-status`.
                 #[oai(name = "ordering")] _ordering: Query<Option<String>>,
+                /// Quarantined leads (capture.md §1) are left out unless `true` (only
+                /// them) or `all`.
+                #[oai(name = "quarantined")] _quarantined: Query<Option<String>>,
             ) -> Result<LeadList, ReadError> {
                 list(&self.0, key.context(client), query).await
             }
@@ -319,8 +323,79 @@ macro_rules! leads_api {
             ) -> Result<Deleted, ReadError> {
                 delete(&self.0, key.context(client), &id.0).await
             }
+
+            /// Release a quarantined lead (admin)
+            ///
+            /// Clears its quarantine, then sends what acceptance would have sent (the
+            /// staff notification, `lead.created`). A lead that is not quarantined is
+            /// answered as it is.
+            #[oai(path = "/leads/:id/release/", method = "post", operation_id = $release_id, deprecated = $deprecated)]
+            async fn release(
+                &self,
+                key: ApiKey,
+                client: Client,
+                /// The lead's id.
+                id: Path<String>,
+            ) -> Result<LeadFound, ReadError> {
+                release(&self.0, key.context(client), &id.0).await
+            }
+
+            /// A form token (admin, public)
+            ///
+            /// For the website's form, as its hidden `form_token` field: a form sent
+            /// sooner than `min_age_seconds` after, later than `expires_in` after, or a
+            /// second time with it is quarantined (capture.md §1).
+            #[oai(path = "/form-token/", method = "get", operation_id = $token_id, deprecated = $deprecated)]
+            async fn form_token(
+                &self,
+                key: ApiKey,
+                client: Client,
+            ) -> Result<FormTokenIssued, PlainError> {
+                form_token(&self.0, key.context(client)).await
+            }
         }
     };
+}
+
+async fn release(state: &ApiState, ctx: RequestContext, id: &str) -> Result<LeadFound, ReadError> {
+    let lead = state
+        .exit3
+        .release_lead(&ctx, path_id(id))
+        .await
+        .map_err(|e| ReadError::from_core(e, state.debug))?;
+    Ok(LeadFound::Ok(SerdeJson(lead.into())))
+}
+
+async fn form_token(state: &ApiState, ctx: RequestContext) -> Result<FormTokenIssued, PlainError> {
+    let issued = state
+        .exit3
+        .issue_form_token(&ctx)
+        .await
+        .map_err(|e| PlainError::from_core(e, state.debug))?;
+    Ok(FormTokenIssued::Ok(Json(FormTokenBody {
+        form_token: issued.token,
+        min_age_seconds: issued.min_age_seconds,
+        expires_in: issued.expires_in,
+    })))
+}
+
+/// `GET form-token/`.
+#[derive(Debug, ApiResponse)]
+pub enum FormTokenIssued {
+    /// A token.
+    #[oai(status = 200)]
+    Ok(Json<FormTokenBody>),
+}
+
+/// A form token and its ages.
+#[derive(Debug, Object)]
+pub struct FormTokenBody {
+    /// Opaque; send it as the body's `form_token`.
+    pub form_token: String,
+    /// Seconds before a form with it counts as filled in by a person.
+    pub min_age_seconds: u64,
+    /// Seconds it stays valid.
+    pub expires_in: u64,
 }
 
 leads_api!(
@@ -328,7 +403,8 @@ leads_api!(
     LeadsApi,
     prefix = "/backend/api/v1",
     deprecated = false,
-    ids = ["leads_list", "leads_create", "leads_retrieve", "leads_update", "leads_partial_update", "leads_destroy"]
+    ids = ["leads_list", "leads_create", "leads_retrieve", "leads_update", "leads_partial_update", "leads_destroy",
+           "leads_release", "form_token_retrieve"]
 );
 
 leads_api!(
@@ -336,5 +412,6 @@ leads_api!(
     LegacyLeadsApi,
     prefix = "/backend/api",
     deprecated = true,
-    ids = ["legacy_leads_list", "legacy_leads_create", "legacy_leads_retrieve", "legacy_leads_update", "legacy_leads_partial_update", "legacy_leads_destroy"]
+    ids = ["legacy_leads_list", "legacy_leads_create", "legacy_leads_retrieve", "legacy_leads_update", "legacy_leads_partial_update", "legacy_leads_destroy",
+           "legacy_leads_release", "legacy_form_token_retrieve"]
 );

@@ -42,8 +42,8 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
-    /// Run one maintenance step (purge expired throttle state, compact counts), print
-    /// what it did, and exit.
+    /// Run one maintenance step (purge expired throttle state and idempotency records,
+    /// compact counts), print what it did, and exit.
     Maintenance,
     /// Run the delivery worker alone (no HTTP) until SIGTERM or Ctrl-C: sends what the
     /// outbox holds, sharing the work with every other worker on the database.

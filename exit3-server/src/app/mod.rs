@@ -103,8 +103,9 @@ async fn maintain(settings: &Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("maintenance failed: {e}"))?;
     println!(
-        "maintenance: {} expired throttle key(s) removed; counts compacted",
-        report.throttle_keys_removed
+        "maintenance: {} expired throttle key(s) removed; {} expired idempotency record(s) \
+         removed; counts compacted",
+        report.throttle_keys_removed, report.idempotency_records_removed
     );
     Ok(())
 }

@@ -17,10 +17,15 @@ pub async fn maintenance(exit3: Exit3, interval: Duration, mut shutdown: watch::
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
         match exit3.maintain_once().await {
-            Ok(report) if report.throttle_keys_removed > 0 => tracing::debug!(
-                throttle_keys_removed = report.throttle_keys_removed,
-                "maintenance"
-            ),
+            Ok(report)
+                if report.throttle_keys_removed > 0 || report.idempotency_records_removed > 0 =>
+            {
+                tracing::debug!(
+                    throttle_keys_removed = report.throttle_keys_removed,
+                    idempotency_records_removed = report.idempotency_records_removed,
+                    "maintenance"
+                );
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "maintenance step failed"),
         }

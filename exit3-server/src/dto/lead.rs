@@ -77,6 +77,30 @@ pub struct LeadOut {
     pub created_at: WireTime,
     /// Read-only.
     pub updated_at: WireTime,
+    /// Read-only: why the spam defence quarantined it (capture.md §1); null for an
+    /// accepted lead, and always null in answers to the public key.
+    #[oai(nullable)]
+    pub quarantine: Option<QuarantineOut>,
+}
+
+/// A quarantine: its reasons and when it began.
+#[derive(Debug, Clone, Object, Serialize)]
+#[oai(rename = "Quarantine")]
+pub struct QuarantineOut {
+    /// `honeypot`, `form_token_missing`, `form_token_invalid`, `form_token_too_fast`,
+    /// `form_token_reused`, `too_many_links`.
+    pub reasons: Vec<String>,
+    /// When it was quarantined.
+    pub at: WireTime,
+}
+
+impl From<exit3_core::spam::Quarantine> for QuarantineOut {
+    fn from(q: exit3_core::spam::Quarantine) -> Self {
+        Self {
+            reasons: q.reasons.iter().map(|r| r.as_str().to_owned()).collect(),
+            at: WireTime(q.at),
+        }
+    }
 }
 
 impl From<Lead> for LeadOut {
@@ -95,6 +119,7 @@ impl From<Lead> for LeadOut {
             client_info: l.client_info.map(Into::into),
             created_at: WireTime(l.created_at),
             updated_at: WireTime(l.updated_at),
+            quarantine: l.quarantine.map(Into::into),
         }
     }
 }
@@ -147,6 +172,10 @@ mod tests {
             }),
             created_at: WireTime(at),
             updated_at: WireTime(at + time::Duration::microseconds(1)),
+            quarantine: full.then(|| QuarantineOut {
+                reasons: vec!["honeypot".into()],
+                at: WireTime(at),
+            }),
         };
         let statuses: Vec<LeadStatusWire> = exit3_core::LeadStatus::ALL
             .iter()

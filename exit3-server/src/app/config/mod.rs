@@ -3,6 +3,7 @@
 //! Each setting's name and default are written once, in [`SETTINGS`] (throttle rates in
 //! the core's scope table), and read through one `Reader`.
 
+mod capture;
 mod database;
 mod deploy;
 mod keys;
@@ -18,6 +19,7 @@ use exit3_core::{
 
 use self::reader::Reader;
 pub use self::{
+    capture::CaptureSettings,
     database::Database,
     keys::{MIN_KEY_LEN, generate_key},
     newsletter::{EmailBackend, MailSettings},
@@ -78,6 +80,11 @@ pub const SETTINGS: &[Setting] = &[
     setting("WEBHOOK_ALLOW_PRIVATE", "false"),
     setting("LEAD_NOTIFY_EMAILS", ""),
     setting("IDEMPOTENCY_TTL", "24h"),
+    setting("SPAM_HONEYPOT_FIELD", "website"),
+    setting("FORM_TOKEN", "optional"),
+    setting("FORM_TOKEN_MIN_AGE", "3s"),
+    setting("FORM_TOKEN_MAX_AGE", "24h"),
+    setting("SPAM_MAX_LINKS", "3"),
     setting("PUBLIC_BASE_URL", ""),
     setting("NEWSLETTER_DOUBLE_OPT_IN", "true"),
     setting("NEWSLETTER_CONFIRM_URL", ""),
@@ -180,10 +187,8 @@ pub struct Settings {
     /// `WEBHOOK_ALLOW_PRIVATE` (development only): webhook URLs may be `http://` and
     /// reach loopback and private addresses.
     pub webhook_allow_private: bool,
-    /// `LEAD_NOTIFY_EMAILS`: staff who get a mail about every accepted lead.
-    pub lead_notify_emails: Vec<String>,
-    /// `IDEMPOTENCY_TTL`: how long an `Idempotency-Key`'s answer is replayed.
-    pub idempotency_ttl: Duration,
+    /// `LEAD_NOTIFY_EMAILS`, `IDEMPOTENCY_TTL`, the spam defence.
+    pub capture: CaptureSettings,
     /// `PUBLIC_BASE_URL` and `NEWSLETTER_*`.
     pub newsletter: NewsletterSettings,
     /// `EMAIL_*` and `DEFAULT_FROM_EMAIL`.
@@ -328,16 +333,7 @@ impl Settings {
         let sentry_environment = r.get("SENTRY_ENVIRONMENT");
         let worker = r.bool("WORKER");
         let webhook_allow_private = r.bool("WEBHOOK_ALLOW_PRIVATE");
-        let idempotency_ttl = r.duration("IDEMPOTENCY_TTL", Duration::from_secs(1));
-        let lead_notify_emails = r.list("LEAD_NOTIFY_EMAILS");
-        for address in &lead_notify_emails {
-            if let Err(e) = exit3_core::text::EmailAddress::parse(address) {
-                r.problem(format!(
-                    "LEAD_NOTIFY_EMAILS: {address:?} is not an e-mail address ({})",
-                    e.message()
-                ));
-            }
-        }
+        let capture = capture::read_capture(&mut r);
         let newsletter = newsletter::read_newsletter(&mut r, bind);
         let mail = newsletter::read_mail(&mut r);
 
@@ -373,8 +369,7 @@ impl Settings {
             maintenance_interval,
             worker,
             webhook_allow_private,
-            lead_notify_emails,
-            idempotency_ttl,
+            capture,
             newsletter,
             mail,
             log_format,
@@ -424,8 +419,9 @@ impl Settings {
                 &self.secret_key_fallbacks,
             ))
             .webhook_allow_private(self.webhook_allow_private)
-            .notify(self.lead_notify_emails.clone())
-            .idempotency_ttl(self.idempotency_ttl)
+            .notify(self.capture.notify.clone())
+            .idempotency_ttl(self.capture.idempotency_ttl)
+            .spam(self.capture.spam.clone())
     }
 
     /// What the listener allows its clients (`MAX_CONNECTIONS`, the 15 s head timeout).

@@ -1,0 +1,177 @@
+//! The spam defence over HTTP (capture.md §1) on every store: each signal quarantines a
+//! public create whose answer is the same as an accepted one's; the admin key is never
+//! judged; staff list quarantined leads on request and release them. Every answer is
+//! checked against the served OpenAPI document.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{ADMIN, Backend, PUBLIC, TestApp, on_every_store, spawn_with};
+use serde_json::{Value, json};
+
+const LEADS: &str = "/backend/api/v1/leads/";
+const TOKEN: &str = "/backend/api/v1/form-token/";
+
+fn form(extra: Value) -> Value {
+    let mut body = json!({"full_name": "Ada Lovelace", "position": "CTO", "message": "Hello"});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    body
+}
+
+async fn token(app: &TestApp) -> String {
+    let a = app.get(TOKEN, Some(PUBLIC)).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json()["min_age_seconds"], 3);
+    assert_eq!(a.json()["expires_in"], 86_400);
+    a.json()["form_token"].as_str().unwrap().to_owned()
+}
+
+/// The reasons the admin sees for the lead of a public answer.
+async fn reasons(app: &TestApp, created: &Value) -> Value {
+    let id = created["id"].as_i64().unwrap();
+    let a = app.get(&format!("{LEADS}{id}/"), Some(ADMIN)).await;
+    a.json()["quarantine"]
+        .get("reasons")
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+async fn public_create(app: &TestApp, body: Value) -> Value {
+    let a = app.post(LEADS, Some(PUBLIC), body).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(
+        a.json()["quarantine"],
+        Value::Null,
+        "the public key learns nothing"
+    );
+    a.json()
+}
+
+async fn each_signal_quarantines_and_the_answer_tells_nothing(backend: Backend) {
+    let app = spawn_with(backend, &[]).await;
+    let clean = public_create(&app, form(json!({"website": ""}))).await;
+    assert_eq!(reasons(&app, &clean).await, Value::Null);
+
+    let honey = public_create(&app, form(json!({"website": "http://spam.example"}))).await;
+    assert_eq!(reasons(&app, &honey).await, json!(["honeypot"]));
+
+    let links = "see http://a.example http://b.example https://c.example www.d.example";
+    let spammy = public_create(&app, form(json!({"message": links}))).await;
+    assert_eq!(reasons(&app, &spammy).await, json!(["too_many_links"]));
+
+    let fast = token(&app).await;
+    let too_fast = public_create(&app, form(json!({"form_token": fast}))).await;
+    assert_eq!(
+        reasons(&app, &too_fast).await,
+        json!(["form_token_too_fast"])
+    );
+
+    let good = token(&app).await;
+    app.clock.advance(Duration::from_secs(5));
+    let person = public_create(&app, form(json!({"form_token": good}))).await;
+    assert_eq!(
+        reasons(&app, &person).await,
+        Value::Null,
+        "a person, in time"
+    );
+    let replayed = public_create(&app, form(json!({"form_token": good}))).await;
+    assert_eq!(reasons(&app, &replayed).await, json!(["form_token_reused"]));
+
+    let forged = public_create(&app, form(json!({"form_token": "forged", "website": "x"}))).await;
+    assert_eq!(
+        reasons(&app, &forged).await,
+        json!(["honeypot", "form_token_invalid"])
+    );
+
+    let old = token(&app).await;
+    app.clock.advance(Duration::from_secs(86_400));
+    let expired = public_create(&app, form(json!({"form_token": old}))).await;
+    assert_eq!(reasons(&app, &expired).await, json!(["form_token_invalid"]));
+
+    // The admin key is never judged.
+    let admin = app
+        .post(
+            LEADS,
+            Some(ADMIN),
+            form(json!({"website": "x", "message": links})),
+        )
+        .await;
+    assert_eq!(admin.status, 201);
+    assert_eq!(admin.json()["quarantine"], Value::Null);
+}
+
+async fn a_required_token_must_be_there(backend: Backend) {
+    let app = spawn_with(backend, &[("FORM_TOKEN", "required")]).await;
+    let missing = public_create(&app, form(json!({}))).await;
+    assert_eq!(reasons(&app, &missing).await, json!(["form_token_missing"]));
+    let off = spawn_with(backend, &[("FORM_TOKEN", "off")]).await;
+    let ignored = public_create(&off, form(json!({"form_token": "forged"}))).await;
+    assert_eq!(reasons(&off, &ignored).await, Value::Null);
+}
+
+async fn staff_list_quarantined_leads_on_request_and_release_them(backend: Backend) {
+    let app = spawn_with(backend, &[]).await;
+    let accepted = public_create(&app, form(json!({}))).await;
+    let doubtful = public_create(&app, form(json!({"website": "bot"}))).await;
+    let ids = |a: &common::Answer| -> Vec<i64> {
+        a.json()["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_i64().unwrap())
+            .collect()
+    };
+    let usual = app.get(LEADS, Some(ADMIN)).await;
+    assert_eq!(
+        (usual.json()["count"].clone(), ids(&usual)),
+        (json!(1), vec![accepted["id"].as_i64().unwrap()])
+    );
+    let only = app
+        .get(&format!("{LEADS}?quarantined=true"), Some(ADMIN))
+        .await;
+    assert_eq!(ids(&only), vec![doubtful["id"].as_i64().unwrap()]);
+    assert_eq!(
+        only.json()["results"][0]["quarantine"]["reasons"],
+        json!(["honeypot"])
+    );
+    let all = app
+        .get(&format!("{LEADS}?quarantined=all"), Some(ADMIN))
+        .await;
+    assert_eq!(all.json()["count"], 2);
+    let bad = app
+        .get(&format!("{LEADS}?quarantined=maybe"), Some(ADMIN))
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.json()["quarantined"].is_array(), "{}", bad.text);
+
+    let id = doubtful["id"].as_i64().unwrap();
+    let release = format!("{LEADS}{id}/release/");
+    assert_eq!(
+        app.post(&release, Some(PUBLIC), json!({})).await.status,
+        403
+    );
+    let released = app.post(&release, Some(ADMIN), json!({})).await;
+    assert_eq!(released.status, 200, "{}", released.text);
+    assert_eq!(released.json()["quarantine"], Value::Null);
+    let usual = app.get(LEADS, Some(ADMIN)).await;
+    assert_eq!(usual.json()["count"], 2);
+    let again = app.post(&release, Some(ADMIN), json!({})).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        app.post(&format!("{LEADS}999999/release/"), Some(ADMIN), json!({}))
+            .await
+            .status,
+        404
+    );
+}
+
+on_every_store!(
+    each_signal_quarantines_and_the_answer_tells_nothing,
+    a_required_token_must_be_there,
+    staff_list_quarantined_leads_on_request_and_release_them,
+);
