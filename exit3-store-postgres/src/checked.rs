@@ -6,12 +6,18 @@
 //! and then kept current by `NOTIFY`, which every instance sends when it records such a
 //! key — and answers a check of a key it knows to be clear itself. While the listener is
 //! not connected (starting, reconnecting) it asks the database as before.
+//!
+//! The same listener keeps whether any enabled webhook endpoint listens for
+//! `lead.created` (a trigger announces every change of `webhook_endpoints`), so that a
+//! create with nobody to tell is written without its event rows. A change reaches the
+//! other instances within the notification's latency (milliseconds); until then they
+//! use what they knew.
 
 use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex, PoisonError,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -25,6 +31,15 @@ use tokio::sync::watch;
 
 /// The channel recorded keys of checked scopes are announced on: `"<expires> <key>"`.
 pub(crate) const CHANNEL: &str = "exit3_throttle_recorded";
+/// The channel every change of `webhook_endpoints` is announced on (by a trigger).
+const WEBHOOKS_CHANNEL: &str = "exit3_webhooks_changed";
+
+/// What is known of the endpoints that listen for `lead.created`: the low two bits of
+/// [`Recorded::lead_listeners`], above them a count of this store's own changes (a read
+/// begun before a change must not overwrite what the change made unknown).
+const UNKNOWN: u64 = 0;
+const NONE: u64 = 1;
+const SOME: u64 = 2;
 
 /// The scopes some call checks without recording (`failed_auth`).
 fn checked(scope: ThrottleScope) -> bool {
@@ -38,9 +53,39 @@ pub(crate) struct Recorded {
     live: AtomicBool,
     /// Key → when its recorded state expires (µs).
     expiry: Mutex<HashMap<String, i64>>,
+    /// `changes << 2 | ` [`UNKNOWN`], [`NONE`] or [`SOME`].
+    lead_listeners: AtomicU64,
 }
 
 impl Recorded {
+    /// This store changed an endpoint: until the listener has read them again, every
+    /// create is written with its events.
+    pub(crate) fn endpoints_changed(&self) {
+        let _ = self
+            .lead_listeners
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                Some((((v >> 2) + 1) << 2) | UNKNOWN)
+            });
+    }
+
+    /// Stores what a read begun at `seen` found, unless this store changed an endpoint
+    /// since.
+    fn listeners_read(&self, seen: u64, any: bool) {
+        let found = if any { SOME } else { NONE };
+        let _ = self
+            .lead_listeners
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                (v >> 2 == seen >> 2).then_some(((v >> 2) << 2) | found)
+            });
+    }
+
+    /// Whether no enabled endpoint listens for `lead.created`, as far as is known
+    /// (`false` when it is not known).
+    pub(crate) fn no_lead_listeners(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+            && self.lead_listeners.load(Ordering::Acquire) & 0b11 == NONE
+    }
+
     fn note(&self, key: &str, expires: i64) {
         let mut expiry = self.expiry.lock().unwrap_or_else(PoisonError::into_inner);
         let at = expiry.entry(key.to_owned()).or_insert(expires);
@@ -134,11 +179,15 @@ async fn listen(pool: &PgPool, recorded: &Recorded) -> sqlx::Result<()> {
         .idle_timeout(None)
         .connect_lazy_with((*pool.connect_options()).clone());
     let mut listener = PgListener::connect_with(&own).await?;
-    listener.listen(CHANNEL).await?;
+    listener.listen_all([CHANNEL, WEBHOOKS_CHANNEL]).await?;
     // Read after listening, so that nothing recorded in between is missed.
     prime(pool, recorded).await?;
     loop {
         match listener.try_recv().await? {
+            Some(notification) if notification.channel() == WEBHOOKS_CHANNEL => {
+                recorded.endpoints_changed();
+                read_listeners(pool, recorded).await?;
+            }
             Some(notification) => {
                 if let Some((expires, key)) = notification.payload().split_once(' ')
                     && let Ok(expires) = expires.parse::<i64>()
@@ -169,6 +218,20 @@ async fn prime(pool: &PgPool, recorded: &Recorded) -> sqlx::Result<()> {
     for (key, expires) in rows {
         recorded.note(&key, expires);
     }
+    read_listeners(pool, recorded).await?;
     recorded.live.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// Reads whether any enabled endpoint listens for `lead.created`.
+async fn read_listeners(pool: &PgPool, recorded: &Recorded) -> sqlx::Result<()> {
+    let seen = recorded.lead_listeners.load(Ordering::Acquire);
+    let any: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled \
+           AND (events @> ARRAY['*'] OR events @> ARRAY['lead.created']))",
+    )
+    .fetch_one(pool)
+    .await?;
+    recorded.listeners_read(seen, any);
     Ok(())
 }

@@ -205,55 +205,66 @@ impl LeadStore for PostgresStore {
         now: Timestamp,
     ) -> StoreResult<Lead> {
         let info = lead.client_info();
-        let effects = LeadCreated::new(lead, now, effects);
-        // One statement: the lead, its client info, and — unless the effects are silent —
-        // `lead.created` to every listening endpoint (with its delivery row) and one
-        // notification per staff address, each body the event's with the new id filled in.
-        // Endpoints are not locked: a delivery to an endpoint deleted or disabled
-        // meanwhile is skipped by the worker.
+        // Nobody to tell (silent, no staff address, no endpoint listening as far as this
+        // store knows): the lead and its client info alone.
+        let heard = effects.announce
+            && (!effects.notify.is_empty() || !self.checks.recorded.no_lead_listeners());
+        let created = heard.then(|| LeadCreated::new(lead, now, effects));
+        // One statement: the lead, its client info, and — when heard — `lead.created` to
+        // every listening endpoint (with its delivery row) and one notification per staff
+        // address, each body the event's with the new id filled in. Endpoints are not
+        // locked: a delivery to an endpoint deleted or disabled meanwhile is skipped by
+        // the worker.
+        let events = if created.is_some() {
+            format!(
+                ", w AS (
+                    SELECT w.id AS endpoint_id, l.id AS lead_id FROM webhook_endpoints w, l
+                    WHERE w.enabled
+                      AND (w.events @> ARRAY['*'] OR w.events @> ARRAY['{created}'])
+                ), o AS (
+                    INSERT INTO outbox (kind, topic, payload, next_attempt_at, created_at,
+                                        updated_at)
+                    SELECT 'webhook', 'webhook',
+                           json_build_object('endpoint', endpoint_id, 'message_id', $19::text,
+                                             'type', '{created}',
+                                             'body', $20::text || lead_id || $21::text)::text,
+                           $10, $10, $10
+                    FROM w
+                    RETURNING id, payload
+                ), d AS (
+                    INSERT INTO webhook_deliveries (outbox_id, endpoint_id)
+                    SELECT id, (payload::json ->> 'endpoint')::int8 FROM o
+                ), n AS (
+                    INSERT INTO outbox (kind, topic, payload, next_attempt_at, created_at,
+                                        updated_at)
+                    SELECT 'mail', '{notification}',
+                           json_build_object('to', t.address,
+                                             'body', $20::text || l.id || $21::text)::text,
+                           $10, $10, $10
+                    FROM l, unnest($22::text[]) AS t(address)
+                )",
+                created = EventType::LeadCreated.as_str(),
+                notification = LEAD_NOTIFICATION_TOPIC,
+            )
+        } else {
+            String::new()
+        };
         let sql = format!(
             "WITH l AS (
                 INSERT INTO leads (full_name, position, company_name, email, phone, message,
                                    status, source, category, created_at, updated_at,
                                    quarantine_reasons, quarantined_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $22, $23)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $17, $18)
                 RETURNING *
             ), c AS (
                 INSERT INTO client_info (lead_id, ip_address, user_agent, referrer,
                                          utm_source, utm_medium, utm_campaign)
                 SELECT id, $11::inet, $12, $13, $14, $15, $16 FROM l
                 RETURNING *
-            ), w AS (
-                SELECT w.id AS endpoint_id, l.id AS lead_id FROM webhook_endpoints w, l
-                WHERE $17 AND w.enabled
-                  AND (w.events @> ARRAY['*'] OR w.events @> ARRAY['{created}'])
-            ), o AS (
-                INSERT INTO outbox (kind, topic, payload, next_attempt_at, created_at,
-                                    updated_at)
-                SELECT 'webhook', 'webhook',
-                       json_build_object('endpoint', endpoint_id, 'message_id', $18::text,
-                                         'type', '{created}',
-                                         'body', $19::text || lead_id || $20::text)::text,
-                       $10, $10, $10
-                FROM w
-                RETURNING id, payload
-            ), d AS (
-                INSERT INTO webhook_deliveries (outbox_id, endpoint_id)
-                SELECT id, (payload::json ->> 'endpoint')::int8 FROM o
-            ), n AS (
-                INSERT INTO outbox (kind, topic, payload, next_attempt_at, created_at,
-                                    updated_at)
-                SELECT 'mail', '{notification}',
-                       json_build_object('to', t.address,
-                                         'body', $19::text || l.id || $20::text)::text,
-                       $10, $10, $10
-                FROM l, unnest($21::text[]) AS t(address)
-            )
-            SELECT {LEAD_COLUMNS} FROM l JOIN c ON c.lead_id = l.id",
-            created = EventType::LeadCreated.as_str(),
-            notification = LEAD_NOTIFICATION_TOPIC,
+            ){events}
+            SELECT {LEAD_COLUMNS} FROM l JOIN c ON c.lead_id = l.id"
         );
-        let row: LeadRow = sqlx::query_as(&sql)
+        let mut query = sqlx::query_as::<_, LeadRow>(&sql)
             .bind(lead.full_name())
             .bind(lead.position())
             .bind(lead.company_name())
@@ -270,19 +281,19 @@ impl LeadStore for PostgresStore {
             .bind(info.utm_source.as_deref())
             .bind(info.utm_medium.as_deref())
             .bind(info.utm_campaign.as_deref())
-            .bind(effects.announces())
-            .bind(effects.message_id())
-            .bind(effects.prefix())
-            .bind(effects.suffix())
-            .bind(effects.notify())
             .bind(
                 lead.quarantine()
                     .map(|q| q.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
             )
-            .bind(lead.quarantine().map(|q| q.at))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
+            .bind(lead.quarantine().map(|q| q.at));
+        if let Some(created) = &created {
+            query = query
+                .bind(created.message_id())
+                .bind(created.prefix())
+                .bind(created.suffix())
+                .bind(created.notify());
+        }
+        let row = query.fetch_one(&self.pool).await.map_err(from_sqlx)?;
         row.try_into()
     }
 

@@ -178,6 +178,7 @@ impl WebhookStore for PostgresStore {
         .fetch_one(&self.pool)
         .await
         .map_err(from_sqlx)?;
+        self.checks.recorded.endpoints_changed();
         WebhookEndpoint::try_from(row)
     }
 
@@ -220,6 +221,7 @@ impl WebhookStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(from_sqlx)?;
+        self.checks.recorded.endpoints_changed();
         row.map(WebhookEndpoint::try_from).transpose()
     }
 
@@ -229,6 +231,7 @@ impl WebhookStore for PostgresStore {
             .execute(&self.pool)
             .await
             .map_err(from_sqlx)?;
+        self.checks.recorded.endpoints_changed();
         Ok(done.rows_affected() == 1)
     }
 

@@ -485,3 +485,54 @@ async fn check_only_keys_recorded_by_one_instance_refuse_on_the_others() {
     }
     db.drop_database().await;
 }
+
+/// A store writes creates without event rows while no endpoint listens, and hears of an
+/// endpoint another instance adds: soon its creates carry `lead.created` again.
+#[tokio::test(flavor = "multi_thread")]
+async fn creates_announce_to_endpoints_another_instance_adds() {
+    use exit3_core::{
+        events::LeadEffects,
+        outbox::OutboxMessage,
+        store::{OutboxStore, WebhookStore},
+        webhooks::{NewWebhook, WebhookSecret},
+    };
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let (a, b) = (db.store().await, db.store().await);
+    let lead = new_lead(json!({"full_name": "Ada", "position": "CTO"}));
+    let effects = LeadEffects::default();
+    b.insert_lead(&lead, &effects, at(0))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let due = |store: PostgresStore, t: i64| async move {
+        store
+            .claim_due(at(t), 100, at(t + 60))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .filter(|c| matches!(c.message, OutboxMessage::Webhook { .. }))
+            .count()
+    };
+    assert_eq!(due(b.clone(), 0).await, 0, "no endpoint, no event");
+    let payload = Payload::from_json(json!({"url": "https://hooks.example.com/x"}))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let hook = NewWebhook::parse(&payload, false).unwrap_or_else(|e| panic!("{e}"));
+    a.create_webhook(&hook, &WebhookSecret::generate(), at(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut t = 2;
+    loop {
+        b.insert_lead(&lead, &effects, at(t))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        if due(b.clone(), t).await == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "b never heard of the endpoint");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        t += 1;
+    }
+    db.drop_database().await;
+}
