@@ -23,7 +23,7 @@ pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     /// Reads the header's value; `None` when it breaks the rule (answered 400
-    /// [`messages::INVALID_IDEMPOTENCY_KEY`]).
+    /// [`INVALID_IDEMPOTENCY_KEY`](crate::messages::INVALID_IDEMPOTENCY_KEY)).
     pub fn parse(raw: &str) -> Option<Self> {
         let content = match raw.strip_prefix('"') {
             Some(quoted) => unquote(quoted.strip_suffix('"')?)?,

@@ -1,5 +1,5 @@
 //! Everything of §5 and §7 that is about HTTP alone, one module per job, run around the
-//! routes by [`Front`] (outermost first): request ids, the client's address and scheme,
+//! routes by one `Front` endpoint (outermost first): request ids, the client's address and scheme,
 //! canonical paths, the request log and metrics, security headers, the request deadline,
 //! hosts, the HTTPS redirect, CORS, the metrics endpoint, `OPTIONS`, the body limit,
 //! `Idempotency-Key`, and JSON bodies for every error and panic.
