@@ -6,14 +6,7 @@
 mod common;
 
 use common::{ADMIN, BROKEN, Backend, DOWN, PUBLIC, SetMode, UP, openapi, spawn_with};
-use exit3_core::{
-    ApiKeys, Credential, SubscriberId,
-    clock::Clock,
-    idempotency::{Fingerprint, IdempotencyKey, RecordKey},
-    store::{IdempotencyStore, OutboxStore},
-    testing::at,
-    tokens::ConfirmationToken,
-};
+use exit3_core::{SubscriberId, store::OutboxStore, testing::at, tokens::ConfirmationToken};
 use serde_json::{Value, json};
 
 const V1: &str = "/backend/api/v1";
@@ -394,34 +387,7 @@ async fn tour(backend: Backend) {
         app.store.set(UP);
     }
     // 422 and 409 of an `Idempotency-Key`, on the two creates.
-    for path in [format!("{V1}/leads/"), format!("{V1}/newsletter/")] {
-        let key = format!("tour-{path}");
-        let first = json!({"full_name": "Idem", "position": "P", "email": "idem@example.com"});
-        let headers = [("idempotency-key", key.as_str())];
-        let made = app
-            .call("POST", &path, Some(ADMIN), Some(first), &headers)
-            .await;
-        assert!(made.status < 300, "{}", made.text);
-        let other = json!({"full_name": "Other", "position": "P", "email": "o@example.com"});
-        let mismatch = app
-            .call("POST", &path, Some(ADMIN), Some(other), &headers)
-            .await;
-        assert_eq!(mismatch.status, 422, "{}", mismatch.text);
-        // A first request still running (held as another instance would hold it).
-        let body = json!({"email": "running@example.com"});
-        let running_key = format!("running-{path}");
-        hold(&app, &path, &body, &running_key).await;
-        let running = app
-            .call(
-                "POST",
-                &path,
-                Some(ADMIN),
-                Some(body),
-                &[("idempotency-key", &running_key)],
-            )
-            .await;
-        assert_eq!(running.status, 409, "{}", running.text);
-    }
+    common::idempotency::mismatch_and_running(&app).await;
     app.store.set(DOWN);
     assert_eq!(
         call("GET", "/backend/health/".into(), None, None)
@@ -444,23 +410,6 @@ async fn tour(backend: Backend) {
         }
     }
     assert!(missing.is_empty(), "answers never checked: {missing:?}");
-}
-
-/// Holds `key` for the admin key's `POST path` with `body`, as a request that is still
-/// running on another instance does.
-async fn hold(app: &common::TestApp, path: &str, body: &Value, key: &str) {
-    let caller = ApiKeys::new([ADMIN], [PUBLIC])
-        .authenticate(&Credential::Key(ADMIN.to_owned()))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let key = IdempotencyKey::parse(key).unwrap_or_else(|| panic!("a valid key"));
-    let record = RecordKey::new(&caller, None, &key);
-    let fingerprint = Fingerprint::of("POST", path, body.to_string().as_bytes());
-    let now = app.clock.now();
-    let hour = time::Duration::HOUR;
-    app.store
-        .begin_idempotent(record, fingerprint, now, now + hour, now + hour * 2)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 async fn the_document_marks_every_optional_field_nullable(_: Backend) {

@@ -22,6 +22,9 @@ use sqlx::{PgPool, migrate::Migrator};
 
 pub use crate::options::PostgresOptions;
 
+/// The advisory lock an instance holds while it migrates (`exit3_mg` in ASCII).
+const MIGRATION_LOCK: i64 = 0x6578_6974_335f_6d67;
+
 /// The embedded migrations of `migrations/`, applied by [`PostgresStore::migrate`].
 ///
 /// Exposed so that tools (a `migrate` sub-command, test harnesses) can inspect or run
@@ -78,6 +81,22 @@ impl PostgresStore {
         .execute(&mut *conn)
         .await
         .map_err(error::from_sqlx)?;
+        // One instance migrates at a time. sqlx's own lock is waited for inside a
+        // statement, and a waiting statement holds a snapshot that a concurrent index
+        // build waits for — a deadlock with the instance building. Polling a lock of our
+        // own holds no snapshot between tries; once it is ours, sqlx's is free.
+        loop {
+            let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(MIGRATION_LOCK)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(error::from_sqlx)?;
+            if ours {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // Released with the connection, which is closed after.
         let result = MIGRATOR.run(&mut *conn).await;
         conn.close_on_drop();
         result.map_err(error::from_migrate)

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod delivery;
+pub mod idempotency;
 pub mod openapi;
 
 use std::{
