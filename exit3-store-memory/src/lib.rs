@@ -244,13 +244,11 @@ impl LeadStore for MemoryStore {
         let id = data.last_lead_id + 1;
         let id_ = LeadId::new(id).ok_or_else(|| StoreError::other("lead id overflow"))?;
         // The event is rendered only when someone will hear of it.
-        let heard = effects.announce
-            && (!effects.notify.is_empty()
-                || data
-                    .webhooks
-                    .values()
-                    .any(|e| e.enabled && e.events.matches(EventType::LeadCreated)));
-        if heard {
+        let listening = data
+            .webhooks
+            .values()
+            .any(|e| e.listens(EventType::LeadCreated));
+        if effects.heard(listening) {
             let created = LeadCreated::new(lead, now, effects);
             for message in created.messages(id_, data.webhooks.values()) {
                 data.enqueue(message, now);

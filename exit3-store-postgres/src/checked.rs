@@ -41,11 +41,6 @@ const UNKNOWN: u64 = 0;
 const NONE: u64 = 1;
 const SOME: u64 = 2;
 
-/// The scopes some call checks without recording (`failed_auth`).
-fn checked(scope: ThrottleScope) -> bool {
-    scope == ThrottleScope::FailedAuth
-}
-
 /// What this store knows of the recorded keys of checked scopes.
 #[derive(Debug, Default)]
 pub(crate) struct Recorded {
@@ -101,7 +96,7 @@ impl Recorded {
         let expiry = self.expiry.lock().unwrap_or_else(PoisonError::into_inner);
         hits.iter().all(|h| {
             !h.records()
-                && checked(h.scope())
+                && h.scope().is_checked_without_recording()
                 && expiry.get(h.key.as_str()).is_none_or(|&e| e <= now)
         })
     }
@@ -110,7 +105,7 @@ impl Recorded {
     /// what the store announces after recording them (and notes at once itself).
     pub(crate) fn announce(&self, hits: &[ThrottleHit], now: i64) -> Vec<String> {
         hits.iter()
-            .filter(|h| h.records() && checked(h.scope()))
+            .filter(|h| h.records() && h.scope().is_checked_without_recording())
             .map(|h| {
                 let expires = now.saturating_add(h.rate.period_micros());
                 self.note(h.key.as_str(), expires);
@@ -206,8 +201,9 @@ async fn listen(pool: &PgPool, recorded: &Recorded) -> sqlx::Result<()> {
 
 /// Reads every recorded key of a checked scope, then goes live.
 async fn prime(pool: &PgPool, recorded: &Recorded) -> sqlx::Result<()> {
-    let prefixes: Vec<String> = [ThrottleScope::FailedAuth]
-        .iter()
+    let prefixes: Vec<String> = ThrottleScope::ALL
+        .into_iter()
+        .filter(|s| s.is_checked_without_recording())
         .map(|s| format!("{}:%", s.as_str()))
         .collect();
     let rows: Vec<(String, i64)> =

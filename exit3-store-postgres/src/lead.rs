@@ -226,9 +226,9 @@ impl LeadStore for PostgresStore {
         let info = lead.client_info();
         // Nobody to tell (silent, no staff address, no endpoint listening as far as this
         // store knows): the lead and its client info alone.
-        let heard = effects.announce
-            && (!effects.notify.is_empty() || !self.checks.recorded.no_lead_listeners());
-        let created = heard.then(|| LeadCreated::new(lead, now, effects));
+        let created = effects
+            .heard(!self.checks.recorded.no_lead_listeners())
+            .then(|| LeadCreated::new(lead, now, effects));
         // One statement: the lead, its client info, and — when heard — `lead.created` to
         // every listening endpoint (with its delivery row) and one notification per staff
         // address, each body the event's with the new id filled in. Endpoints are not

@@ -37,6 +37,13 @@ impl Default for LeadEffects {
 }
 
 impl LeadEffects {
+    /// Whether a new lead with these effects is heard of at all, given whether any
+    /// endpoint listens for `lead.created`: a store renders and writes its event only
+    /// then.
+    pub fn heard(&self, any_listener: bool) -> bool {
+        self.announce && (any_listener || !self.notify.is_empty())
+    }
+
     /// Nothing at all: for a lead that is stored but not accepted (quarantined).
     pub fn silent() -> Self {
         Self {
@@ -140,7 +147,7 @@ impl LeadCreated {
         let body = self.body(id);
         let webhooks = endpoints
             .into_iter()
-            .filter(|e| e.enabled && e.events.matches(EventType::LeadCreated))
+            .filter(|e| e.listens(EventType::LeadCreated))
             .map(|e| OutboxMessage::Webhook {
                 endpoint: e.id,
                 message_id: self.message_id.clone(),

@@ -44,6 +44,14 @@ impl ThrottleScope {
         Self::FailedAuth,
     ];
 
+    /// Whether some request checks this scope without being counted in it: every
+    /// request with a valid key checks its address's `failed_auth`, so that a locked-out
+    /// address cannot learn that a guess was right. Stores that cache "nothing
+    /// recorded" keep it for these scopes.
+    pub fn is_checked_without_recording(self) -> bool {
+        self == Self::FailedAuth
+    }
+
     /// The scope's row of the table.
     pub const fn spec(self) -> ScopeSpec {
         const fn row(

@@ -146,6 +146,11 @@ pub struct WebhookEndpoint {
 }
 
 impl WebhookEndpoint {
+    /// Whether it is enabled and its filter takes `event_type`: who hears an event.
+    pub fn listens(&self, event_type: EventType) -> bool {
+        self.enabled && self.events.matches(event_type)
+    }
+
     /// The secrets that sign a delivery at `now`: the current one, and the previous one
     /// during the 24 hours after a rotation.
     pub fn live_secrets(&self, now: Timestamp) -> Vec<&WebhookSecret> {

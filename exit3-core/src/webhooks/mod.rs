@@ -54,7 +54,7 @@ pub fn fan_out<'a>(
 ) -> Vec<OutboxMessage> {
     let mut targets = endpoints
         .into_iter()
-        .filter(|e| e.enabled && e.events.matches(event.event_type))
+        .filter(|e| e.listens(event.event_type))
         .map(|e| e.id)
         .peekable();
     if targets.peek().is_none() {
