@@ -80,12 +80,18 @@ impl<T> Guarded<T> {
             self.sleep.as_mut().reset(Instant::now() + self.limit);
         }
         if self.armed {
-            for &b in bytes {
-                self.window = (self.window << 8) | u32::from(b);
-                if self.window == HEAD_END {
-                    self.armed = false;
-                    break;
-                }
+            // Only a line feed can end the head: each one is looked at with the three
+            // bytes before it (from an earlier read, when the chunk starts with it).
+            let window = self.window;
+            let four_to = |i: usize| {
+                bytes[i.saturating_sub(3)..=i]
+                    .iter()
+                    .fold(window, |w, &b| (w << 8) | u32::from(b))
+            };
+            if memchr::memchr_iter(b'\n', bytes).any(|i| four_to(i) == HEAD_END) {
+                self.armed = false;
+            } else if let Some(last) = bytes.len().checked_sub(1) {
+                self.window = four_to(last);
             }
         }
     }
@@ -180,5 +186,39 @@ impl Acceptor for GuardedAcceptor {
             remote,
             scheme,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guarded() -> Guarded<()> {
+        let permit = Arc::new(Semaphore::new(1))
+            .try_acquire_owned()
+            .unwrap_or_else(|e| panic!("{e}"));
+        Guarded::new((), Duration::from_secs(5), permit)
+    }
+
+    #[tokio::test]
+    async fn a_head_ends_at_its_blank_line_however_the_reads_split_it() {
+        let head = b"GET /backend/health/ HTTP/1.1\r\nHost: a\r\nX: b\r\n\r\n";
+        for cut in 0..=head.len() {
+            for second in cut..=head.len() {
+                let mut g = guarded();
+                g.saw(&head[..cut]);
+                g.saw(&head[cut..second]);
+                let whole = second == head.len();
+                assert_eq!(!g.armed, whole, "reads {cut} and {second}");
+                if !whole {
+                    g.saw(&head[second..]);
+                    assert!(!g.armed, "then the rest, from {second}");
+                }
+            }
+        }
+        // A line feed alone, or `\n\r\n`, is not the end.
+        let mut g = guarded();
+        g.saw(b"GET / HTTP/1.1\n\r\nHost: a\r\n");
+        assert!(g.armed);
     }
 }
