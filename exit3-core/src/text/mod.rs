@@ -51,7 +51,14 @@ pub const HEADER_MAX: usize = 512;
 /// character removed — they are not the client's to put into a staff page — then cut to
 /// [`HEADER_MAX`] characters. `None` when nothing is left.
 pub fn header_text(value: Option<&str>) -> Option<String> {
-    let kept: String = value?
+    let value = value?;
+    // Printable ASCII (most headers) holds no control or format character: only the cut
+    // is left to do, without a look-up of each character's category.
+    if value.bytes().all(|b| matches!(b, b' '..=b'~')) {
+        let kept = &value[..value.len().min(HEADER_MAX)];
+        return (!kept.is_empty()).then(|| kept.to_owned());
+    }
+    let kept: String = value
         .chars()
         .filter(|&c| !c.is_control() && c.general_category() != GeneralCategory::Format)
         .take(HEADER_MAX)
@@ -108,6 +115,11 @@ pub fn is_phone(text: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_digit() || c.is_whitespace() || "+-().".contains(c))
+}
+
+/// Lower-case hex of `bytes` (key fingerprints, hashed addresses).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -204,6 +216,14 @@ mod tests {
         assert!(!kept.contains('\u{202E}'));
         assert_eq!(header_text(Some("\u{1}\u{2}")), None);
         assert_eq!(header_text(None), None);
+        // The printable-ASCII path cuts the same way, and a DEL still goes.
+        let ascii = "Mozilla/5.0 ".repeat(60);
+        assert_eq!(
+            header_text(Some(&ascii)).as_deref(),
+            Some(&ascii[..HEADER_MAX])
+        );
+        assert_eq!(header_text(Some("a\u{7F}b")).as_deref(), Some("ab"));
+        assert_eq!(header_text(Some("")), None);
     }
 
     #[test]
