@@ -62,6 +62,7 @@ pub mod messages;
 pub mod observe;
 pub mod outbox;
 pub mod ports;
+pub mod privacy;
 pub mod query;
 pub mod service;
 pub mod spam;

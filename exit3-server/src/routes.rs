@@ -95,6 +95,20 @@ pub fn route_of(path: &str) -> Option<RouteInfo> {
             pick("/backend/api/v1/form-token/", "/backend/api/form-token/"),
             READ_ONLY,
         ),
+        ["privacy", "export"] => info(
+            pick(
+                "/backend/api/v1/privacy/export/",
+                "/backend/api/privacy/export/",
+            ),
+            READ_ONLY,
+        ),
+        ["privacy", "erase"] => info(
+            pick(
+                "/backend/api/v1/privacy/erase/",
+                "/backend/api/privacy/erase/",
+            ),
+            POST_ONLY,
+        ),
         ["newsletter"] => info(
             pick("/backend/api/v1/newsletter/", "/backend/api/newsletter/"),
             LIST,
@@ -110,6 +124,13 @@ pub fn route_of(path: &str) -> Option<RouteInfo> {
             pick(
                 "/backend/api/v1/newsletter/unsubscribe/",
                 "/backend/api/newsletter/unsubscribe/",
+            ),
+            POST_ONLY,
+        ),
+        ["newsletter", id, "release"] if !id.is_empty() => info(
+            pick(
+                "/backend/api/v1/newsletter/{id}/release/",
+                "/backend/api/newsletter/{id}/release/",
             ),
             POST_ONLY,
         ),

@@ -273,3 +273,68 @@ fn worker_sends_what_the_database_queued_and_stops_on_sigterm() {
     assert!(err.contains("delivery worker stopped"), "{err}");
     runtime.block_on(db.drop_database());
 }
+
+#[test]
+fn privacy_export_and_erase_from_the_shell() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let Some(db) = runtime.block_on(exit3_store_postgres::testing::test_db()) else {
+        return;
+    };
+    runtime.block_on(async {
+        use exit3_core::store::{LeadStore as _, SubscriberStore as _};
+        let store = db.store().await;
+        let lead = exit3_core::testing::new_lead(
+            serde_json::json!({"full_name": "Ada", "position": "CTO", "email": "Ada@example.com"}),
+        );
+        store
+            .insert_lead(&lead, &Default::default(), exit3_core::testing::at(0))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let request = exit3_core::testing::subscribe_request(
+            serde_json::json!({"email": "ada@example.com"}),
+            true,
+        );
+        store
+            .subscribe(&request, exit3_core::testing::at(1))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    });
+    let vars = [("DATABASE_URL", db.url.as_str()), ("LOG_LEVEL", "warn")];
+    let (code, out, err) = run(&["privacy", "export", "--email", "ADA@example.com"], &vars);
+    assert_eq!(code, 0, "{out}{err}");
+    let export: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(
+        export["leads"].as_array().map(Vec::len),
+        Some(1),
+        "{export}"
+    );
+    assert_eq!(export["subscriber"]["email"], "ada@example.com");
+    assert_eq!(
+        export["deliveries"][0]["subject"],
+        "Please confirm your subscription"
+    );
+
+    // Without `--yes` and without a "yes" on stdin, nothing goes.
+    let (code, out, err) = run(&["privacy", "erase", "--email", "ada@example.com"], &vars);
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(err.contains("not erased"), "{err}");
+    let (code, out, err) = run(
+        &["privacy", "erase", "--email", "ada@example.com", "--yes"],
+        &vars,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let erased: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(
+        erased,
+        serde_json::json!({"erased": {"leads": 1, "subscribers": 1, "deliveries": 1}})
+    );
+    let (code, _, err) = run(&["privacy", "export", "--email", "nope"], &vars);
+    assert_ne!(code, 0);
+    assert!(err.contains("Enter a valid email address."), "{err}");
+    runtime.block_on(db.drop_database());
+}

@@ -429,6 +429,7 @@ async fn subscribing_is_idempotent_and_the_public_key_sees_a_receipt(backend: Ba
             "email",
             "full_name",
             "id",
+            "quarantine",
             "source",
             "status",
             "unsubscribed_at",

@@ -140,11 +140,21 @@ async fn tour(backend: Backend) {
     // The spam defence's operations.
     for (m, path) in [
         ("POST", format!("{lead_url}release/")),
+        ("POST", format!("{sub_url}release/")),
         ("GET", format!("{V1}/form-token/")),
+        ("GET", format!("{V1}/privacy/export/?email=a@example.com")),
     ] {
         let a = call(m, path.clone(), Some(ADMIN), None).await;
         assert_eq!(a.status, 200, "{m} {path}: {}", a.text);
     }
+    let erased = call(
+        "POST",
+        format!("{V1}/privacy/erase/"),
+        Some(ADMIN),
+        Some(json!({"email": "nobody@example.com"})),
+    )
+    .await;
+    assert_eq!(erased.status, 200, "{}", erased.text);
     let hook = call(
         "POST",
         format!("{V1}/webhooks/"),
@@ -256,6 +266,24 @@ async fn tour(backend: Backend) {
             None,
         ),
         ("GET", format!("{V1}/form-token/"), String::new(), None),
+        (
+            "POST",
+            format!("{sub_url}release/"),
+            format!("{V1}/newsletter/999999/release/"),
+            None,
+        ),
+        (
+            "GET",
+            format!("{V1}/privacy/export/?email=nope"),
+            String::new(),
+            None,
+        ),
+        (
+            "POST",
+            format!("{V1}/privacy/erase/"),
+            String::new(),
+            Some(json!({"email": "x"})),
+        ),
         (
             "GET",
             format!("{V1}/webhooks/"),

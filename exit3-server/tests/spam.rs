@@ -1,7 +1,8 @@
 //! The spam defence over HTTP (capture.md §1) on every store: each signal quarantines a
 //! public create whose answer is the same as an accepted one's; the admin key is never
-//! judged; staff list quarantined leads on request and release them. Every answer is
-//! checked against the served OpenAPI document.
+//! judged; staff list quarantined leads and subscriptions on request and release them
+//! (a released subscription gets its confirmation mail, through a real SMTP sink). Every
+//! answer is checked against the served OpenAPI document.
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,10 +10,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ADMIN, Backend, PUBLIC, TestApp, on_every_store, spawn_with};
+use common::{
+    ADMIN, Backend, PUBLIC, TestApp,
+    delivery::{seen, spawn_delivering, wait_for_empty_outbox, wait_for_mail},
+    on_every_store, spawn_with,
+};
 use serde_json::{Value, json};
 
 const LEADS: &str = "/backend/api/v1/leads/";
+const NEWSLETTER: &str = "/backend/api/v1/newsletter/";
 const TOKEN: &str = "/backend/api/v1/form-token/";
 
 fn form(extra: Value) -> Value {
@@ -170,8 +176,95 @@ async fn staff_list_quarantined_leads_on_request_and_release_them(backend: Backe
     );
 }
 
+/// A doubtful subscription is answered like any other, mailed nothing and listed only
+/// on request; its release sends the confirmation mail, whose link confirms it.
+async fn a_quarantined_subscription_gets_its_mail_only_when_released(backend: Backend) {
+    let d = spawn_delivering(backend.store().await, &[]).await;
+    let app = &d.app;
+    let body = |email: &str, website: &str| json!({"email": email, "website": website});
+    let person = app
+        .post(NEWSLETTER, Some(PUBLIC), body("ada@example.com", ""))
+        .await;
+    let bot = app
+        .post(
+            NEWSLETTER,
+            Some(PUBLIC),
+            body("bob@example.com", "http://spam"),
+        )
+        .await;
+    assert_eq!((person.status, bot.status), (201, 201), "{}", bot.text);
+    assert_eq!(
+        bot.json(),
+        json!({"email": "bob@example.com", "status": "pending"}),
+        "answered like the person"
+    );
+    wait_for_mail(&d.sink, 1).await;
+    wait_for_empty_outbox(&*app.store).await;
+    let mails = seen(&d.sink);
+    assert_eq!(mails.len(), 1, "only the person's: {mails:?}");
+    assert_eq!(mails[0].to, "ada@example.com");
+
+    let emails = |a: &common::Answer| -> Vec<String> {
+        a.json()["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let usual = app.get(NEWSLETTER, Some(ADMIN)).await;
+    assert_eq!(emails(&usual), vec!["ada@example.com"]);
+    assert_eq!(usual.json()["results"][0]["quarantine"], Value::Null);
+    let only = app
+        .get(&format!("{NEWSLETTER}?quarantined=true"), Some(ADMIN))
+        .await;
+    assert_eq!(emails(&only), vec!["bob@example.com"]);
+    assert_eq!(
+        only.json()["results"][0]["quarantine"]["reasons"],
+        json!(["honeypot"])
+    );
+    let all = app
+        .get(&format!("{NEWSLETTER}?quarantined=all"), Some(ADMIN))
+        .await;
+    assert_eq!(all.json()["count"], 2);
+    let bad = app
+        .get(&format!("{NEWSLETTER}?quarantined=1"), Some(ADMIN))
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.json()["quarantined"].is_array(), "{}", bad.text);
+
+    let id = only.json()["results"][0]["id"].as_i64().unwrap();
+    let release = format!("{NEWSLETTER}{id}/release/");
+    assert_eq!(
+        app.post(&release, Some(PUBLIC), json!({})).await.status,
+        403
+    );
+    let released = app.post(&release, Some(ADMIN), json!({})).await;
+    assert_eq!(released.status, 200, "{}", released.text);
+    assert_eq!(released.json()["quarantine"], Value::Null);
+    assert_eq!(released.json()["status"], "pending");
+    let mails = wait_for_mail(&d.sink, 2).await;
+    assert_eq!(mails[1].to, "bob@example.com");
+    let again = app.post(&release, Some(ADMIN), json!({})).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        app.post(
+            &format!("{NEWSLETTER}999999/release/"),
+            Some(ADMIN),
+            json!({})
+        )
+        .await
+        .status,
+        404
+    );
+    wait_for_empty_outbox(&*app.store).await;
+    assert_eq!(seen(&d.sink).len(), 2, "released once, mailed once");
+    assert_eq!(app.get(NEWSLETTER, Some(ADMIN)).await.json()["count"], 2);
+}
+
 on_every_store!(
     each_signal_quarantines_and_the_answer_tells_nothing,
     a_required_token_must_be_there,
     staff_list_quarantined_leads_on_request_and_release_them,
+    a_quarantined_subscription_gets_its_mail_only_when_released,
 );

@@ -30,6 +30,12 @@ impl Records {
         }
         expired.len() as u64
     }
+
+    /// Removes every record whose kept answer `mentions` (an erasure).
+    pub(crate) fn forget(&mut self, mentions: impl Fn(&str) -> bool) {
+        self.0
+            .retain(|_, r| !r.answer.as_ref().is_some_and(|a| mentions(&a.body)));
+    }
 }
 
 #[async_trait]

@@ -25,6 +25,7 @@ use std::{
 
 mod idempotency;
 mod outbox;
+mod privacy;
 mod subscriber;
 mod webhook;
 
@@ -96,6 +97,15 @@ impl Data {
             .entry(lead.status)
             .or_default()
             .insert(entry);
+    }
+
+    /// Takes a removed lead out of the creation-order sets.
+    fn unindex(&mut self, lead: &Lead) {
+        let entry = (lead.created_at, lead.id.get());
+        self.by_created.remove(&entry);
+        if let Some(set) = self.by_status_created.get_mut(&lead.status) {
+            set.remove(&entry);
+        }
     }
 
     /// Queues `message`, in the same write as the change that causes it.
@@ -328,11 +338,7 @@ impl LeadStore for MemoryStore {
         if lead.quarantine.is_none() {
             data.announce(Some(Event::lead_deleted(id, now)), now);
         }
-        let entry = (lead.created_at, id.get());
-        data.by_created.remove(&entry);
-        if let Some(set) = data.by_status_created.get_mut(&lead.status) {
-            set.remove(&entry);
-        }
+        data.unindex(&lead);
         Ok(true)
     }
 

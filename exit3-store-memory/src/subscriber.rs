@@ -27,9 +27,9 @@ impl SubscriberStore for MemoryStore {
         let (subscriber, effect, before) =
             match data.subscriber_by_email(request.subscriber.email())? {
                 Some(existing) => {
-                    let before = existing.status;
+                    let before = existing.announced_status();
                     let effect = request.apply(existing, now);
-                    (existing.clone(), effect, Some(before))
+                    (existing.clone(), effect, before)
                 }
                 None => {
                     let id = data.last_subscriber_id + 1;
@@ -52,6 +52,31 @@ impl SubscriberStore for MemoryStore {
             );
         }
         Ok((subscriber, effect.outcome))
+    }
+
+    async fn release_subscriber(
+        &self,
+        id: SubscriberId,
+        now: Timestamp,
+    ) -> StoreResult<Option<Subscriber>> {
+        let mut data = write(&self.data);
+        let Some(subscriber) = data.subscribers.get_mut(&id.get()) else {
+            return Ok(None);
+        };
+        let Some(released) = subscription::release(subscriber, now) else {
+            return Ok(Some(subscriber.clone()));
+        };
+        let subscriber = subscriber.clone();
+        data.announce(Event::subscriber_change(None, &subscriber, now), now);
+        if released.confirmation_mail {
+            data.enqueue(
+                OutboxMessage::Confirmation {
+                    subscriber: subscriber.id,
+                },
+                now,
+            );
+        }
+        Ok(Some(subscriber))
     }
 
     async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
@@ -82,10 +107,10 @@ impl SubscriberStore for MemoryStore {
             emails.remove(&subscriber.email);
             emails.insert(email.to_owned(), id.get());
         }
-        let before = subscriber.status;
+        let before = subscriber.announced_status();
         patch.apply(subscriber, now);
         let after = subscriber.clone();
-        data.announce(Event::subscriber_change(Some(before), &after, now), now);
+        data.announce(Event::subscriber_change(before, &after, now), now);
         Ok(Some(after))
     }
 
@@ -113,11 +138,12 @@ impl SubscriberStore for MemoryStore {
         let Some(subscriber) = subscriber else {
             return Ok(false);
         };
+        let before = subscriber.announced_status();
         if !subscription::unsubscribe(subscriber, method, now) {
             return Ok(false);
         }
-        let event = Event::subscriber_unsubscribed(subscriber, now);
-        data.announce(Some(event), now);
+        let event = Event::subscriber_change(before, subscriber, now);
+        data.announce(event, now);
         Ok(true)
     }
 
@@ -141,9 +167,10 @@ impl SubscriberStore for MemoryStore {
         Ok(match (decision, record, subscriber) {
             (ConfirmDecision::Confirm, Some(record), Some(subscriber)) => {
                 record.used_at = Some(now);
+                let before = subscriber.announced_status();
                 subscription::confirm(subscriber, facts, now);
                 let confirmed = subscriber.clone();
-                data.announce(Some(Event::subscriber_confirmed(&confirmed, now)), now);
+                data.announce(Event::subscriber_change(before, &confirmed, now), now);
                 ConfirmOutcome::Confirmed(confirmed)
             }
             (ConfirmDecision::AlreadyConfirmed, Some(record), Some(subscriber)) => {

@@ -20,14 +20,14 @@ use crate::{
 };
 
 /// The columns every lead query reads: the lead `l` and its client info `c`.
-const LEAD_COLUMNS: &str = "l.id, l.full_name, l.position, l.company_name, l.email, \
+pub(crate) const LEAD_COLUMNS: &str = "l.id, l.full_name, l.position, l.company_name, l.email, \
     l.phone, l.message, l.status, l.source, l.category, l.created_at, l.updated_at, \
     l.quarantine_reasons, l.quarantined_at, \
     c.lead_id IS NOT NULL AS has_client_info, host(c.ip_address) AS ip_address, \
     c.user_agent, c.referrer, c.utm_source, c.utm_medium, c.utm_campaign";
 
 #[derive(Debug, FromRow)]
-struct LeadRow {
+pub(crate) struct LeadRow {
     id: i64,
     full_name: String,
     position: String,
@@ -52,7 +52,7 @@ struct LeadRow {
 }
 
 /// A quarantine as two columns.
-fn quarantine_of(
+pub(crate) fn quarantine_of(
     reasons: Option<Vec<String>>,
     at: Option<Timestamp>,
 ) -> Result<Option<Quarantine>, exit3_core::StoreError> {
@@ -64,6 +64,11 @@ fn quarantine_of(
         .map(|r| SpamReason::parse(r).ok_or_else(|| corrupt("quarantine reason", r)))
         .collect::<Result<_, _>>()?;
     Ok(Some(Quarantine { reasons, at }))
+}
+
+/// A quarantine's reasons as their column holds them.
+pub(crate) fn reasons_column(quarantine: Option<&Quarantine>) -> Option<Vec<&'static str>> {
+    quarantine.map(|q| q.reasons.iter().map(|r| r.as_str()).collect())
 }
 
 impl TryFrom<LeadRow> for Lead {
@@ -173,16 +178,25 @@ fn count_query(prefix: &str, filter: &LeadFilter) -> QueryBuilder<'static, Postg
 }
 
 /// Appends a query for the count of the leads `filter` matches: the sum of the
-/// trigger-kept `lead_status_counts` when it filters by status alone or not at all (a
-/// few rows, whatever the number of leads), `count(*)` over the matching leads
-/// otherwise.
+/// trigger-kept `lead_status_counts` (accepted leads) when it filters by status alone or
+/// not at all (a few rows, whatever the number of leads), plus the quarantined ones
+/// through their partial index when those are shown too; `count(*)` over the matching
+/// leads otherwise.
 fn push_count(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
-    match filter.status_only() {
-        Some(status) => {
-            qb.push("SELECT coalesce(sum(n), 0)::int8 FROM lead_status_counts");
-            if let Some(status) = status {
-                qb.push(" WHERE status = ").push_bind(status.as_str());
-            }
+    let kept = |qb: &mut QueryBuilder<'_, Postgres>, status: Option<LeadStatus>| {
+        qb.push("SELECT coalesce(sum(n), 0)::int8 FROM lead_status_counts");
+        if let Some(status) = status {
+            qb.push(" WHERE status = ").push_bind(status.as_str());
+        }
+    };
+    match filter.status_and_quarantine() {
+        Some((status, QuarantineFilter::Exclude)) => kept(qb, status),
+        Some((status, QuarantineFilter::All)) => {
+            qb.push("SELECT (");
+            kept(qb, status);
+            qb.push(") + (SELECT count(*) FROM leads l");
+            push_where(qb, filter, QuarantineFilter::Only);
+            qb.push(")");
         }
         // The accepted leads are all matches less the quarantined ones: the first count
         // stays on the filter's own indexes (index-only where they allow), the second
@@ -194,7 +208,7 @@ fn push_count(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
             push_where(qb, filter, QuarantineFilter::Only);
             qb.push(")");
         }
-        None => {
+        _ => {
             qb.push("SELECT count(*) FROM leads l");
             push_filter(qb, filter);
         }
@@ -300,10 +314,7 @@ impl LeadStore for PostgresStore {
             .bind(info.utm_source.as_deref())
             .bind(info.utm_medium.as_deref())
             .bind(info.utm_campaign.as_deref())
-            .bind(
-                lead.quarantine()
-                    .map(|q| q.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>()),
-            )
+            .bind(reasons_column(lead.quarantine()))
             .bind(lead.quarantine().map(|q| q.at));
         if let Some(created) = &created {
             query = query

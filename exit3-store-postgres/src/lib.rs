@@ -6,6 +6,7 @@ mod idempotency;
 mod lead;
 mod options;
 mod outbox;
+mod privacy;
 mod query;
 mod subscriber;
 #[cfg(feature = "testing")]

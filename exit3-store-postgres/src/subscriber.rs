@@ -9,8 +9,8 @@ use std::net::IpAddr;
 
 use async_trait::async_trait;
 use exit3_core::{
-    Ordering, Page, PageRequest, SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId,
-    SubscriberPatch, SubscriberStatus, Timestamp,
+    Ordering, Page, PageRequest, QuarantineFilter, SubscribeOutcome, Subscriber, SubscriberFilter,
+    SubscriberId, SubscriberPatch, SubscriberStatus, Timestamp,
     domain::{
         ConfirmDecision, Consent, RequestFacts, SubscribeRequest, TokenRecord, UnsubscribeMethod,
         subscription,
@@ -27,6 +27,7 @@ use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 use crate::{
     PostgresStore,
     error::{TxError, corrupt, from_sqlx, is_unique_violation, retrying},
+    lead::{quarantine_of, reasons_column},
     outbox::enqueue,
     query::{TOTAL, fetch_page, push_order, push_page, push_search},
     webhook::announce,
@@ -43,7 +44,7 @@ pub(crate) const COLUMNS: &str = "s.id, s.email, s.full_name, s.status, s.source
     s.created_at, s.updated_at, s.unsubscribed_at, s.confirmed_at, s.consent_text, \
     s.subscribed_at, host(s.subscribed_ip) AS subscribed_ip, s.subscribed_user_agent, \
     host(s.confirmed_ip) AS confirmed_ip, s.confirmed_user_agent, s.unsubscribe_method, \
-    s.confirmations_sent";
+    s.confirmations_sent, s.quarantine_reasons, s.quarantined_at";
 
 #[derive(Debug, FromRow)]
 pub(crate) struct SubscriberRow {
@@ -64,6 +65,8 @@ pub(crate) struct SubscriberRow {
     confirmed_user_agent: Option<String>,
     unsubscribe_method: Option<String>,
     confirmations_sent: Vec<Timestamp>,
+    quarantine_reasons: Option<Vec<String>>,
+    quarantined_at: Option<Timestamp>,
 }
 
 fn ip(column: Option<String>) -> StoreResult<Option<IpAddr>> {
@@ -101,6 +104,7 @@ impl TryFrom<SubscriberRow> for Subscriber {
                 unsubscribe_method,
             },
             confirmations_sent: r.confirmations_sent,
+            quarantine: quarantine_of(r.quarantine_reasons, r.quarantined_at)?,
         })
     }
 }
@@ -146,20 +150,22 @@ enum Write {
 /// Writes the whole state of `s`; `false` when an insert met a row with its address.
 async fn write(conn: &mut PgConnection, s: &Subscriber, how: Write) -> sqlx::Result<bool> {
     const VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::inet, $13, \
-        $14::inet, $15, $16, $17";
+        $14::inet, $15, $16, $17, $18, $19";
     let sql = match how {
         Write::Insert => format!(
             "INSERT INTO newsletter_subscribers (id, email, full_name, status, source, \
                  created_at, updated_at, unsubscribed_at, confirmed_at, consent_text, \
                  subscribed_at, subscribed_ip, subscribed_user_agent, confirmed_ip, \
-                 confirmed_user_agent, unsubscribe_method, confirmations_sent) \
+                 confirmed_user_agent, unsubscribe_method, confirmations_sent, \
+                 quarantine_reasons, quarantined_at) \
              VALUES ({VALUES}) ON CONFLICT ((lower(email))) DO NOTHING"
         ),
         Write::Update => format!(
             "UPDATE newsletter_subscribers SET (email, full_name, status, source, \
                  created_at, updated_at, unsubscribed_at, confirmed_at, consent_text, \
                  subscribed_at, subscribed_ip, subscribed_user_agent, confirmed_ip, \
-                 confirmed_user_agent, unsubscribe_method, confirmations_sent) = \
+                 confirmed_user_agent, unsubscribe_method, confirmations_sent, \
+                 quarantine_reasons, quarantined_at) = \
              ROW({}) WHERE id = $1",
             VALUES.trim_start_matches("$1, ")
         ),
@@ -183,6 +189,8 @@ async fn write(conn: &mut PgConnection, s: &Subscriber, how: Write) -> sqlx::Res
         .bind(&c.confirmed_user_agent)
         .bind(c.unsubscribe_method.map(UnsubscribeMethod::as_str))
         .bind(&s.confirmations_sent)
+        .bind(reasons_column(s.quarantine.as_ref()))
+        .bind(s.quarantine.as_ref().map(|q| q.at))
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -213,7 +221,7 @@ impl PostgresStore {
                     if existing != before {
                         write(&mut tx, &existing, Write::Update).await?;
                     }
-                    (existing, effect, Some(before.status))
+                    (existing, effect, before.announced_status())
                 }
                 None => {
                     let (created, effect) = request.create(next_id(&mut tx).await?, now);
@@ -278,11 +286,12 @@ impl PostgresStore {
             }
             ConfirmDecision::AlreadyConfirmed => ConfirmOutcome::AlreadyConfirmed(subscriber),
             ConfirmDecision::Confirm => {
+                let before = subscriber.announced_status();
                 subscription::confirm(&mut subscriber, facts, now);
                 write(&mut tx, &subscriber, Write::Update).await?;
                 announce(
                     &mut tx,
-                    Some(Event::subscriber_confirmed(&subscriber, now)),
+                    Event::subscriber_change(before, &subscriber, now),
                     now,
                 )
                 .await?;
@@ -312,13 +321,14 @@ impl PostgresStore {
         let Some(mut subscriber) = found else {
             return Ok(false);
         };
+        let before = subscriber.announced_status();
         if !subscription::unsubscribe(&mut subscriber, method, now) {
             return Ok(false);
         }
         write(&mut tx, &subscriber, Write::Update).await?;
         announce(
             &mut tx,
-            Some(Event::subscriber_unsubscribed(&subscriber, now)),
+            Event::subscriber_change(before, &subscriber, now),
             now,
         )
         .await?;
@@ -336,7 +346,7 @@ impl PostgresStore {
         let Some(mut subscriber) = lock_by_id(&mut tx, id).await? else {
             return Ok(None);
         };
-        let before = subscriber.status;
+        let before = subscriber.announced_status();
         patch.apply(&mut subscriber, now);
         write(&mut tx, &subscriber, Write::Update)
             .await
@@ -351,17 +361,50 @@ impl PostgresStore {
             })?;
         announce(
             &mut tx,
-            Event::subscriber_change(Some(before), &subscriber, now),
+            Event::subscriber_change(before, &subscriber, now),
             now,
         )
         .await?;
         tx.commit().await?;
         Ok(Some(subscriber))
     }
+
+    async fn try_release(
+        &self,
+        id: SubscriberId,
+        now: Timestamp,
+    ) -> Result<Option<Subscriber>, TxError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(mut subscriber) = lock_by_id(&mut tx, id).await? else {
+            return Ok(None);
+        };
+        let Some(released) = subscription::release(&mut subscriber, now) else {
+            return Ok(Some(subscriber));
+        };
+        write(&mut tx, &subscriber, Write::Update).await?;
+        announce(
+            &mut tx,
+            Event::subscriber_change(None, &subscriber, now),
+            now,
+        )
+        .await?;
+        if released.confirmation_mail {
+            let message = OutboxMessage::Confirmation {
+                subscriber: subscriber.id,
+            };
+            enqueue(&mut tx, &message, Some(subscriber.id), now).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(subscriber))
+    }
 }
 
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &SubscriberFilter) {
-    qb.push(" WHERE TRUE");
+    qb.push(match filter.quarantined {
+        QuarantineFilter::Exclude => " WHERE s.quarantined_at IS NULL",
+        QuarantineFilter::Only => " WHERE s.quarantined_at IS NOT NULL",
+        QuarantineFilter::All => " WHERE TRUE",
+    });
     if let Some(status) = filter.status {
         qb.push(" AND s.status = ").push_bind(status.as_str());
     }
@@ -416,6 +459,14 @@ impl SubscriberStore for PostgresStore {
         now: Timestamp,
     ) -> StoreResult<Option<Subscriber>> {
         retrying(ATTEMPTS, || self.try_update(id, patch, now)).await
+    }
+
+    async fn release_subscriber(
+        &self,
+        id: SubscriberId,
+        now: Timestamp,
+    ) -> StoreResult<Option<Subscriber>> {
+        retrying(ATTEMPTS, || self.try_release(id, now)).await
     }
 
     async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use exit3_core::{
     LeadPatch, NewLead, NewSubscriber, Origin, Payload, Policy, Scope,
     domain::{RequestFacts, SubscribeRequest},
+    spam::{Quarantine, SpamReason},
     store::{LeadStore, SubscriberStore},
     testing::{
         at,
@@ -56,24 +57,34 @@ fn subscriber_body() -> impl Strategy<Value = Map<String, Value>> {
         })
 }
 
+/// Now and then a quarantine, with any of the reasons.
+fn quarantine() -> impl Strategy<Value = Option<Quarantine>> {
+    prop::option::weighted(
+        0.2,
+        prop::sample::subsequence(SpamReason::ALL, 1..=SpamReason::ALL.len())
+            .prop_map(|reasons| Quarantine { reasons, at: at(0) }),
+    )
+}
+
 #[derive(Debug, Clone)]
 enum Write {
-    Lead(Map<String, Value>, bool, Origin),
+    Lead(Map<String, Value>, bool, Origin, Option<Quarantine>),
     Patch(Map<String, Value>),
-    /// A body, where it came from, and whether double opt-in is on.
-    Subscriber(Map<String, Value>, Origin, bool),
+    /// A body, where it came from, whether double opt-in is on, and the verdict.
+    Subscriber(Map<String, Value>, Origin, bool, Option<Quarantine>),
 }
 
 fn write() -> impl Strategy<Value = Write> {
     prop_oneof![
-        3 => (payload(), any::<bool>(), origin()).prop_map(|(p, a, o)| Write::Lead(p, a, o)),
+        3 => (payload(), any::<bool>(), origin(), quarantine())
+            .prop_map(|(p, a, o, q)| Write::Lead(p, a, o, q)),
         2 => (email_like(), origin()).prop_map(|(email, o)| {
             let body = json!({"full_name": "Ada", "position": "CTO", "email": email});
-            Write::Lead(body.as_object().cloned().unwrap_or_default(), false, o)
+            Write::Lead(body.as_object().cloned().unwrap_or_default(), false, o, None)
         }),
         2 => payload().prop_map(Write::Patch),
-        3 => (subscriber_body(), origin(), any::<bool>())
-            .prop_map(|(b, o, d)| Write::Subscriber(b, o, d)),
+        3 => (subscriber_body(), origin(), any::<bool>(), quarantine())
+            .prop_map(|(b, o, d, q)| Write::Subscriber(b, o, d, q)),
     ]
 }
 
@@ -110,11 +121,12 @@ fn every_value_the_core_accepts_satisfies_the_schemas_checks() {
     let result = runner.run(&write(), |w| {
         runtime.block_on(async {
             match &w {
-                Write::Lead(body, admin, origin) => {
+                Write::Lead(body, admin, origin, quarantine) => {
                     let scope = if *admin { Scope::Admin } else { Scope::Public };
                     if let Ok(lead) =
                         NewLead::parse(&Payload::from(body.clone()), &policy, scope, origin)
                     {
+                        let lead = lead.with_quarantine(quarantine.clone());
                         accepted.borrow_mut()[0] += 1;
                         let stored = store.insert_lead(&lead, &Default::default(), at(1)).await;
                         prop_assert!(stored.is_ok(), "{lead:?}: {stored:?}");
@@ -127,7 +139,7 @@ fn every_value_the_core_accepts_satisfies_the_schemas_checks() {
                         prop_assert!(stored.is_ok(), "{patch:?}: {stored:?}");
                     }
                 }
-                Write::Subscriber(body, origin, double_opt_in) => {
+                Write::Subscriber(body, origin, double_opt_in, quarantine) => {
                     if let Ok(new) = NewSubscriber::parse(&Payload::from(body.clone()), &policy) {
                         accepted.borrow_mut()[2] += 1;
                         let request = SubscribeRequest {
@@ -135,6 +147,7 @@ fn every_value_the_core_accepts_satisfies_the_schemas_checks() {
                             facts: RequestFacts::from_origin(origin),
                             default_consent_text: None,
                             double_opt_in: *double_opt_in,
+                            quarantine: quarantine.clone(),
                         };
                         let stored = store.subscribe(&request, at(3)).await;
                         prop_assert!(stored.is_ok(), "{request:?}: {stored:?}");

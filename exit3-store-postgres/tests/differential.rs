@@ -16,7 +16,8 @@ use exit3_core::{
     Payload, Policy, QuarantineFilter, QueryParams, Search, SortField, SubscriberFilter,
     SubscriberId, SubscriberPatch, SubscriberStatus, ThrottleHit, Timestamp,
     clock::{from_micros, to_micros},
-    domain::UnsubscribeMethod,
+    domain::{SubscribeRequest, UnsubscribeMethod},
+    spam::{Quarantine, SpamReason},
     store::{LeadStore, SubscriberStore, ThrottleStore, UnsubscribeTarget},
     testing::{at, new_lead, subscribe_request},
     throttle::Rate,
@@ -67,7 +68,8 @@ enum Op {
     DeleteLead(usize),
     GetLead(usize),
     /// A body, and whether double opt-in is on.
-    Subscribe(Value, bool),
+    /// A body, double opt-in, and whether the spam defence quarantined it.
+    Subscribe(Value, bool, bool),
     Unsubscribe(usize, UnsubscribeMethod),
     PatchSubscriber(usize, Value),
     DeleteSubscriber(usize),
@@ -229,10 +231,12 @@ fn op() -> impl Strategy<Value = Op> {
             opt(text(4)),
             prop::sample::select(SOURCES),
             any::<bool>(),
+            prop::bool::weighted(0.2),
         )
-            .prop_map(|(e, n, s, double_opt_in)| Op::Subscribe(
+            .prop_map(|(e, n, s, double_opt_in, quarantined)| Op::Subscribe(
                 json!({"email": e, "full_name": n, "source": s}),
-                double_opt_in
+                double_opt_in,
+                quarantined
             )),
         1 => (0..EMAILS.len(), prop::sample::select(UnsubscribeMethod::ALL))
             .prop_map(|(i, m)| Op::Unsubscribe(i, m)),
@@ -273,12 +277,18 @@ fn op() -> impl Strategy<Value = Op> {
             ordering(),
             1u32..4,
             1u32..5,
+            prop::sample::select(vec![
+                QuarantineFilter::Exclude,
+                QuarantineFilter::Only,
+                QuarantineFilter::All,
+            ]),
         )
-            .prop_map(|(status, source, search, o, page, size)| {
+            .prop_map(|(status, source, search, o, page, size, quarantined)| {
                 let filter = SubscriberFilter {
                     status,
                     source: source.map(str::to_owned),
                     search,
+                    quarantined,
                 };
                 Op::ListSubscribers(filter, o, page, size)
             }),
@@ -384,8 +394,14 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
                     show(&b.map(|l| l.map(|l| map_lead(&ids, l)))),
                 )
             }
-            Op::Subscribe(body, double_opt_in) => {
-                let s = subscribe_request(body.clone(), *double_opt_in);
+            Op::Subscribe(body, double_opt_in, quarantined) => {
+                let s = SubscribeRequest {
+                    quarantine: quarantined.then(|| Quarantine {
+                        reasons: vec![SpamReason::Honeypot],
+                        at: t,
+                    }),
+                    ..subscribe_request(body.clone(), *double_opt_in)
+                };
                 let a = mem.subscribe(&s, t).await;
                 let b = pg.subscribe(&s, t).await;
                 if let (Ok((a, _)), Ok((b, _))) = (&a, &b)

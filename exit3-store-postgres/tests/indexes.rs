@@ -14,7 +14,9 @@ use exit3_store_postgres::testing;
 
 use std::time::{Duration, Instant};
 
-use exit3_core::{LeadFilter, LeadStatus, Ordering, PageRequest, Search, testing::at};
+use exit3_core::{
+    LeadFilter, LeadStatus, Ordering, PageRequest, QuarantineFilter, Search, testing::at,
+};
 
 const SEED: &str = "
 INSERT INTO leads (full_name, position, company_name, email, phone, message, status,
@@ -84,6 +86,14 @@ async fn check_indexes(rows: i64) {
     .execute(pool)
     .await
     .unwrap_or_else(|e| panic!("seed client info: {e}"));
+    // One lead in a thousand quarantined, as a bot's share might be.
+    sqlx::query(
+        "UPDATE leads SET quarantine_reasons = '{honeypot}', quarantined_at = created_at
+         WHERE id % 1000 = 0",
+    )
+    .execute(pool)
+    .await
+    .unwrap_or_else(|e| panic!("seed quarantine: {e}"));
     let seeded = started.elapsed();
     for (_, def) in &indexes {
         // A fresh connection per index, with memory enough to sort in one go.
@@ -202,6 +212,45 @@ async fn check_indexes(rows: i64) {
             filter(),
             default,
             page(100, 100),
+        ),
+        (
+            "quarantined=true".into(),
+            with(|f| f.quarantined = QuarantineFilter::Only),
+            default,
+            page(1, 50),
+        ),
+        (
+            "quarantined=true&status=new".into(),
+            with(|f| {
+                f.quarantined = QuarantineFilter::Only;
+                f.status = Some(LeadStatus::New);
+            }),
+            default,
+            page(1, 50),
+        ),
+        (
+            "quarantined=all".into(),
+            with(|f| f.quarantined = QuarantineFilter::All),
+            default,
+            page(1, 50),
+        ),
+        (
+            "quarantined=all&status=lost".into(),
+            with(|f| {
+                f.quarantined = QuarantineFilter::All;
+                f.status = Some(LeadStatus::Lost);
+            }),
+            default,
+            page(1, 50),
+        ),
+        (
+            "quarantined=all&search=3f9a".into(),
+            with(|f| {
+                f.quarantined = QuarantineFilter::All;
+                f.search = Search::new("3f9a");
+            }),
+            default,
+            page(1, 50),
         ),
     ]);
 

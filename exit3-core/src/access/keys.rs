@@ -26,10 +26,7 @@ impl Caller {
     /// A short, stable, non-reversible id of the key: the first 8 bytes of its SHA-256,
     /// in hex.
     pub fn key_fingerprint(&self) -> String {
-        self.fingerprint
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::text::hex(&self.fingerprint)
     }
 }
 

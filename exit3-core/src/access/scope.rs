@@ -49,6 +49,12 @@ pub enum Operation {
     IssueFormToken,
     /// `POST leads/{id}/release/` (admin).
     ReleaseLead,
+    /// `POST newsletter/{id}/release/` (admin).
+    ReleaseSubscriber,
+    /// `GET privacy/export/` (admin).
+    ExportPerson,
+    /// `POST privacy/erase/` (admin).
+    ErasePerson,
 }
 
 impl Operation {

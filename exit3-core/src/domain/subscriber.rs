@@ -10,6 +10,7 @@ use crate::{
     clock::Timestamp,
     error::{Error, FieldErrors},
     input::{self, Payload, TextRule},
+    spam::Quarantine,
     text::EmailAddress,
 };
 
@@ -51,6 +52,16 @@ pub struct Subscriber {
     /// When the latest confirmation mails were queued (at most the newest
     /// [`RESENDS_PER_DAY`](super::subscription::RESENDS_PER_DAY)): the resend limits.
     pub confirmations_sent: Vec<Timestamp>,
+    /// Why and since when it is held back as doubtful (capture.md §1); `None`: accepted.
+    pub quarantine: Option<Quarantine>,
+}
+
+impl Subscriber {
+    /// Its status as the outside world has heard of it: `None` while quarantined, since
+    /// a quarantined subscription fires no event until released.
+    pub fn announced_status(&self) -> Option<SubscriberStatus> {
+        self.quarantine.is_none().then_some(self.status)
+    }
 }
 
 impl fmt::Display for Subscriber {
@@ -311,6 +322,7 @@ mod tests {
             facts: super::super::RequestFacts::default(),
             default_consent_text: None,
             double_opt_in: false,
+            quarantine: None,
         };
         let id = SubscriberId::new(1).expect("positive");
         let (mut s, _) = request.create(id, crate::clock::from_micros(0));

@@ -6,7 +6,7 @@
 use std::{net::IpAddr, time::Duration};
 
 use super::{NewSubscriber, Origin, SubscribeOutcome, Subscriber, SubscriberId, SubscriberStatus};
-use crate::{choice_enum, clock::Timestamp, text};
+use crate::{choice_enum, clock::Timestamp, spam::Quarantine, text};
 
 /// The fewest minutes between two confirmation mails to one address.
 pub const RESEND_GAP: Duration = Duration::from_secs(10 * 60);
@@ -80,6 +80,9 @@ pub struct SubscribeRequest {
     pub default_consent_text: Option<String>,
     /// `NEWSLETTER_DOUBLE_OPT_IN`.
     pub double_opt_in: bool,
+    /// The spam defence's verdict (capture.md §1): `Some` holds the subscription back —
+    /// stored, answered as usual, but no mail and no event until staff release it.
+    pub quarantine: Option<Quarantine>,
 }
 
 /// What subscribing did: the outcome, and whether a confirmation mail is to be queued
@@ -108,9 +111,11 @@ impl SubscribeRequest {
     }
 
     /// The subscriber a new address becomes, with `id` (given by the store): pending
-    /// with its first confirmation mail under double opt-in, active at once without.
+    /// with its first confirmation mail under double opt-in, active at once without; a
+    /// quarantined one is mailed nothing (its mail waits for the release).
     pub fn create(&self, id: SubscriberId, now: Timestamp) -> (Subscriber, SubscribeEffect) {
         let pending = self.double_opt_in;
+        let mail = pending && self.quarantine.is_none();
         let subscriber = Subscriber {
             id,
             email: self.subscriber.email().to_owned(),
@@ -126,11 +131,12 @@ impl SubscribeRequest {
             unsubscribed_at: None,
             confirmed_at: None,
             consent: self.fresh_consent(now),
-            confirmations_sent: if pending { vec![now] } else { Vec::new() },
+            confirmations_sent: if mail { vec![now] } else { Vec::new() },
+            quarantine: self.quarantine.clone(),
         };
         let effect = SubscribeEffect {
             outcome: SubscribeOutcome::Created,
-            confirmation_mail: pending,
+            confirmation_mail: mail,
         };
         (subscriber, effect)
     }
@@ -139,11 +145,21 @@ impl SubscribeRequest {
     /// pending gets another confirmation mail within the resend limits; unsubscribed
     /// comes back — pending and mailed under double opt-in, active without — with a
     /// fresh consent record.
+    ///
+    /// A quarantined request answers the same but changes no accepted subscriber and
+    /// mails nothing; only an unsubscribed address comes back, quarantined (so a bot
+    /// cannot bring back someone who left, and staff see the attempt). An accepted
+    /// request for a quarantined subscriber is the person's own: it clears the
+    /// quarantine and goes on as for an accepted one.
     pub fn apply(&self, existing: &mut Subscriber, now: Timestamp) -> SubscribeEffect {
+        let doubtful = self.quarantine.is_some();
+        if !doubtful && existing.quarantine.take().is_some() {
+            existing.updated_at = now;
+        }
         let (outcome, confirmation_mail) = match existing.status {
             SubscriberStatus::Active => (SubscribeOutcome::AlreadyActive, false),
             SubscriberStatus::Pending => {
-                let mail = may_resend(&existing.confirmations_sent, now);
+                let mail = !doubtful && may_resend(&existing.confirmations_sent, now);
                 (SubscribeOutcome::StillPending, mail)
             }
             SubscriberStatus::Unsubscribed => {
@@ -154,24 +170,57 @@ impl SubscribeRequest {
                 };
                 super::set_status(existing, status, now);
                 existing.consent = self.fresh_consent(now);
-                let mail = self.double_opt_in && may_resend(&existing.confirmations_sent, now);
+                existing.quarantine = self.quarantine.clone();
+                let mail = self.double_opt_in
+                    && !doubtful
+                    && may_resend(&existing.confirmations_sent, now);
                 (SubscribeOutcome::Reactivated, mail)
             }
         };
         if confirmation_mail {
-            existing.confirmations_sent.push(now);
-            let keep = existing
-                .confirmations_sent
-                .len()
-                .saturating_sub(RESENDS_PER_DAY);
-            existing.confirmations_sent.drain(..keep);
-            existing.updated_at = now;
+            note_mail(existing, now);
         }
         SubscribeEffect {
             outcome,
             confirmation_mail,
         }
     }
+}
+
+/// Records a confirmation mail queued at `now`, keeping the newest [`RESENDS_PER_DAY`].
+fn note_mail(subscriber: &mut Subscriber, now: Timestamp) {
+    subscriber.confirmations_sent.push(now);
+    let keep = subscriber
+        .confirmations_sent
+        .len()
+        .saturating_sub(RESENDS_PER_DAY);
+    subscriber.confirmations_sent.drain(..keep);
+    subscriber.updated_at = now;
+}
+
+/// Releases a quarantined subscriber (`POST newsletter/{id}/release/`): the quarantine
+/// is cleared and what acceptance would have sent goes out — the confirmation mail of a
+/// pending one (within the resend limits), the `subscriber.confirmed` of an active one
+/// (stores announce [`Event::subscriber_change`](crate::events::Event::subscriber_change)
+/// from "unheard"). `None` when it was not quarantined: nothing changes.
+pub fn release(subscriber: &mut Subscriber, now: Timestamp) -> Option<Released> {
+    subscriber.quarantine.take()?;
+    subscriber.updated_at = now;
+    let mail = subscriber.status == SubscriberStatus::Pending
+        && may_resend(&subscriber.confirmations_sent, now);
+    if mail {
+        note_mail(subscriber, now);
+    }
+    Some(Released {
+        confirmation_mail: mail,
+    })
+}
+
+/// What releasing a quarantined subscriber sets off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Released {
+    /// Queue a confirmation mail (in the same store call).
+    pub confirmation_mail: bool,
 }
 
 /// Whether another confirmation mail may go to an address whose earlier ones went out
@@ -225,8 +274,10 @@ pub fn decide_confirm(
 }
 
 /// Confirms a pending subscriber: active, `confirmed_at`, where the confirmation came
-/// from in the consent record.
+/// from in the consent record. The link in the mail is the person's own proof, so it
+/// also ends a quarantine.
 pub fn confirm(subscriber: &mut Subscriber, facts: &RequestFacts, now: Timestamp) {
+    subscriber.quarantine = None;
     super::set_status(subscriber, SubscriberStatus::Active, now);
     subscriber.confirmed_at = Some(now);
     subscriber.consent.confirmed_ip = facts.ip;
@@ -266,6 +317,7 @@ mod tests {
             },
             default_consent_text: Some("Yes, send me the newsletter.".into()),
             double_opt_in,
+            quarantine: None,
         }
     }
 
@@ -390,5 +442,63 @@ mod tests {
             decide_confirm(Some(&token), Some(&s), t(3)),
             ConfirmDecision::Invalid
         );
+    }
+
+    fn quarantined(double_opt_in: bool) -> SubscribeRequest {
+        SubscribeRequest {
+            quarantine: Some(Quarantine {
+                reasons: vec![crate::spam::SpamReason::Honeypot],
+                at: t(0),
+            }),
+            ..request(double_opt_in)
+        }
+    }
+
+    #[test]
+    fn a_quarantined_subscription_is_stored_but_mailed_nothing_until_released() {
+        let (mut s, effect) = quarantined(true).create(id(), t(0));
+        assert_eq!(effect.outcome, SubscribeOutcome::Created);
+        assert!(!effect.confirmation_mail);
+        assert!(s.confirmations_sent.is_empty());
+        assert_eq!(s.announced_status(), None);
+        // Asking again while quarantined still mails nothing.
+        let again = quarantined(true).apply(&mut s, t(3600));
+        assert_eq!(
+            (again.outcome, again.confirmation_mail),
+            (SubscribeOutcome::StillPending, false)
+        );
+        let released = release(&mut s, t(7200));
+        assert_eq!(released.map(|r| r.confirmation_mail), Some(true));
+        assert_eq!(s.confirmations_sent, vec![t(7200)]);
+        assert_eq!(s.announced_status(), Some(SubscriberStatus::Pending));
+        assert_eq!(release(&mut s, t(7300)), None, "released once");
+    }
+
+    #[test]
+    fn a_quarantined_request_changes_no_accepted_subscriber_and_brings_back_nobody_unheard() {
+        let (mut s, _) = request(false).create(id(), t(0));
+        let before = s.clone();
+        let effect = quarantined(false).apply(&mut s, t(10));
+        assert_eq!(effect.outcome, SubscribeOutcome::AlreadyActive);
+        assert_eq!(s, before);
+        assert!(unsubscribe(&mut s, UnsubscribeMethod::Api, t(20)));
+        let effect = quarantined(true).apply(&mut s, t(30));
+        assert_eq!(
+            (effect.outcome, effect.confirmation_mail),
+            (SubscribeOutcome::Reactivated, false)
+        );
+        assert_eq!(s.status, SubscriberStatus::Pending);
+        assert_eq!(s.announced_status(), None);
+    }
+
+    #[test]
+    fn the_persons_own_request_or_confirmation_ends_a_quarantine() {
+        let (mut s, _) = quarantined(true).create(id(), t(0));
+        let effect = request(true).apply(&mut s, t(60));
+        assert!(effect.confirmation_mail, "the real request mails at once");
+        assert!(s.quarantine.is_none());
+        let (mut s, _) = quarantined(true).create(id(), t(0));
+        confirm(&mut s, &RequestFacts::default(), t(5));
+        assert_eq!(s.announced_status(), Some(SubscriberStatus::Active));
     }
 }

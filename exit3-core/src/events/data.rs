@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Lead, Subscriber, clock::Timestamp};
+use crate::{Lead, Subscriber, clock::Timestamp, spam::Quarantine};
 
 pub(super) fn rfc3339(at: Timestamp) -> String {
     crate::clock::to_rfc3339_micros(at)
@@ -40,10 +40,17 @@ pub fn lead_json(lead: &Lead) -> Value {
         "client_info": client_info,
         "created_at": rfc3339(lead.created_at),
         "updated_at": rfc3339(lead.updated_at),
-        "quarantine": lead.quarantine.as_ref().map_or(Value::Null, |q| json!({
+        "quarantine": quarantine_json(lead.quarantine.as_ref()),
+    })
+}
+
+/// A quarantine as the admin answers show it, or null.
+fn quarantine_json(quarantine: Option<&Quarantine>) -> Value {
+    quarantine.map_or(Value::Null, |q| {
+        json!({
             "reasons": q.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             "at": rfc3339(q.at),
-        })),
+        })
     })
 }
 
@@ -61,6 +68,9 @@ pub fn subscriber_json(s: &Subscriber) -> Value {
         "updated_at": rfc3339(s.updated_at),
         "unsubscribed_at": time_or_null(s.unsubscribed_at),
         "confirmed_at": time_or_null(s.confirmed_at),
+        // Null in every event (a quarantined subscriber announces nothing): the shape
+        // of the admin answer.
+        "quarantine": quarantine_json(s.quarantine.as_ref()),
         "consent": {
             "consent_text": c.text,
             "subscribed_at": time_or_null(c.subscribed_at),

@@ -68,14 +68,17 @@ impl Event {
 
     /// The event a subscriber's change of status announces, if any: becoming active
     /// (confirmed, or created or brought back active without double opt-in) is
-    /// `subscriber.confirmed`; leaving is `subscriber.unsubscribed`. `before` is `None`
-    /// for a new subscriber. Stores call this after every subscriber change.
+    /// `subscriber.confirmed`; leaving is `subscriber.unsubscribed`. `before` is the
+    /// [`announced_status`](Subscriber::announced_status) before the change: `None` for
+    /// a new or quarantined subscriber, which the outside world has not heard of. A
+    /// quarantined subscriber announces nothing. Stores call this after every subscriber
+    /// change.
     pub fn subscriber_change(
         before: Option<SubscriberStatus>,
         after: &Subscriber,
         at: Timestamp,
     ) -> Option<Self> {
-        if before == Some(after.status) {
+        if after.quarantine.is_some() || before == Some(after.status) {
             return None;
         }
         match after.status {
@@ -85,6 +88,15 @@ impl Event {
             }
             _ => None,
         }
+    }
+
+    /// `person.erased`: the person by the hash of the address, never the address.
+    pub fn person_erased(person: &crate::privacy::Person, at: Timestamp) -> Self {
+        Self::new(
+            EventType::PersonErased,
+            at,
+            json!({ "email_sha256": person.email_sha256() }),
+        )
     }
 
     /// `lead.created`.

@@ -52,7 +52,7 @@ pub struct LeadFilter {
     pub quarantined: QuarantineFilter,
 }
 
-/// Which leads a list shows by quarantine.
+/// Which leads or subscribers a list shows by quarantine.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum QuarantineFilter {
     /// Only accepted ones (the default).
@@ -75,7 +75,7 @@ impl QuarantineFilter {
         }
     }
 
-    /// Whether a lead with this quarantine state is shown.
+    /// Whether a row with this quarantine state is shown.
     pub fn shows(self, quarantined: bool) -> bool {
         match self {
             Self::Exclude => !quarantined,
@@ -91,6 +91,14 @@ impl LeadFilter {
     /// anything else. Stores serve these lists — the admin's usual ones — from
     /// per-status counts or indexes of accepted leads.
     pub fn status_only(&self) -> Option<Option<LeadStatus>> {
+        self.status_and_quarantine()
+            .filter(|(_, q)| *q == QuarantineFilter::Exclude)
+            .map(|(status, _)| status)
+    }
+
+    /// `Some((status, quarantined))` when the filter constrains nothing but the status
+    /// and the quarantine, `None` when it constrains anything else.
+    pub fn status_and_quarantine(&self) -> Option<(Option<LeadStatus>, QuarantineFilter)> {
         // Destructured whole, so that a new filter field must be considered here.
         let Self {
             status,
@@ -101,13 +109,12 @@ impl LeadFilter {
             search,
             quarantined,
         } = self;
-        (*quarantined == QuarantineFilter::Exclude
-            && source.is_none()
+        (source.is_none()
             && category.is_none()
             && created_after.is_none()
             && created_before.is_none()
             && search.is_none())
-        .then_some(*status)
+        .then_some((*status, *quarantined))
     }
 
     /// Whether `lead` is shown: the reference rule for every store.
@@ -136,12 +143,15 @@ pub struct SubscriberFilter {
     pub source: Option<String>,
     /// In `email` or `full_name`.
     pub search: Option<Search>,
+    /// Quarantined subscribers: left out unless asked for (`?quarantined=true|all`).
+    pub quarantined: QuarantineFilter,
 }
 
 impl SubscriberFilter {
     /// Whether `subscriber` is shown: the reference rule for every store.
     pub fn matches(&self, subscriber: &Subscriber) -> bool {
-        self.status.is_none_or(|s| subscriber.status == s)
+        self.quarantined.shows(subscriber.quarantine.is_some())
+            && self.status.is_none_or(|s| subscriber.status == s)
             && self.source.as_ref().is_none_or(|s| &subscriber.source == s)
             && self.search.as_ref().is_none_or(|s| {
                 s.matches(&subscriber.email)

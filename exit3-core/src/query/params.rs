@@ -162,6 +162,8 @@ impl SubscriberQuery {
             status: choice_filter(params, &mut errors, "status", SubscriberStatus::parse),
             source: choice_filter(params, &mut errors, "source", |s| policy.source(s)),
             search: search_filter(params, &mut errors),
+            quarantined: choice_filter(params, &mut errors, "quarantined", QuarantineFilter::parse)
+                .unwrap_or_default(),
         };
         let filter = errors.into_result(filter)?;
         Ok(Self {

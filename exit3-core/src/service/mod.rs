@@ -1,11 +1,12 @@
 //! [`Exit3`]: the one entry point every frontend calls. Each operation authenticates,
 //! authorises the caller's scope, throttles, parses, stores — in that order, as DRF does —
 //! and answers a core result or a core [`Error`]. The operations live one file per area
-//! (`leads`, `newsletter`); this file holds the service, its builder and `admit`.
+//! (`leads`, `newsletter`, `privacy`, …); this file holds the service, its builder and `admit`.
 
 mod idempotency;
 mod leads;
 mod newsletter;
+mod privacy;
 mod spam;
 mod webhooks;
 

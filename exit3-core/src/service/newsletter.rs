@@ -118,14 +118,20 @@ impl Exit3 {
     ) -> Result<Subscribed, Error> {
         let caller = self.admit(ctx, Operation::Subscribe).await?;
         let new = NewSubscriber::parse(payload, self.policy())?;
+        let now = self.now();
+        let quarantine = match caller.scope() {
+            Scope::Admin => None,
+            Scope::Public => self.judge(payload, now).await?,
+        };
         let settings = &self.inner.newsletter;
         let request = SubscribeRequest {
             subscriber: new,
             facts: RequestFacts::from_origin(&ctx.origin),
             default_consent_text: settings.consent_text.clone(),
             double_opt_in: settings.double_opt_in,
+            quarantine,
         };
-        let (subscriber, outcome) = self.inner.store.subscribe(&request, self.now()).await?;
+        let (subscriber, outcome) = self.inner.store.subscribe(&request, now).await?;
         let view = match caller.scope() {
             Scope::Admin => SubscriberView::Full(Box::new(subscriber)),
             Scope::Public => SubscriberView::Receipt {
@@ -163,6 +169,22 @@ impl Exit3 {
         self.inner
             .store
             .update_subscriber(id, &patch, self.now())
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// `POST newsletter/{id}/release/`: clears the quarantine and only then sends what
+    /// acceptance would have (the confirmation mail, or `subscriber.confirmed`).
+    pub async fn release_subscriber(
+        &self,
+        ctx: &RequestContext,
+        id: i64,
+    ) -> Result<Subscriber, Error> {
+        self.admit(ctx, Operation::ReleaseSubscriber).await?;
+        let id = SubscriberId::new(id).ok_or(Error::NotFound)?;
+        self.inner
+            .store
+            .release_subscriber(id, self.now())
             .await?
             .ok_or(Error::NotFound)
     }

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 
 use super::{
     ConfirmOutcome, DynStore, HealthCheck, IdempotencyStore, LeadStore, Maintenance, OutboxStore,
-    StoreError, StoreResult, SubscriberStore, ThrottleStore, UnsubscribeTarget, WebhookStore,
+    PrivacyStore, StoreError, StoreResult, SubscriberStore, ThrottleStore, UnsubscribeTarget,
+    WebhookStore,
 };
 use crate::{
     clock::Timestamp,
@@ -17,9 +18,10 @@ use crate::{
         Lead, LeadId, LeadPatch, NewLead, RequestFacts, SubscribeOutcome, SubscribeRequest,
         Subscriber, SubscriberId, SubscriberPatch, UnsubscribeMethod,
     },
-    events::LeadEffects,
+    events::{Event, LeadEffects},
     idempotency::{Begun, Fingerprint, RecordKey, StoredAnswer},
     outbox::{AttemptOutcome, Claimed, OutboxId, OutboxStats},
+    privacy::{Erased, Person, PersonData},
     query::{LeadFilter, Ordering, Page, PageRequest, SubscriberFilter},
     throttle::{ThrottleDecision, ThrottleHit},
     tokens::TokenHash,
@@ -71,6 +73,8 @@ store_calls! {
     GetSubscriber = "get_subscriber",
     /// [`SubscriberStore::update_subscriber`].
     UpdateSubscriber = "update_subscriber",
+    /// [`SubscriberStore::release_subscriber`].
+    ReleaseSubscriber = "release_subscriber",
     /// [`SubscriberStore::delete_subscriber`].
     DeleteSubscriber = "delete_subscriber",
     /// [`SubscriberStore::unsubscribe`].
@@ -117,6 +121,10 @@ store_calls! {
     ReleaseIdempotent = "release_idempotent",
     /// [`Maintenance::purge_idempotency`].
     PurgeIdempotency = "purge_idempotency",
+    /// [`PrivacyStore::person_data`].
+    PersonData = "person_data",
+    /// [`PrivacyStore::erase_person`].
+    ErasePerson = "erase_person",
     /// [`HealthCheck::health`].
     Health = "health",
 }
@@ -253,6 +261,17 @@ impl<H: StoreHook> SubscriberStore for Decorated<H> {
         self.run(
             StoreCall::UpdateSubscriber,
             self.inner.update_subscriber(id, patch, now),
+        )
+        .await
+    }
+    async fn release_subscriber(
+        &self,
+        id: SubscriberId,
+        now: Timestamp,
+    ) -> StoreResult<Option<Subscriber>> {
+        self.run(
+            StoreCall::ReleaseSubscriber,
+            self.inner.release_subscriber(id, now),
         )
         .await
     }
@@ -482,6 +501,26 @@ impl<H: StoreHook> IdempotencyStore for Decorated<H> {
         self.run(
             StoreCall::ReleaseIdempotent,
             self.inner.release_idempotent(key),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHook> PrivacyStore for Decorated<H> {
+    async fn person_data(&self, person: &Person) -> StoreResult<PersonData> {
+        self.run(StoreCall::PersonData, self.inner.person_data(person))
+            .await
+    }
+    async fn erase_person(
+        &self,
+        person: &Person,
+        erased: &Event,
+        now: Timestamp,
+    ) -> StoreResult<Erased> {
+        self.run(
+            StoreCall::ErasePerson,
+            self.inner.erase_person(person, erased, now),
         )
         .await
     }

@@ -24,9 +24,10 @@ use crate::{
         Lead, LeadId, LeadPatch, NewLead, RequestFacts, SubscribeOutcome, SubscribeRequest,
         Subscriber, SubscriberId, SubscriberPatch, UnsubscribeMethod,
     },
-    events::LeadEffects,
+    events::{Event, LeadEffects},
     idempotency::{Begun, Fingerprint, RecordKey, StoredAnswer},
     outbox::{AttemptOutcome, Claimed, OutboxId, OutboxStats},
+    privacy::{Erased, Person, PersonData},
     query::{LeadFilter, Ordering, Page, PageRequest, SubscriberFilter},
     throttle::{ThrottleDecision, ThrottleHit},
     tokens::TokenHash,
@@ -124,6 +125,18 @@ pub trait SubscriberStore: Send + Sync + Debug + 'static {
         &self,
         id: SubscriberId,
         patch: &SubscriberPatch,
+        now: Timestamp,
+    ) -> StoreResult<Option<Subscriber>>;
+
+    /// Releases a quarantined subscriber as
+    /// [`subscription::release`](crate::domain::subscription::release) does, atomically:
+    /// its confirmation mail (when the release asks for one) and its
+    /// [`Event::subscriber_change`](crate::events::Event::subscriber_change) from "unheard"
+    /// are written in the same transaction. A subscriber that is not quarantined is
+    /// answered as it is; `None` when there is no such subscriber.
+    async fn release_subscriber(
+        &self,
+        id: SubscriberId,
         now: Timestamp,
     ) -> StoreResult<Option<Subscriber>>;
 
@@ -356,6 +369,27 @@ pub trait WebhookStore: Send + Sync + Debug + 'static {
     ) -> StoreResult<Option<Page<WebhookDelivery>>>;
 }
 
+/// One person's data (privacy.md §1): what an export reads and an erasure removes.
+#[async_trait]
+pub trait PrivacyStore: Send + Sync + Debug {
+    /// Every lead and the subscriber whose address [`Person::is`] the person's, and the
+    /// mails queued to that subscriber.
+    async fn person_data(&self, person: &Person) -> StoreResult<PersonData>;
+
+    /// Erases the person in one transaction: every lead with the address (and its
+    /// client info), the subscriber (its tokens and consent record), every outbox
+    /// message to that subscriber or whose text [`Person::is_mentioned_in`] (in any
+    /// state), and every idempotency record whose kept answer mentions it; then fans out
+    /// `erased` (`person.erased`) to the endpoints that listen — even when nothing was
+    /// found, so that receivers erase their own copies.
+    async fn erase_person(
+        &self,
+        person: &Person,
+        erased: &Event,
+        now: Timestamp,
+    ) -> StoreResult<Erased>;
+}
+
 /// A complete backend: every capability.
 pub trait Store:
     LeadStore
@@ -364,6 +398,7 @@ pub trait Store:
     + WebhookStore
     + ThrottleStore
     + IdempotencyStore
+    + PrivacyStore
     + Maintenance
     + HealthCheck
 {
@@ -376,6 +411,7 @@ impl<T> Store for T where
         + WebhookStore
         + ThrottleStore
         + IdempotencyStore
+        + PrivacyStore
         + Maintenance
         + HealthCheck
 {

@@ -21,15 +21,17 @@ mod lead_events;
 mod leads;
 mod maintenance;
 mod outbox;
+mod privacy;
 mod quarantine;
 pub mod strategies;
+mod subscriber_quarantine;
 mod subscribers;
 mod throttle;
 mod webhooks;
 
 pub use self::{
-    idempotency::*, lead_events::*, leads::*, maintenance::*, outbox::*, quarantine::*,
-    subscribers::*, throttle::*, webhooks::*,
+    idempotency::*, lead_events::*, leads::*, maintenance::*, outbox::*, privacy::*, quarantine::*,
+    subscriber_quarantine::*, subscribers::*, throttle::*, webhooks::*,
 };
 use crate::{
     access::Scope,
@@ -76,6 +78,8 @@ macro_rules! store_conformance {
             subscriber_events_fan_out_with_their_change,
             lead_events_fan_out_with_their_change,
             quarantined_leads_are_silent_until_released,
+            quarantined_subscriptions_are_silent_until_released,
+            erasure_removes_one_person_and_only_them,
             webhook_pings_go_to_one_endpoint,
             throttle_follows_the_model,
             throttle_follows_the_model_when_the_limit_changes,
@@ -155,6 +159,7 @@ pub fn subscribe_request(body: Value, double_opt_in: bool) -> SubscribeRequest {
         },
         default_consent_text: Some("Send me the newsletter.".into()),
         double_opt_in,
+        quarantine: None,
     }
 }
 

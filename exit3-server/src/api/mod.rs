@@ -9,6 +9,7 @@ use poem_openapi::{OpenApiService, Tags};
 pub mod health;
 pub mod leads;
 pub mod newsletter;
+pub mod privacy;
 pub mod webhooks;
 
 /// What every operation needs.
@@ -29,6 +30,8 @@ pub enum ApiTags {
     Newsletter,
     /// Webhook endpoints and their deliveries.
     Webhooks,
+    /// One person's export and erasure (privacy.md §1).
+    Privacy,
     /// Readiness and liveness.
     Health,
 }
@@ -41,6 +44,8 @@ pub type Apis = (
     newsletter::LegacyNewsletterApi,
     webhooks::WebhooksApi,
     webhooks::LegacyWebhooksApi,
+    privacy::PrivacyApi,
+    privacy::LegacyPrivacyApi,
     health::HealthApi,
 );
 
@@ -55,6 +60,8 @@ pub fn service(state: ApiState) -> OpenApiService<Apis, ()> {
             newsletter::LegacyNewsletterApi(state.clone()),
             webhooks::WebhooksApi(state.clone()),
             webhooks::LegacyWebhooksApi(state.clone()),
+            privacy::PrivacyApi(state.clone()),
+            privacy::LegacyPrivacyApi(state.clone()),
             health::HealthApi(state, Arc::default()),
         ),
         "Exit Three API",

@@ -1,4 +1,5 @@
-//! `newsletter/`, `newsletter/{id}/` and `newsletter/unsubscribe/`.
+//! `newsletter/`, `newsletter/{id}/`, `newsletter/{id}/release/`, `newsletter/confirm/`
+//! and `newsletter/unsubscribe/`.
 
 use std::sync::Arc;
 
@@ -188,6 +189,19 @@ async fn delete(state: &ApiState, ctx: RequestContext, id: &str) -> Result<Delet
     Ok(Deleted::NoContent)
 }
 
+async fn release(
+    state: &ApiState,
+    ctx: RequestContext,
+    id: &str,
+) -> Result<SubscriberFound, ReadError> {
+    let s = state
+        .exit3
+        .release_subscriber(&ctx, path_id(id))
+        .await
+        .map_err(|e| ReadError::from_core(e, state.debug))?;
+    Ok(SubscriberFound::Ok(Json(s.into())))
+}
+
 async fn confirm(
     state: &ApiState,
     ctx: RequestContext,
@@ -225,7 +239,8 @@ macro_rules! newsletter_api {
         $name:ident,
         prefix = $prefix:tt,
         deprecated = $deprecated:tt,
-        ids = [$list_id:tt, $create_id:tt, $get_id:tt, $patch_id:tt, $delete_id:tt, $unsub_id:tt, $confirm_id:tt]
+        ids = [$list_id:tt, $create_id:tt, $get_id:tt, $patch_id:tt, $delete_id:tt, $unsub_id:tt, $confirm_id:tt,
+               $release_id:tt]
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
@@ -256,6 +271,9 @@ macro_rules! newsletter_api {
                 /// `created_at`, `-created_at` (default), `updated_at`, `-updated_at`,
                 /// `full_name`, `-full_name`, `status`, `-status`.
                 #[oai(name = "ordering")] _ordering: Query<Option<String>>,
+                /// Quarantined subscribers (capture.md §1) are left out unless `true`
+                /// (only them) or `all`.
+                #[oai(name = "quarantined")] _quarantined: Query<Option<String>>,
             ) -> Result<SubscriberList, ReadError> {
                 list(&self.0, key.context(client), query).await
             }
@@ -314,6 +332,22 @@ macro_rules! newsletter_api {
                 delete(&self.0, key.context(client), &id.0).await
             }
 
+            /// Release a quarantined subscriber (admin)
+            ///
+            /// Clears its quarantine, then sends what acceptance would have sent (the
+            /// confirmation mail of a pending one, `subscriber.confirmed` of an active
+            /// one). A subscriber that is not quarantined is answered as it is.
+            #[oai(path = "/newsletter/:id/release/", method = "post", operation_id = $release_id, deprecated = $deprecated)]
+            async fn release(
+                &self,
+                key: ApiKey,
+                client: Client,
+                /// The subscriber's id.
+                id: Path<String>,
+            ) -> Result<SubscriberFound, ReadError> {
+                release(&self.0, key.context(client), &id.0).await
+            }
+
             /// Confirm a subscription (admin, public)
             ///
             /// For a website that hosts its own confirmation page
@@ -350,7 +384,8 @@ newsletter_api!(
     NewsletterApi,
     prefix = "/backend/api/v1",
     deprecated = false,
-    ids = ["newsletter_list", "newsletter_create", "newsletter_retrieve", "newsletter_partial_update", "newsletter_destroy", "newsletter_unsubscribe", "newsletter_confirm"]
+    ids = ["newsletter_list", "newsletter_create", "newsletter_retrieve", "newsletter_partial_update", "newsletter_destroy", "newsletter_unsubscribe", "newsletter_confirm",
+           "newsletter_release"]
 );
 
 newsletter_api!(
@@ -358,5 +393,6 @@ newsletter_api!(
     LegacyNewsletterApi,
     prefix = "/backend/api",
     deprecated = true,
-    ids = ["legacy_newsletter_list", "legacy_newsletter_create", "legacy_newsletter_retrieve", "legacy_newsletter_partial_update", "legacy_newsletter_destroy", "legacy_newsletter_unsubscribe", "legacy_newsletter_confirm"]
+    ids = ["legacy_newsletter_list", "legacy_newsletter_create", "legacy_newsletter_retrieve", "legacy_newsletter_partial_update", "legacy_newsletter_destroy", "legacy_newsletter_unsubscribe", "legacy_newsletter_confirm",
+           "legacy_newsletter_release"]
 );

@@ -55,10 +55,37 @@ pub enum Command {
         #[arg(long)]
         deploy: bool,
     },
+    /// One person's data (privacy.md §1): export it as JSON, or erase it.
+    Privacy {
+        /// Export or erase.
+        #[command(subcommand)]
+        action: PrivacyCommand,
+    },
     /// Print the OpenAPI document (JSON).
     Openapi,
     /// Exit 0 when GET /backend/health/ on BIND answers 200, else 1 (for containers).
     Healthcheck,
+}
+
+/// The `privacy` commands.
+#[derive(Debug, Subcommand)]
+pub enum PrivacyCommand {
+    /// Print everything stored about the address (the JSON of `GET privacy/export/`).
+    Export {
+        /// The person's address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Erase everything stored about the address (as `POST privacy/erase/`), after
+    /// asking for confirmation on the terminal.
+    Erase {
+        /// The person's address.
+        #[arg(long)]
+        email: String,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// `openapi`: the document, needing no settings.

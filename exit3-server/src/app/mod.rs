@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod error_reports;
 pub mod logging;
+pub mod privacy;
 pub mod tasks;
 pub mod wiring;
 
@@ -38,6 +39,9 @@ pub fn main() -> ExitCode {
         Command::Migrate => with_settings(|s| run(&s, |s| async move { migrate(&s).await })),
         Command::Maintenance => with_settings(|s| run(&s, |s| async move { maintain(&s).await })),
         Command::Worker => with_settings(|s| run(&s, |s| async move { work(&s).await })),
+        Command::Privacy { action } => {
+            with_settings(|s| run(&s, move |s| async move { privacy::run(&s, action).await }))
+        }
         Command::Serve { no_migrate } => with_settings(|s| run(&s, move |s| serve(s, !no_migrate))),
     }
 }

@@ -17,7 +17,7 @@ pub use self::{
     },
     detail::{BadRequestBody, Detail, FieldMessages, ServerErrorBody},
     json::SerdeJson,
-    lead::{ClientInfoOut, LeadOut, LeadPage},
+    lead::{ClientInfoOut, LeadOut, LeadPage, QuarantineOut},
     page::PageLinks,
     subscriber::{
         ConsentOut, SubscribeBody, SubscriberDetail, SubscriberOut, SubscriberPage,

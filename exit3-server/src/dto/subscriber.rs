@@ -3,7 +3,7 @@
 use exit3_core::{Subscriber, SubscriberView};
 use poem_openapi::{Object, Union};
 
-use super::{SubscriberStatusWire, UnsubscribeMethodWire, WireTime};
+use super::{QuarantineOut, SubscriberStatusWire, UnsubscribeMethodWire, WireTime};
 
 /// A newsletter subscriber, as the admin reads it.
 #[derive(Debug, Clone, Object)]
@@ -31,6 +31,10 @@ pub struct SubscriberOut {
     /// Read-only; when the address was confirmed (double opt-in).
     #[oai(nullable)]
     pub confirmed_at: Option<WireTime>,
+    /// Read-only: why the spam defence quarantined it (capture.md §1); null for an
+    /// accepted subscriber. The public key never sees it.
+    #[oai(nullable)]
+    pub quarantine: Option<QuarantineOut>,
 }
 
 impl From<Subscriber> for SubscriberOut {
@@ -45,6 +49,7 @@ impl From<Subscriber> for SubscriberOut {
             updated_at: WireTime(s.updated_at),
             unsubscribed_at: s.unsubscribed_at.map(WireTime),
             confirmed_at: s.confirmed_at.map(WireTime),
+            quarantine: s.quarantine.map(Into::into),
         }
     }
 }

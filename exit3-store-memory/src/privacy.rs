@@ -1,0 +1,96 @@
+//! One person's export and erasure, over every collection the store keeps.
+
+use async_trait::async_trait;
+use exit3_core::{
+    Timestamp,
+    events::Event,
+    messages::CONFIRM_SUBJECT,
+    outbox::OutboxMessage,
+    privacy::{Erased, MailRecord, Person, PersonData},
+    store::{PrivacyStore, StoreResult},
+};
+
+use crate::{MemoryStore, lock, read, write};
+
+/// Whether the outbox message is to `subscriber` or mentions `person`.
+fn concerns(message: &OutboxMessage, subscriber: Option<i64>, person: &Person) -> bool {
+    match message {
+        OutboxMessage::Confirmation { subscriber: s } => Some(s.get()) == subscriber,
+        other => person.is_mentioned_in(&other.payload().to_string()),
+    }
+}
+
+#[async_trait]
+impl PrivacyStore for MemoryStore {
+    async fn person_data(&self, person: &Person) -> StoreResult<PersonData> {
+        let data = read(&self.data);
+        let leads = data
+            .leads
+            .values()
+            .filter(|l| l.email.as_deref().is_some_and(|e| person.is(e)))
+            .cloned()
+            .collect();
+        let subscriber = data
+            .emails
+            .get(person.email())
+            .and_then(|id| data.subscribers.get(id))
+            .cloned();
+        let deliveries = subscriber
+            .as_ref()
+            .map(|s| {
+                data.outbox
+                    .values()
+                    .filter(|q| {
+                        matches!(q.message, OutboxMessage::Confirmation { subscriber } if subscriber == s.id)
+                    })
+                    .map(|q| MailRecord {
+                        at: q.created_at,
+                        subject: CONFIRM_SUBJECT.to_owned(),
+                        status: q.status,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(PersonData {
+            leads,
+            subscriber,
+            deliveries,
+        })
+    }
+
+    async fn erase_person(
+        &self,
+        person: &Person,
+        erased: &Event,
+        now: Timestamp,
+    ) -> StoreResult<Erased> {
+        let mut data = write(&self.data);
+        let leads: Vec<i64> = data
+            .leads
+            .values()
+            .filter(|l| l.email.as_deref().is_some_and(|e| person.is(e)))
+            .map(|l| l.id.get())
+            .collect();
+        for id in &leads {
+            if let Some(lead) = data.leads.remove(id) {
+                data.unindex(&lead);
+            }
+        }
+        let subscriber = data.emails.remove(person.email());
+        if let Some(id) = subscriber {
+            data.subscribers.remove(&id);
+            data.tokens.retain(|_, t| t.subscriber.get() != id);
+        }
+        let before = data.outbox.len();
+        data.outbox
+            .retain(|_, q| !concerns(&q.message, subscriber, person));
+        let deliveries = (before - data.outbox.len()) as u64;
+        lock(&self.idempotency).forget(|body| person.is_mentioned_in(body));
+        data.announce(Some(erased.clone()), now);
+        Ok(Erased {
+            leads: leads.len() as u64,
+            subscribers: u64::from(subscriber.is_some()),
+            deliveries,
+        })
+    }
+}

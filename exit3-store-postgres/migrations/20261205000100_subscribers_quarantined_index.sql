@@ -1,0 +1,3 @@
+-- no-transaction
+CREATE INDEX CONCURRENTLY newsletter_subscribers_quarantined ON newsletter_subscribers (quarantined_at)
+    WHERE quarantined_at IS NOT NULL;

@@ -1,0 +1,160 @@
+//! One person's export and erasure: the rows by their address (`lower(email)`, on its
+//! index), and the text the outbox and the idempotency records keep, searched for the
+//! address's JSON forms ([`Person::json_forms`]) — those two tables are short-lived
+//! (retention and expiry keep them small), so a scan of them is the price of an erasure,
+//! paid rarely.
+
+use async_trait::async_trait;
+use exit3_core::{
+    Lead, Subscriber, Timestamp,
+    events::Event,
+    messages::CONFIRM_SUBJECT,
+    outbox::DeliveryStatus,
+    privacy::{Erased, MailRecord, Person, PersonData},
+    store::{PrivacyStore, StoreResult},
+};
+use sqlx::FromRow;
+
+use crate::{
+    PostgresStore,
+    error::{TxError, corrupt, from_sqlx, retrying},
+    lead::{LEAD_COLUMNS, LeadRow},
+    subscriber::{COLUMNS as SUBSCRIBER_COLUMNS, SubscriberRow},
+    webhook::announce,
+};
+
+/// How often an erasure that met a deadlock is tried.
+const ATTEMPTS: u32 = 3;
+
+/// `LIKE` patterns (backslash is `LIKE`'s default escape) for text that contains one of
+/// the person's JSON forms, lower-case.
+fn mention_patterns(person: &Person) -> Vec<String> {
+    person
+        .json_forms()
+        .iter()
+        .map(|form| {
+            let mut pattern = String::with_capacity(form.len() + 2);
+            pattern.push('%');
+            for c in form.chars() {
+                if matches!(c, '\\' | '%' | '_') {
+                    pattern.push('\\');
+                }
+                pattern.push(c);
+            }
+            pattern.push('%');
+            pattern
+        })
+        .collect()
+}
+
+#[derive(Debug, FromRow)]
+struct MailRow {
+    created_at: Timestamp,
+    status: String,
+}
+
+impl PostgresStore {
+    async fn try_erase(
+        &self,
+        person: &Person,
+        erased: &Event,
+        now: Timestamp,
+    ) -> Result<Erased, TxError> {
+        let mut tx = self.pool.begin().await?;
+        let leads = sqlx::query("DELETE FROM leads WHERE lower(email) = $1")
+            .bind(person.email())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let subscriber: Option<i64> = sqlx::query_scalar(
+            "DELETE FROM newsletter_subscribers WHERE lower(email) = $1 RETURNING id",
+        )
+        .bind(person.email())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let patterns = mention_patterns(person);
+        let deliveries = sqlx::query(
+            "DELETE FROM outbox WHERE subscriber_id = $1 \
+             OR lower(payload) LIKE ANY ($2) OR lower(last_error) LIKE ANY ($2)",
+        )
+        .bind(subscriber)
+        .bind(&patterns)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("DELETE FROM idempotency_keys WHERE lower(body) LIKE ANY ($1)")
+            .bind(&patterns)
+            .execute(&mut *tx)
+            .await?;
+        announce(&mut tx, Some(erased.clone()), now).await?;
+        tx.commit().await?;
+        Ok(Erased {
+            leads,
+            subscribers: u64::from(subscriber.is_some()),
+            deliveries,
+        })
+    }
+}
+
+#[async_trait]
+impl PrivacyStore for PostgresStore {
+    async fn person_data(&self, person: &Person) -> StoreResult<PersonData> {
+        let leads: Vec<LeadRow> = sqlx::query_as(&format!(
+            "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN client_info c ON c.lead_id = l.id \
+             WHERE lower(l.email) = $1 ORDER BY l.id"
+        ))
+        .bind(person.email())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        let leads = leads
+            .into_iter()
+            .map(Lead::try_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let subscriber: Option<SubscriberRow> = sqlx::query_as(&format!(
+            "SELECT {SUBSCRIBER_COLUMNS} FROM newsletter_subscribers s WHERE lower(s.email) = $1"
+        ))
+        .bind(person.email())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        let subscriber = subscriber.map(Subscriber::try_from).transpose()?;
+        let deliveries = match &subscriber {
+            None => Vec::new(),
+            Some(s) => {
+                let rows: Vec<MailRow> = sqlx::query_as(
+                    "SELECT created_at, status FROM outbox \
+                     WHERE subscriber_id = $1 AND topic = 'confirmation' ORDER BY id",
+                )
+                .bind(s.id.get())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(from_sqlx)?;
+                rows.into_iter()
+                    .map(|r| {
+                        Ok(MailRecord {
+                            at: r.created_at,
+                            subject: CONFIRM_SUBJECT.to_owned(),
+                            status: DeliveryStatus::parse(&r.status)
+                                .ok_or_else(|| corrupt("delivery status", &r.status))?,
+                        })
+                    })
+                    .collect::<StoreResult<Vec<_>>>()?
+            }
+        };
+        Ok(PersonData {
+            leads,
+            subscriber,
+            deliveries,
+        })
+    }
+
+    async fn erase_person(
+        &self,
+        person: &Person,
+        erased: &Event,
+        now: Timestamp,
+    ) -> StoreResult<Erased> {
+        retrying(ATTEMPTS, || self.try_erase(person, erased, now)).await
+    }
+}
