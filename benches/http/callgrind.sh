@@ -5,7 +5,7 @@
 #
 #   benches/http/callgrind.sh                         # this checkout's release build
 #   benches/http/callgrind.sh before=/tmp/old/exit3-server now=target/release/exit3-server
-#   SCENARIOS="create" N1=100 N2=400 benches/http/callgrind.sh ...
+#   SCENARIOS="create" N=2000 benches/http/callgrind.sh ...
 #
 # Scenarios, on the memory store (no database: the server's own work only), each over one
 # keep-alive connection (one curl process), the same requests as benches/http/load.sh:
@@ -13,15 +13,15 @@
 #   list    GET leads/?status=new (page 1 of 50) on SEED (2,000) leads, 400 new; admin key
 #   create  POST leads/ (the 11-field form), public key, a distinct X-Forwarded-For each,
 #           default rates (throttling on)
-# For each build and scenario the server runs twice under valgrind, once with N1 and once
-# with N2 requests; instructions per request = (I(N2) - I(N1)) / (N2 - N1), so start-up,
-# seeding and shutdown cancel out. Background tasks are off (WORKER=off, maintenance
-# hourly) so that time spent under valgrind adds nothing. Needs valgrind and curl.
+# For each build and scenario the server runs under valgrind: start-up, seeding and 20
+# warm-up requests, then the counters are zeroed (callgrind_control -z) and N (2,000)
+# requests sent; instructions per request = the count at exit / N. Background tasks are
+# off (WORKER=off, maintenance hourly) so that time spent under valgrind adds nothing.
+# Two runs of one build agree within about 2 %. Needs valgrind and curl.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-N1="${N1:-100}"
-N2="${N2:-400}"
+N="${N:-2000}"
 SEED="${SEED:-2000}"
 SCENARIOS="${SCENARIOS:-health list create}"
 PORT="${PORT:-18090}"
@@ -91,6 +91,8 @@ measure() {
     sleep 0.5
   done
   [ "$scenario" = list ] && seed | curl -s -K -
+  requests "$scenario" 20 | curl -s -K -
+  callgrind_control -z "$pid" >/dev/null 2>&1
   requests "$scenario" "$count" | curl -s -K -
   kill -TERM "$pid"; wait "$pid" || true
   awk '/^(summary|totals):/ {print $2; exit}' "$out"
@@ -100,9 +102,8 @@ printf '%-10s %-8s %14s\n' build scenario instr/request
 for pair in "${BUILDS[@]}"; do
   label=${pair%%=*} bin=${pair#*=}
   for scenario in $SCENARIOS; do
-    low=$(measure "$bin" "$scenario" "$N1")
-    high=$(measure "$bin" "$scenario" "$N2")
-    printf '%-10s %-8s %14d\n' "$label" "$scenario" $(( (high - low) / (N2 - N1) ))
+    total=$(measure "$bin" "$scenario" "$N")
+    printf '%-10s %-8s %14d\n' "$label" "$scenario" $(( total / N ))
   done
 done
 rm -rf "$WORK"
