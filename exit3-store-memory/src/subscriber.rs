@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use exit3_core::{
     Ordering, Page, PageRequest, SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId,
-    SubscriberPatch, Timestamp,
+    SubscriberPatch, SubscriberStatus, Timestamp,
     domain::{ConfirmDecision, RequestFacts, SubscribeRequest, UnsubscribeMethod, subscription},
     events::Event,
     outbox::OutboxMessage,
@@ -15,6 +15,28 @@ use exit3_core::{
 };
 
 use crate::{Data, MemoryStore, page_of, read, write};
+
+impl Data {
+    /// In the change's write: the event its change of status announces (from `before`,
+    /// see [`Event::subscriber_change`]) and, when asked, its confirmation mail.
+    fn side_effects(
+        &mut self,
+        before: Option<SubscriberStatus>,
+        subscriber: &Subscriber,
+        confirmation_mail: bool,
+        now: Timestamp,
+    ) {
+        self.announce(Event::subscriber_change(before, subscriber, now), now);
+        if confirmation_mail {
+            self.enqueue(
+                OutboxMessage::Confirmation {
+                    subscriber: subscriber.id,
+                },
+                now,
+            );
+        }
+    }
+}
 
 #[async_trait]
 impl SubscriberStore for MemoryStore {
@@ -42,15 +64,7 @@ impl SubscriberStore for MemoryStore {
                     (subscriber, effect, None)
                 }
             };
-        data.announce(Event::subscriber_change(before, &subscriber, now), now);
-        if effect.confirmation_mail {
-            data.enqueue(
-                OutboxMessage::Confirmation {
-                    subscriber: subscriber.id,
-                },
-                now,
-            );
-        }
+        data.side_effects(before, &subscriber, effect.confirmation_mail, now);
         Ok((subscriber, effect.outcome))
     }
 
@@ -67,15 +81,7 @@ impl SubscriberStore for MemoryStore {
             return Ok(Some(subscriber.clone()));
         };
         let subscriber = subscriber.clone();
-        data.announce(Event::subscriber_change(None, &subscriber, now), now);
-        if released.confirmation_mail {
-            data.enqueue(
-                OutboxMessage::Confirmation {
-                    subscriber: subscriber.id,
-                },
-                now,
-            );
-        }
+        data.side_effects(None, &subscriber, released.confirmation_mail, now);
         Ok(Some(subscriber))
     }
 

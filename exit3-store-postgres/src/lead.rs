@@ -6,7 +6,6 @@ use exit3_core::{
     PageRequest, QuarantineFilter, Timestamp,
     events::{Event, EventType, LeadCreated, LeadEffects},
     outbox::LEAD_NOTIFICATION_TOPIC,
-    spam::{Quarantine, SpamReason},
     store::{LeadStore, StoreResult},
 };
 use sqlx::{FromRow, Postgres, QueryBuilder};
@@ -15,6 +14,7 @@ use crate::{
     PostgresStore,
     error::{corrupt, from_sqlx},
     outbox::enqueue,
+    quarantine::{quarantine_of, reasons_column},
     query::{TOTAL, fetch_page, push_order, push_page, push_search},
     webhook::{self, announce},
 };
@@ -49,26 +49,6 @@ pub(crate) struct LeadRow {
     utm_campaign: Option<String>,
     quarantine_reasons: Option<Vec<String>>,
     quarantined_at: Option<Timestamp>,
-}
-
-/// A quarantine as two columns.
-pub(crate) fn quarantine_of(
-    reasons: Option<Vec<String>>,
-    at: Option<Timestamp>,
-) -> Result<Option<Quarantine>, exit3_core::StoreError> {
-    let (Some(reasons), Some(at)) = (reasons, at) else {
-        return Ok(None);
-    };
-    let reasons = reasons
-        .iter()
-        .map(|r| SpamReason::parse(r).ok_or_else(|| corrupt("quarantine reason", r)))
-        .collect::<Result<_, _>>()?;
-    Ok(Some(Quarantine { reasons, at }))
-}
-
-/// A quarantine's reasons as their column holds them.
-pub(crate) fn reasons_column(quarantine: Option<&Quarantine>) -> Option<Vec<&'static str>> {
-    quarantine.map(|q| q.reasons.iter().map(|r| r.as_str()).collect())
 }
 
 impl TryFrom<LeadRow> for Lead {

@@ -7,6 +7,7 @@ mod lead;
 mod options;
 mod outbox;
 mod privacy;
+mod quarantine;
 mod query;
 mod subscriber;
 #[cfg(feature = "testing")]

@@ -3,6 +3,7 @@
 
 mod choices;
 mod client;
+mod confirmation;
 mod ids;
 mod lead;
 mod subscriber;

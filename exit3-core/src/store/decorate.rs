@@ -9,8 +9,8 @@ use async_trait::async_trait;
 
 use super::{
     ConfirmOutcome, DynStore, HealthCheck, IdempotencyStore, LeadStore, Maintenance, OutboxStore,
-    PrivacyStore, StoreError, StoreResult, SubscriberStore, ThrottleStore, UnsubscribeTarget,
-    WebhookStore,
+    PrivacyStore, StoreCall, StoreError, StoreResult, SubscriberStore, ThrottleStore,
+    UnsubscribeTarget, WebhookStore,
 };
 use crate::{
     clock::Timestamp,
@@ -29,105 +29,6 @@ use crate::{
         NewWebhook, WebhookDelivery, WebhookEndpoint, WebhookId, WebhookPatch, WebhookSecret,
     },
 };
-
-/// Defines [`StoreCall`] from its variants and their names.
-macro_rules! store_calls {
-    ($($(#[$meta:meta])* $variant:ident = $name:literal,)*) => {
-        /// Every store call, by name: what a hook is told (and metrics label).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum StoreCall {
-            $($(#[$meta])* $variant,)*
-        }
-
-        impl StoreCall {
-            /// Every call.
-            pub const ALL: &'static [Self] = &[$(Self::$variant,)*];
-
-            /// The method's name, e.g. `insert_lead`.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $name,)*
-                }
-            }
-        }
-    };
-}
-
-store_calls! {
-    /// [`LeadStore::insert_lead`].
-    InsertLead = "insert_lead",
-    /// [`LeadStore::get_lead`].
-    GetLead = "get_lead",
-    /// [`LeadStore::update_lead`].
-    UpdateLead = "update_lead",
-    /// [`LeadStore::delete_lead`].
-    DeleteLead = "delete_lead",
-    /// [`LeadStore::release_lead`].
-    ReleaseLead = "release_lead",
-    /// [`LeadStore::list_leads`].
-    ListLeads = "list_leads",
-    /// [`SubscriberStore::subscribe`].
-    Subscribe = "subscribe",
-    /// [`SubscriberStore::get_subscriber`].
-    GetSubscriber = "get_subscriber",
-    /// [`SubscriberStore::update_subscriber`].
-    UpdateSubscriber = "update_subscriber",
-    /// [`SubscriberStore::release_subscriber`].
-    ReleaseSubscriber = "release_subscriber",
-    /// [`SubscriberStore::delete_subscriber`].
-    DeleteSubscriber = "delete_subscriber",
-    /// [`SubscriberStore::unsubscribe`].
-    Unsubscribe = "unsubscribe",
-    /// [`SubscriberStore::confirm`].
-    Confirm = "confirm",
-    /// [`SubscriberStore::list_subscribers`].
-    ListSubscribers = "list_subscribers",
-    /// [`OutboxStore::claim_due`].
-    ClaimDue = "claim_due",
-    /// [`OutboxStore::record_attempt`].
-    RecordAttempt = "record_attempt",
-    /// [`OutboxStore::issue_confirmation`].
-    IssueConfirmation = "issue_confirmation",
-    /// [`OutboxStore::outbox_stats`].
-    OutboxStats = "outbox_stats",
-    /// [`WebhookStore::create_webhook`].
-    CreateWebhook = "create_webhook",
-    /// [`WebhookStore::list_webhooks`].
-    ListWebhooks = "list_webhooks",
-    /// [`WebhookStore::get_webhook`].
-    GetWebhook = "get_webhook",
-    /// [`WebhookStore::update_webhook`].
-    UpdateWebhook = "update_webhook",
-    /// [`WebhookStore::delete_webhook`].
-    DeleteWebhook = "delete_webhook",
-    /// [`WebhookStore::rotate_webhook_secret`].
-    RotateWebhookSecret = "rotate_webhook_secret",
-    /// [`WebhookStore::queue_webhook`].
-    QueueWebhook = "queue_webhook",
-    /// [`WebhookStore::list_deliveries`].
-    ListDeliveries = "list_deliveries",
-    /// [`ThrottleStore::hit`].
-    ThrottleHit = "throttle_hit",
-    /// [`Maintenance::purge_throttle`].
-    PurgeThrottle = "purge_throttle",
-    /// [`Maintenance::compact_counts`].
-    CompactCounts = "compact_counts",
-    /// [`IdempotencyStore::begin_idempotent`].
-    BeginIdempotent = "begin_idempotent",
-    /// [`IdempotencyStore::finish_idempotent`].
-    FinishIdempotent = "finish_idempotent",
-    /// [`IdempotencyStore::release_idempotent`].
-    ReleaseIdempotent = "release_idempotent",
-    /// [`Maintenance::purge_idempotency`].
-    PurgeIdempotency = "purge_idempotency",
-    /// [`PrivacyStore::person_data`].
-    PersonData = "person_data",
-    /// [`PrivacyStore::erase_person`].
-    ErasePerson = "erase_person",
-    /// [`HealthCheck::health`].
-    Health = "health",
-}
 
 /// What a decorator does around each call.
 #[async_trait]

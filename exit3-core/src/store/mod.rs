@@ -7,6 +7,7 @@
 //! an HTTP notion: the service decides what a caller is told. A decorator (metrics, a
 //! test's switch) is written once, as a [`StoreHook`] over [`Decorated`].
 
+mod calls;
 mod decorate;
 mod error;
 
@@ -15,7 +16,8 @@ use std::{fmt::Debug, sync::Arc};
 use async_trait::async_trait;
 
 pub use self::{
-    decorate::{Decorated, StoreCall, StoreHook},
+    calls::StoreCall,
+    decorate::{Decorated, StoreHook},
     error::{Conflict, StoreError, StoreResult},
 };
 use crate::{
