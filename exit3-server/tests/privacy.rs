@@ -232,6 +232,11 @@ async fn a_person_is_exported_then_erased_without_a_trace(postgres: bool) {
         .map(|d| d["event_type"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert!(types.iter().any(|t| t == "person.erased"), "{types:?}");
+    assert_eq!(
+        deliveries.json()["count"],
+        types.len(),
+        "no delivery row outlives its outbox row"
+    );
 
     // The idempotency record went too: the same key creates anew.
     let retry = app

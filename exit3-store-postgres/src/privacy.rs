@@ -73,15 +73,20 @@ impl PostgresStore {
         .fetch_optional(&mut *tx)
         .await?;
         let patterns = mention_patterns(person);
-        let deliveries = sqlx::query(
-            "DELETE FROM outbox WHERE subscriber_id = $1 \
-             OR lower(payload) LIKE ANY ($2) OR lower(last_error) LIKE ANY ($2)",
+        // A webhook call's delivery row goes with its outbox row (no cascade: see the
+        // migration 20261205000200).
+        let (deliveries,): (i64,) = sqlx::query_as(
+            "WITH gone AS (DELETE FROM outbox WHERE subscriber_id = $1 \
+                 OR lower(payload) LIKE ANY ($2) OR lower(last_error) LIKE ANY ($2) \
+                 RETURNING id), \
+             d AS (DELETE FROM webhook_deliveries WHERE outbox_id IN (SELECT id FROM gone)) \
+             SELECT count(*) FROM gone",
         )
         .bind(subscriber)
         .bind(&patterns)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .fetch_one(&mut *tx)
+        .await?;
+        let deliveries = u64::try_from(deliveries).unwrap_or_default();
         sqlx::query("DELETE FROM idempotency_keys WHERE lower(body) LIKE ANY ($1)")
             .bind(&patterns)
             .execute(&mut *tx)
