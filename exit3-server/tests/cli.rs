@@ -25,6 +25,19 @@ fn run(args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
     )
 }
 
+/// A runtime for the test's own store calls, and a fresh database (`None`: skipped).
+fn database() -> Option<(
+    tokio::runtime::Runtime,
+    exit3_store_postgres::testing::TestDb,
+)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let db = runtime.block_on(exit3_store_postgres::testing::test_db())?;
+    Some((runtime, db))
+}
+
 #[test]
 fn openapi_prints_a_valid_document() {
     let (code, out, _) = run(&["openapi"], &[]);
@@ -180,11 +193,7 @@ fn maintenance_runs_one_step_and_reports_it() {
         out.contains("maintenance: 0 expired throttle key(s) removed"),
         "{out}"
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let Some(db) = runtime.block_on(exit3_store_postgres::testing::test_db()) else {
+    let Some((runtime, db)) = database() else {
         return;
     };
     runtime.block_on(async {
@@ -276,11 +285,7 @@ fn worker_sends_what_the_database_queued_and_stops_on_sigterm() {
 
 #[test]
 fn privacy_export_and_erase_from_the_shell() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let Some(db) = runtime.block_on(exit3_store_postgres::testing::test_db()) else {
+    let Some((runtime, db)) = database() else {
         return;
     };
     runtime.block_on(async {

@@ -47,6 +47,41 @@ async fn reasons(app: &TestApp, created: &Value) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// One field of every row of a page.
+fn column(page: &Value, field: &str) -> Vec<Value> {
+    page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row[field].clone())
+        .collect()
+}
+
+/// The usual page of `list` and its `?quarantined=true` page, for a list holding one
+/// accepted row and one the honeypot quarantined; `?quarantined=all` shows both, and
+/// another value is the validation shape.
+async fn quarantine_views(app: &TestApp, list: &str) -> (Value, Value) {
+    let usual = app.get(list, Some(ADMIN)).await.json();
+    let only = app
+        .get(&format!("{list}?quarantined=true"), Some(ADMIN))
+        .await
+        .json();
+    assert_eq!(
+        only["results"][0]["quarantine"]["reasons"],
+        json!(["honeypot"])
+    );
+    let all = app
+        .get(&format!("{list}?quarantined=all"), Some(ADMIN))
+        .await;
+    assert_eq!(all.json()["count"], 2);
+    let bad = app
+        .get(&format!("{list}?quarantined=maybe"), Some(ADMIN))
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.json()["quarantined"].is_array(), "{}", bad.text);
+    (usual, only)
+}
+
 async fn public_create(app: &TestApp, body: Value) -> Value {
     let a = app.post(LEADS, Some(PUBLIC), body).await;
     assert_eq!(a.status, 201, "{}", a.text);
@@ -124,36 +159,18 @@ async fn staff_list_quarantined_leads_on_request_and_release_them(backend: Backe
     let app = spawn_with(backend, &[]).await;
     let accepted = public_create(&app, form(json!({}))).await;
     let doubtful = public_create(&app, form(json!({"website": "bot"}))).await;
-    let ids = |a: &common::Answer| -> Vec<i64> {
-        a.json()["results"]
-            .as_array()
-            .unwrap()
+    let ids = |page: &Value| -> Vec<i64> {
+        column(page, "id")
             .iter()
-            .map(|l| l["id"].as_i64().unwrap())
+            .map(|v| v.as_i64().unwrap())
             .collect()
     };
-    let usual = app.get(LEADS, Some(ADMIN)).await;
+    let (usual, only) = quarantine_views(&app, LEADS).await;
     assert_eq!(
-        (usual.json()["count"].clone(), ids(&usual)),
+        (usual["count"].clone(), ids(&usual)),
         (json!(1), vec![accepted["id"].as_i64().unwrap()])
     );
-    let only = app
-        .get(&format!("{LEADS}?quarantined=true"), Some(ADMIN))
-        .await;
     assert_eq!(ids(&only), vec![doubtful["id"].as_i64().unwrap()]);
-    assert_eq!(
-        only.json()["results"][0]["quarantine"]["reasons"],
-        json!(["honeypot"])
-    );
-    let all = app
-        .get(&format!("{LEADS}?quarantined=all"), Some(ADMIN))
-        .await;
-    assert_eq!(all.json()["count"], 2);
-    let bad = app
-        .get(&format!("{LEADS}?quarantined=maybe"), Some(ADMIN))
-        .await;
-    assert_eq!(bad.status, 400);
-    assert!(bad.json()["quarantined"].is_array(), "{}", bad.text);
 
     let id = doubtful["id"].as_i64().unwrap();
     let release = format!("{LEADS}{id}/release/");
@@ -204,36 +221,12 @@ async fn a_quarantined_subscription_gets_its_mail_only_when_released(backend: Ba
     assert_eq!(mails.len(), 1, "only the person's: {mails:?}");
     assert_eq!(mails[0].to, "ada@example.com");
 
-    let emails = |a: &common::Answer| -> Vec<String> {
-        a.json()["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["email"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    let usual = app.get(NEWSLETTER, Some(ADMIN)).await;
-    assert_eq!(emails(&usual), vec!["ada@example.com"]);
-    assert_eq!(usual.json()["results"][0]["quarantine"], Value::Null);
-    let only = app
-        .get(&format!("{NEWSLETTER}?quarantined=true"), Some(ADMIN))
-        .await;
-    assert_eq!(emails(&only), vec!["bob@example.com"]);
-    assert_eq!(
-        only.json()["results"][0]["quarantine"]["reasons"],
-        json!(["honeypot"])
-    );
-    let all = app
-        .get(&format!("{NEWSLETTER}?quarantined=all"), Some(ADMIN))
-        .await;
-    assert_eq!(all.json()["count"], 2);
-    let bad = app
-        .get(&format!("{NEWSLETTER}?quarantined=1"), Some(ADMIN))
-        .await;
-    assert_eq!(bad.status, 400);
-    assert!(bad.json()["quarantined"].is_array(), "{}", bad.text);
+    let (usual, only) = quarantine_views(app, NEWSLETTER).await;
+    assert_eq!(column(&usual, "email"), vec![json!("ada@example.com")]);
+    assert_eq!(usual["results"][0]["quarantine"], Value::Null);
+    assert_eq!(column(&only, "email"), vec![json!("bob@example.com")]);
 
-    let id = only.json()["results"][0]["id"].as_i64().unwrap();
+    let id = only["results"][0]["id"].as_i64().unwrap();
     let release = format!("{NEWSLETTER}{id}/release/");
     assert_eq!(
         app.post(&release, Some(PUBLIC), json!({})).await.status,

@@ -2,23 +2,14 @@
 
 use async_trait::async_trait;
 use exit3_core::{
-    Timestamp,
+    SubscriberId, Timestamp,
     events::Event,
-    messages::CONFIRM_SUBJECT,
     outbox::OutboxMessage,
     privacy::{Erased, MailRecord, Person, PersonData},
     store::{PrivacyStore, StoreResult},
 };
 
 use crate::{MemoryStore, lock, read, write};
-
-/// Whether the outbox message is to `subscriber` or mentions `person`.
-fn concerns(message: &OutboxMessage, subscriber: Option<i64>, person: &Person) -> bool {
-    match message {
-        OutboxMessage::Confirmation { subscriber: s } => Some(s.get()) == subscriber,
-        other => person.is_mentioned_in(&other.payload().to_string()),
-    }
-}
 
 #[async_trait]
 impl PrivacyStore for MemoryStore {
@@ -43,11 +34,7 @@ impl PrivacyStore for MemoryStore {
                     .filter(|q| {
                         matches!(q.message, OutboxMessage::Confirmation { subscriber } if subscriber == s.id)
                     })
-                    .map(|q| MailRecord {
-                        at: q.created_at,
-                        subject: CONFIRM_SUBJECT.to_owned(),
-                        status: q.status,
-                    })
+                    .map(|q| MailRecord::confirmation(q.created_at, q.status))
                     .collect()
             })
             .unwrap_or_default();
@@ -82,8 +69,8 @@ impl PrivacyStore for MemoryStore {
             data.tokens.retain(|_, t| t.subscriber.get() != id);
         }
         let before = data.outbox.len();
-        data.outbox
-            .retain(|_, q| !concerns(&q.message, subscriber, person));
+        let to = subscriber.and_then(SubscriberId::new);
+        data.outbox.retain(|_, q| !person.concerns(&q.message, to));
         let deliveries = (before - data.outbox.len()) as u64;
         lock(&self.idempotency).forget(|body| person.is_mentioned_in(body));
         data.announce(Some(erased.clone()), now);

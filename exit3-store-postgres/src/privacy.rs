@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use exit3_core::{
     Lead, Subscriber, Timestamp,
     events::Event,
-    messages::CONFIRM_SUBJECT,
     outbox::DeliveryStatus,
     privacy::{Erased, MailRecord, Person, PersonData},
     store::{PrivacyStore, StoreResult},
@@ -137,12 +136,9 @@ impl PrivacyStore for PostgresStore {
                 .map_err(from_sqlx)?;
                 rows.into_iter()
                     .map(|r| {
-                        Ok(MailRecord {
-                            at: r.created_at,
-                            subject: CONFIRM_SUBJECT.to_owned(),
-                            status: DeliveryStatus::parse(&r.status)
-                                .ok_or_else(|| corrupt("delivery status", &r.status))?,
-                        })
+                        let status = DeliveryStatus::parse(&r.status)
+                            .ok_or_else(|| corrupt("delivery status", &r.status))?;
+                        Ok(MailRecord::confirmation(r.created_at, status))
                     })
                     .collect::<StoreResult<Vec<_>>>()?
             }

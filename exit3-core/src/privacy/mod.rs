@@ -7,9 +7,11 @@ use sha2::{Digest, Sha256};
 use crate::{
     Lead, Subscriber,
     clock::Timestamp,
+    domain::SubscriberId,
     error::{Error, FieldErrors},
     input::{self, Payload},
-    outbox::DeliveryStatus,
+    messages,
+    outbox::{DeliveryStatus, OutboxMessage},
 };
 
 /// The person an export or erasure is about: an address that passed the contract's
@@ -19,6 +21,8 @@ use crate::{
 pub struct Person {
     /// Lower-case.
     email: String,
+    /// [`Person::json_forms`], made once: an erasure tests every outbox message with them.
+    forms: [String; 2],
 }
 
 impl Person {
@@ -28,9 +32,11 @@ impl Person {
         let mut errors = FieldErrors::new();
         let email = input::required_email(payload, &mut errors, "email", None, false);
         match email {
-            Some(email) if errors.is_empty() => Ok(Self {
-                email: email.to_lowercase().into_string(),
-            }),
+            Some(email) if errors.is_empty() => {
+                let email = email.to_lowercase().into_string();
+                let forms = json_forms(&email);
+                Ok(Self { email, forms })
+            }
             _ => Err(Error::Validation(errors)),
         }
     }
@@ -56,20 +62,36 @@ impl Person {
     /// in `jimbob@…`), and as that string written inside another JSON string (an event's
     /// body inside an outbox message, `\"ada@example.com\"`). A text mentions the person
     /// when its lower-case form contains either (a store's SQL may search with them).
-    pub fn json_forms(&self) -> [String; 2] {
-        let once = serde_json::Value::from(self.email.as_str()).to_string();
-        let twice = serde_json::Value::from(once.as_str()).to_string();
-        // `twice` without its own quotes: the inner string as it appears in the outer.
-        let inner = twice[1..twice.len() - 1].to_owned();
-        [once, inner]
+    pub fn json_forms(&self) -> &[String; 2] {
+        &self.forms
     }
 
     /// Whether a stored JSON text holds the address anywhere as a value (see
     /// [`json_forms`](Self::json_forms)).
     pub fn is_mentioned_in(&self, text: &str) -> bool {
         let text = text.to_lowercase();
-        self.json_forms().iter().any(|form| text.contains(form))
+        self.forms.iter().any(|form| text.contains(form))
     }
+
+    /// Whether an outbox message is about the person, so that an erasure removes it: a
+    /// mail to their subscriber (`subscriber`, when they have one), or any message whose
+    /// text mentions them (an event's body, a staff notification). The reference rule;
+    /// a store may decide it in its own query language.
+    pub fn concerns(&self, message: &OutboxMessage, subscriber: Option<SubscriberId>) -> bool {
+        match message {
+            OutboxMessage::Confirmation { subscriber: s } => Some(*s) == subscriber,
+            other => self.is_mentioned_in(&other.payload().to_string()),
+        }
+    }
+}
+
+/// See [`Person::json_forms`].
+fn json_forms(email: &str) -> [String; 2] {
+    let once = serde_json::Value::from(email).to_string();
+    let twice = serde_json::Value::from(once.as_str()).to_string();
+    // `twice` without its own quotes: the inner string as it appears in the outer.
+    let inner = twice[1..twice.len() - 1].to_owned();
+    [once, inner]
 }
 
 /// A mail sent (or to be sent) to the person, as an export lists it.
@@ -81,6 +103,17 @@ pub struct MailRecord {
     pub subject: String,
     /// Where it is in its life.
     pub status: DeliveryStatus,
+}
+
+impl MailRecord {
+    /// A confirmation mail (the only kind sent to a person) queued at `at`.
+    pub fn confirmation(at: Timestamp, status: DeliveryStatus) -> Self {
+        Self {
+            at,
+            subject: messages::CONFIRM_SUBJECT.to_owned(),
+            status,
+        }
+    }
 }
 
 /// Everything a store holds about one person.

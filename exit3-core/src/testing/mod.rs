@@ -37,9 +37,30 @@ use crate::{
     access::Scope,
     clock::{Timestamp, from_micros},
     domain::{NewLead, NewSubscriber, Origin, Policy, RequestFacts, SubscribeRequest},
+    events::EventType,
     input::Payload,
+    outbox::OutboxMessage,
     store::DynStore,
 };
+
+/// What is due at `t` (claimed, so that the next call sees only what came after), as
+/// sorted (kind, event type) pairs: `confirmation`, `notification`, and `webhook` with
+/// the type it announces.
+pub(crate) async fn due(store: &DynStore, t: i64) -> Vec<(&'static str, Option<EventType>)> {
+    let mut seen: Vec<_> = store
+        .claim_due(at(t), 1000, at(t + 60))
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|c| match c.message {
+            OutboxMessage::Webhook { event_type, .. } => ("webhook", Some(event_type)),
+            OutboxMessage::Confirmation { .. } => ("confirmation", None),
+            OutboxMessage::LeadNotification { .. } => ("notification", None),
+        })
+        .collect();
+    seen.sort();
+    seen
+}
 
 /// Re-exported so that the macro's expansion can name it.
 pub use tokio;

@@ -2,11 +2,11 @@
 
 use serde_json::json;
 
-use super::{at, new_lead, subscribe_request};
+use super::{at, due, new_lead, subscribe_request};
 use crate::{
     events::{Event, EventType, LeadEffects},
     input::Payload,
-    outbox::{DeliveryStatus, OutboxMessage},
+    outbox::DeliveryStatus,
     privacy::{Erased, Person},
     store::DynStore,
     webhooks::{NewWebhook, WebhookSecret},
@@ -83,23 +83,13 @@ pub async fn erasure_removes_one_person_and_only_them(store: DynStore) {
     assert_eq!((bob.leads.len(), bob.deliveries.len()), (1, 1));
     assert!(bob.subscriber.is_some());
 
-    let due = store.claim_due(at(6), 1000, at(66)).await.expect("claim");
-    let mut kinds: Vec<_> = due
-        .iter()
-        .map(|c| match &c.message {
-            OutboxMessage::Webhook { event_type, .. } => event_type.as_str(),
-            OutboxMessage::LeadNotification { .. } => "notification",
-            OutboxMessage::Confirmation { .. } => "confirmation",
-        })
-        .collect();
-    kinds.sort_unstable();
     assert_eq!(
-        kinds,
+        due(&store, 6).await,
         vec![
-            "confirmation",
-            EventType::LeadCreated.as_str(),
-            "notification",
-            EventType::PersonErased.as_str()
+            ("confirmation", None),
+            ("notification", None),
+            ("webhook", Some(EventType::LeadCreated)),
+            ("webhook", Some(EventType::PersonErased)),
         ],
         "Bob's, and the erasure's"
     );

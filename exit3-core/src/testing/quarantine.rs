@@ -4,12 +4,11 @@
 
 use serde_json::json;
 
-use super::{at, new_lead};
+use super::{at, due, new_lead};
 use crate::{
     LeadPatch, LeadStatus,
     events::{EventType, LeadEffects},
     input::Payload,
-    outbox::OutboxMessage,
     query::{LeadFilter, Ordering, PageRequest, QuarantineFilter},
     spam::{Quarantine, SpamReason},
     store::DynStore,
@@ -31,23 +30,6 @@ async fn listed(
         .await
         .expect("list");
     (page.count, page.items.iter().map(|l| l.id.get()).collect())
-}
-
-/// What is due at `t`, as (kind, type) pairs, claimed.
-async fn due(store: &DynStore, t: i64) -> Vec<(&'static str, Option<EventType>)> {
-    let mut seen: Vec<_> = store
-        .claim_due(at(t), 1000, at(t + 60))
-        .await
-        .expect("claim")
-        .into_iter()
-        .map(|c| match c.message {
-            OutboxMessage::Webhook { event_type, .. } => ("webhook", Some(event_type)),
-            OutboxMessage::LeadNotification { .. } => ("notification", None),
-            _ => ("other", None),
-        })
-        .collect();
-    seen.sort();
-    seen
 }
 
 /// A quarantined lead is stored with its reasons and sends nothing; the usual lists and

@@ -4,13 +4,12 @@
 
 use serde_json::json;
 
-use super::{at, subscribe_request};
+use super::{at, due, subscribe_request};
 use crate::{
     SubscriberStatus,
     domain::{SubscribeOutcome, SubscribeRequest, UnsubscribeMethod},
     events::EventType,
     input::Payload,
-    outbox::OutboxMessage,
     query::{Ordering, PageRequest, QuarantineFilter, SubscriberFilter},
     spam::{Quarantine, SpamReason},
     store::{DynStore, UnsubscribeTarget},
@@ -30,23 +29,6 @@ async fn listed(store: &DynStore, quarantined: QuarantineFilter) -> (u64, Vec<St
         page.count,
         page.items.into_iter().map(|s| s.email).collect(),
     )
-}
-
-/// What is due at `t`, claimed: confirmation mails and webhook event types.
-async fn due(store: &DynStore, t: i64) -> Vec<(&'static str, Option<EventType>)> {
-    let mut seen: Vec<_> = store
-        .claim_due(at(t), 1000, at(t + 60))
-        .await
-        .expect("claim")
-        .into_iter()
-        .map(|c| match c.message {
-            OutboxMessage::Webhook { event_type, .. } => ("webhook", Some(event_type)),
-            OutboxMessage::Confirmation { .. } => ("confirmation", None),
-            _ => ("other", None),
-        })
-        .collect();
-    seen.sort();
-    seen
 }
 
 fn doubtful(email: &str, double_opt_in: bool) -> SubscribeRequest {
