@@ -11,6 +11,7 @@
 //! | `postgres` | `PostgresStore`, `PostgresOptions` (crate `exit3-store-postgres`) |
 //! | `server` | the HTTP API as the module `server` (crate `exit3-server`): `server::endpoint` mounts it in a poem application |
 //! | `delivery` | mail delivery as the module `delivery` (crate `exit3-delivery`): `SmtpMailer`, `ConsoleMailer`, `run_worker`, without poem |
+//! | `admin` | the staff site as the module `admin` (crate `exit3-admin`): `admin::endpoint` mounts it in a poem application |
 //! | `testing` | the store conformance suite (`testing`, `store_conformance!`) |
 //!
 //! ```
@@ -49,3 +50,7 @@ pub use exit3_delivery as delivery;
 /// The HTTP API (crate `exit3-server`).
 #[cfg(feature = "server")]
 pub use exit3_server as server;
+
+/// The staff site (crate `exit3-admin`).
+#[cfg(feature = "admin")]
+pub use exit3_admin as admin;

@@ -37,6 +37,10 @@ pub enum Error {
         /// The scope that refused (with the longest wait, when several did).
         scope: crate::throttle::ThrottleScope,
     },
+    /// A staff sign-in with an unknown username, an inactive user or a wrong password
+    /// (one answer for all three).
+    #[error("Please enter a correct username and password.")]
+    BadLogin,
     /// The `Idempotency-Key` header breaks its rule (capture.md §2).
     #[error("Invalid Idempotency-Key header.")]
     InvalidIdempotencyKey,
@@ -86,6 +90,9 @@ impl From<StoreError> for Error {
             StoreError::Conflict {
                 what: Conflict::SubscriberEmail,
             } => FieldErrors::single("email", messages::EMAIL_TAKEN).into(),
+            StoreError::Conflict {
+                what: Conflict::StaffUsername,
+            } => FieldErrors::single("username", messages::USERNAME_TAKEN).into(),
             StoreError::NotFound => Self::NotFound,
             StoreError::Unavailable { source } => Self::Unavailable { source },
             StoreError::Other { source } => Self::Internal { source },

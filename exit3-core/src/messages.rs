@@ -134,3 +134,22 @@ pub fn unsupported_media_type(content_type: &str) -> String {
 pub fn json_parse_error(what: &str) -> String {
     format!("JSON parse error - {what}")
 }
+
+/// Django's text for a username with other characters.
+pub const USERNAME: &str = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
+/// A username another staff user has (case-insensitively).
+pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
+/// A password shorter than [`PASSWORD_MIN`](crate::access::PASSWORD_MIN) characters.
+pub const PASSWORD_TOO_SHORT: &str =
+    "This password is too short. It must contain at least 12 characters.";
+/// A password that is the username (or contains it).
+pub const PASSWORD_LIKE_USERNAME: &str = "The password is too similar to the username.";
+/// Django's text for a failed sign-in: the same whether the user exists or not.
+pub const BAD_LOGIN: &str = "Please enter a correct username and password.";
+
+/// Failed sign-ins beyond the login throttle; `seconds` until the next try.
+pub fn too_many_logins(seconds: u64) -> String {
+    let minutes = seconds.div_ceil(60).max(1);
+    let unit = if minutes == 1 { "minute" } else { "minutes" };
+    format!("Too many failed login attempts. Try again in {minutes} {unit}.")
+}

@@ -54,11 +54,26 @@ pub use crate::{metrics::Metrics, openapi::openapi_json, options::HttpOptions};
 /// [`Metrics::watch_store`] and with [`Metrics::observer`] for store errors and refusals
 /// to be counted too.
 pub fn endpoint(exit3: Exit3, options: HttpOptions) -> impl Endpoint<Output = Response> + use<> {
-    layered(exit3, options)
+    layered(exit3, options, Vec::new())
 }
 
-/// [`endpoint`], boxed: what the binary wraps further.
-pub(crate) fn layered(exit3: Exit3, options: HttpOptions) -> middleware::Layered {
+/// A site served beside the API, behind the same front (hosts, HTTPS redirect, security
+/// headers, request ids, access log, deadline): `(prefix, endpoint)`, e.g. the staff site
+/// at `/backend/admin`. Its pages find the client (after the proxy rule) as the request
+/// extension [`extract::ClientAddr`].
+pub type Site = (&'static str, poem::endpoint::BoxEndpoint<'static, Response>);
+
+/// [`endpoint`] with `sites` nested beside the API.
+pub fn endpoint_with(
+    exit3: Exit3,
+    options: HttpOptions,
+    sites: Vec<Site>,
+) -> impl Endpoint<Output = Response> + use<> {
+    layered(exit3, options, sites)
+}
+
+/// [`endpoint_with`], boxed: what the binary wraps further.
+pub(crate) fn layered(exit3: Exit3, options: HttpOptions, sites: Vec<Site>) -> middleware::Layered {
     let service = api::service(ApiState {
         exit3: exit3.clone(),
         debug: options.debug,
@@ -69,6 +84,9 @@ pub(crate) fn layered(exit3: Exit3, options: HttpOptions) -> middleware::Layered
         exit3.clone(),
         options.site_name.clone(),
     );
+    for (prefix, site) in sites {
+        routes = routes.nest(prefix, site);
+    }
     if options.api_docs {
         routes = routes
             .at("/backend/api/schema", spec)

@@ -6,6 +6,9 @@ use exit3_core::service::{CONFIRM_PATH, UNSUBSCRIBE_PATH};
 
 use crate::metrics::METRICS_PATH;
 
+/// Where the staff site is mounted (admin.md).
+pub const STAFF_SITE: &str = "/backend/admin/";
+
 /// The route label of a request no route matched.
 pub const UNMATCHED: &str = "unmatched";
 
@@ -38,6 +41,10 @@ pub fn route_of(path: &str) -> Option<RouteInfo> {
         CONFIRM_PATH => return info(CONFIRM_PATH, PAGE),
         UNSUBSCRIBE_PATH => return info(UNSUBSCRIBE_PATH, PAGE),
         _ => {}
+    }
+    // The staff site (admin.md): one label for all of its pages, whose paths carry ids.
+    if path.starts_with(STAFF_SITE) {
+        return info(STAFF_SITE, PAGE);
     }
     let (v1, rest) = if let Some(rest) = path.strip_prefix("/backend/api/v1/") {
         (true, rest)

@@ -343,3 +343,92 @@ fn privacy_export_and_erase_from_the_shell() {
     assert!(err.contains("Enter a valid email address."), "{err}");
     runtime.block_on(db.drop_database());
 }
+
+/// `cmd` with `input` on its stdin.
+fn run_with_stdin(args: &[&str], vars: &[(&str, &str)], input: &str) -> (i32, String) {
+    use std::io::Write;
+    let mut child = cmd(args, vars)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn createsuperuser_and_changepassword_from_the_shell() {
+    let Some((runtime, db)) = database() else {
+        return;
+    };
+    let vars = [("DATABASE_URL", db.url.as_str()), ("LOG_LEVEL", "warn")];
+    let create = [
+        "createsuperuser",
+        "--username",
+        "ada",
+        "--email",
+        "ada@example.com",
+        "--password-stdin",
+    ];
+    let (code, out) = run_with_stdin(&create, &vars, "correct horse battery\n");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Superuser ada created."), "{out}");
+    let (code, out) = run_with_stdin(&create, &vars, "another long password\n");
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("A user with that username already exists."),
+        "{out}"
+    );
+    let (code, out) = run_with_stdin(
+        &[
+            "createsuperuser",
+            "--username",
+            "bob",
+            "--email",
+            "x",
+            "--password-stdin",
+        ],
+        &vars,
+        "short\n",
+    );
+    assert_ne!(code, 0);
+    assert!(out.contains("email: Enter a valid email address."), "{out}");
+    assert!(out.contains("at least 12 characters"), "{out}");
+
+    let change = ["changepassword", "ADA", "--password-stdin"];
+    let (code, out) = run_with_stdin(&change, &vars, "a brand new password\n");
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run_with_stdin(
+        &["changepassword", "nobody", "--password-stdin"],
+        &vars,
+        "a brand new password\n",
+    );
+    assert_ne!(code, 0);
+    assert!(out.contains("there is no staff user"), "{out}");
+
+    runtime.block_on(async {
+        let exit3 = exit3_core::Exit3::builder(std::sync::Arc::new(db.store().await)).build();
+        let ctx = exit3_core::RequestContext::default();
+        assert!(
+            exit3
+                .login(&ctx, "ada", "correct horse battery")
+                .await
+                .is_err()
+        );
+        let signed_in = exit3
+            .login(&ctx, "ada", "a brand new password")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(signed_in.user.role, exit3_core::StaffRole::Superuser);
+    });
+    runtime.block_on(db.drop_database());
+}

@@ -24,8 +24,10 @@ use std::{
 };
 
 mod idempotency;
+mod maintenance;
 mod outbox;
 mod privacy;
+mod staff;
 mod subscriber;
 mod webhook;
 
@@ -37,7 +39,7 @@ use exit3_core::{
     domain::TokenRecord,
     events::{Event, EventType, LeadCreated, LeadEffects},
     outbox::{DeliveryStatus, OutboxMessage},
-    store::{HealthCheck, LeadStore, Maintenance, StoreError, StoreResult, ThrottleStore},
+    store::{LeadStore, StoreError, StoreResult, ThrottleStore},
     throttle::{Rate, Window},
 };
 
@@ -49,6 +51,7 @@ pub struct MemoryStore {
     data: RwLock<Data>,
     throttle: Mutex<Throttle>,
     idempotency: Mutex<idempotency::Records>,
+    staff: Mutex<staff::Staff>,
 }
 
 #[derive(Debug, Default)]
@@ -391,46 +394,11 @@ impl ThrottleStore for MemoryStore {
     }
 }
 
-#[async_trait]
-impl Maintenance for MemoryStore {
-    async fn purge_throttle(&self, now: Timestamp, batch: u32) -> StoreResult<u64> {
-        let now = to_micros(now);
-        let mut throttle = lock(&self.throttle);
-        let expired: Vec<String> = throttle
-            .windows
-            .iter()
-            .filter(|(_, (rate, w))| w.is_expired(*rate, now))
-            .map(|(key, _)| key.clone())
-            .take(batch as usize)
-            .collect();
-        for key in &expired {
-            throttle.windows.remove(key);
-        }
-        Ok(expired.len() as u64)
-    }
-
-    /// Counts are kept exact as the data changes: nothing to compact.
-    async fn compact_counts(&self) -> StoreResult<()> {
-        Ok(())
-    }
-
-    async fn purge_idempotency(&self, now: Timestamp, batch: u32) -> StoreResult<u64> {
-        Ok(lock(&self.idempotency).purge(now, batch))
-    }
-}
-
-#[async_trait]
-impl HealthCheck for MemoryStore {
-    async fn health(&self) -> StoreResult<()> {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::{sync::Arc, time::Duration};
 
-    use exit3_core::{DynStore, ManualClock, clock::Clock, testing::at};
+    use exit3_core::{DynStore, ManualClock, clock::Clock, store::Maintenance, testing::at};
 
     use super::*;
 

@@ -52,11 +52,24 @@ impl PostgresStore {
         now: Timestamp,
         batch: i64,
     ) -> sqlx::Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM idempotency_keys WHERE key IN ( \
-                 SELECT key FROM idempotency_keys WHERE expires_at <= $1 \
-                 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-        )
+        self.purge_expired("idempotency_keys", "key", now, batch)
+            .await
+    }
+
+    /// Deletes up to `batch` rows of `table` (by its key column `key`) whose `expires_at`
+    /// has passed at `now`, skipping rows another statement holds.
+    pub(crate) async fn purge_expired(
+        &self,
+        table: &str,
+        key: &str,
+        now: Timestamp,
+        batch: i64,
+    ) -> sqlx::Result<u64> {
+        let done = sqlx::query(&format!(
+            "DELETE FROM {table} WHERE {key} IN ( \
+                 SELECT {key} FROM {table} WHERE expires_at <= $1 \
+                 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        ))
         .bind(now)
         .bind(batch)
         .execute(&self.pool)

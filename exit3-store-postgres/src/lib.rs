@@ -9,6 +9,7 @@ mod outbox;
 mod privacy;
 mod quarantine;
 mod query;
+mod staff;
 mod subscriber;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -153,6 +153,12 @@ impl Maintenance for PostgresStore {
             .await
             .map_err(from_sqlx)
     }
+
+    async fn purge_sessions(&self, now: Timestamp, batch: u32) -> StoreResult<u64> {
+        self.purge_sessions_batch(now, i64::from(batch))
+            .await
+            .map_err(from_sqlx)
+    }
 }
 
 #[async_trait]

@@ -6,21 +6,79 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::Scope;
-use crate::error::{Denial, Error};
+use super::{Operation, Scope};
+use crate::{
+    domain::{StaffId, StaffRole, StaffUser, Username},
+    error::{Denial, Error},
+};
 
 /// An authenticated caller: its scope and a fingerprint of its key (for throttling by
-/// key without keeping the key itself anywhere).
+/// key without keeping the key itself anywhere) — or a signed-in staff user, who has
+/// the admin scope narrowed by their role.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Caller {
     scope: Scope,
     fingerprint: [u8; 8],
+    staff: Option<StaffIdentity>,
+}
+
+/// Who a staff caller is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StaffIdentity {
+    /// Their id.
+    pub id: StaffId,
+    /// Their username.
+    pub username: Username,
+    /// Their role.
+    pub role: StaffRole,
 }
 
 impl Caller {
+    /// A signed-in staff user: the admin scope (they see what the admin key sees, and
+    /// are never judged as spam), narrowed by their role, throttled per user.
+    pub fn staff(user: &StaffUser) -> Self {
+        let digest = Sha256::digest(format!("staff:{}", user.id).as_bytes());
+        let mut fingerprint = [0; 8];
+        fingerprint.copy_from_slice(&digest[..8]);
+        Self {
+            scope: Scope::Admin,
+            fingerprint,
+            staff: Some(StaffIdentity {
+                id: user.id,
+                username: user.username.clone(),
+                role: user.role,
+            }),
+        }
+    }
+
     /// The caller's scope.
     pub fn scope(&self) -> Scope {
         self.scope
+    }
+
+    /// Whether the caller may call `operation`: the scope's rule, and a staff user's
+    /// role's.
+    pub fn allows(&self, operation: Operation) -> bool {
+        self.scope.allows(operation)
+            && self
+                .staff
+                .as_ref()
+                .is_none_or(|staff| staff.role.allows(operation))
+    }
+
+    /// The staff user, when the caller is one.
+    pub fn staff_identity(&self) -> Option<&StaffIdentity> {
+        self.staff.as_ref()
+    }
+
+    /// Who did it, as history records it (admin.md "History"): `staff:<username>`,
+    /// `api:admin:<fingerprint>`, `api:public`.
+    pub fn actor(&self) -> String {
+        match (&self.staff, self.scope) {
+            (Some(staff), _) => format!("staff:{}", staff.username),
+            (None, Scope::Admin) => format!("api:admin:{}", self.key_fingerprint()),
+            (None, Scope::Public) => "api:public".to_owned(),
+        }
     }
 
     /// A short, stable, non-reversible id of the key: the first 8 bytes of its SHA-256,
@@ -36,6 +94,7 @@ impl fmt::Debug for Caller {
         f.debug_struct("Caller")
             .field("scope", &self.scope)
             .field("key", &self.key_fingerprint())
+            .field("staff", &self.staff)
             .finish()
     }
 }
@@ -50,6 +109,8 @@ pub enum Credential {
     Malformed,
     /// A key, not yet checked.
     Key(String),
+    /// A staff session's token (the staff site's cookie), not yet checked.
+    Session(String),
 }
 
 impl fmt::Debug for Credential {
@@ -59,6 +120,7 @@ impl fmt::Debug for Credential {
             Self::Missing => "Missing",
             Self::Malformed => "Malformed",
             Self::Key(_) => "Key(..)",
+            Self::Session(_) => "Session(..)",
         })
     }
 }
@@ -138,6 +200,8 @@ impl ApiKeys {
         let key = match credential {
             Credential::Missing => return Err(Error::Forbidden(Denial::NoCredentials)),
             Credential::Malformed => return Err(Error::Forbidden(Denial::InvalidKey)),
+            // Sessions are the service's to check (they live in the store).
+            Credential::Session(_) => return Err(Error::Forbidden(Denial::NoCredentials)),
             Credential::Key(key) => key,
         };
         let presented = digest(key);
@@ -156,7 +220,11 @@ impl ApiKeys {
         };
         let mut fingerprint = [0; 8];
         fingerprint.copy_from_slice(&presented[..8]);
-        Ok(Caller { scope, fingerprint })
+        Ok(Caller {
+            scope,
+            fingerprint,
+            staff: None,
+        })
     }
 }
 

@@ -55,6 +55,10 @@ pub enum Operation {
     ExportPerson,
     /// `POST privacy/erase/` (admin).
     ErasePerson,
+    /// Staff users: list, add, change (admin key; superusers on the staff site).
+    ManageStaff,
+    /// A lead's or subscriber's change history (admin).
+    ReadHistory,
 }
 
 impl Operation {

@@ -6,6 +6,7 @@ mod client;
 mod confirmation;
 mod ids;
 mod lead;
+mod staff;
 mod subscriber;
 pub mod subscription;
 
@@ -14,6 +15,7 @@ pub use self::{
     client::{ClientInfo, Origin},
     ids::{LeadId, SubscriberId},
     lead::{Lead, LeadPatch, LeadStatus, NewLead},
+    staff::{NewStaffUser, StaffId, StaffPatch, StaffRole, StaffUser, USERNAME_MAX, Username},
     subscriber::{
         CONSENT_TEXT_MAX, NewSubscriber, SubscribeOutcome, Subscriber, SubscriberPatch,
         SubscriberStatus, Unsubscribe, set_status,

@@ -55,7 +55,7 @@ impl Exit3 {
         let Ok(caller) = self.inner.keys.authenticate(&ctx.credential) else {
             return Ok(Idempotent::Untracked);
         };
-        if !caller.scope().allows(operation) {
+        if !caller.allows(operation) {
             return Ok(Idempotent::Untracked);
         }
         let key = IdempotencyKey::parse(request.key).ok_or(Error::InvalidIdempotencyKey)?;

@@ -8,11 +8,13 @@ mod leads;
 mod newsletter;
 mod privacy;
 mod spam;
+mod staff;
 mod webhooks;
 
 pub use self::{
     idempotency::{IdempotencyTicket, Idempotent, IdempotentRequest},
     newsletter::{CONFIRM_PATH, Confirmed, NewsletterSettings, UNSUBSCRIBE_PATH},
+    staff::{DEFAULT_SESSION_AGE, SignedIn, StaffInput},
 };
 
 use std::{net::IpAddr, sync::Arc};
@@ -103,6 +105,7 @@ struct Inner {
     notify: Vec<String>,
     idempotency_ttl: std::time::Duration,
     spam: crate::spam::SpamPolicy,
+    session_age: std::time::Duration,
 }
 
 /// Builds an [`Exit3`]; everything but the store has a default (no keys, the contract's
@@ -123,6 +126,7 @@ pub struct Exit3Builder {
     notify: Vec<String>,
     idempotency_ttl: std::time::Duration,
     spam: crate::spam::SpamPolicy,
+    session_age: std::time::Duration,
 }
 
 impl Exit3Builder {
@@ -203,6 +207,13 @@ impl Exit3Builder {
         self
     }
 
+    /// `SESSION_COOKIE_AGE`: a staff session ends after this long without a request
+    /// (default 12 h).
+    pub fn session_age(mut self, age: std::time::Duration) -> Self {
+        self.session_age = age;
+        self
+    }
+
     /// The service.
     pub fn build(self) -> Exit3 {
         Exit3 {
@@ -220,6 +231,7 @@ impl Exit3Builder {
                 notify: self.notify,
                 idempotency_ttl: self.idempotency_ttl,
                 spam: self.spam,
+                session_age: self.session_age,
             }),
         }
     }
@@ -242,6 +254,7 @@ impl Exit3 {
             notify: Vec::new(),
             idempotency_ttl: crate::idempotency::DEFAULT_TTL,
             spam: crate::spam::SpamPolicy::default(),
+            session_age: DEFAULT_SESSION_AGE,
         }
     }
 
@@ -317,7 +330,11 @@ impl Exit3 {
             .rates
             .get(ThrottleScope::FailedAuth)
             .map(|rate| (ThrottleKey::new(ThrottleScope::FailedAuth, &client), rate));
-        let caller = match self.inner.keys.authenticate(&ctx.credential) {
+        let authenticated = match &ctx.credential {
+            Credential::Session(token) => self.session_caller(token).await,
+            credential => self.inner.keys.authenticate(credential),
+        };
+        let caller = match authenticated {
             Ok(caller) => caller,
             Err(Error::Forbidden(Denial::InvalidKey)) => {
                 if let Some((key, rate)) = failed_auth {
@@ -327,7 +344,7 @@ impl Exit3 {
             }
             Err(e) => return Err(e),
         };
-        if !caller.scope().allows(operation) {
+        if !caller.allows(operation) {
             return Err(Error::Forbidden(Denial::PermissionDenied));
         }
         let mut hits: Vec<ThrottleHit> = failed_auth

@@ -96,6 +96,24 @@ store_calls! {
     PersonData = "person_data",
     /// [`PrivacyStore::erase_person`](super::PrivacyStore::erase_person).
     ErasePerson = "erase_person",
+    /// [`StaffStore::create_staff`](super::StaffStore::create_staff).
+    CreateStaff = "create_staff",
+    /// [`StaffStore::staff_for_login`](super::StaffStore::staff_for_login).
+    StaffForLogin = "staff_for_login",
+    /// [`StaffStore::get_staff`](super::StaffStore::get_staff).
+    GetStaff = "get_staff",
+    /// [`StaffStore::list_staff`](super::StaffStore::list_staff).
+    ListStaff = "list_staff",
+    /// [`StaffStore::update_staff`](super::StaffStore::update_staff).
+    UpdateStaff = "update_staff",
+    /// [`SessionStore::start_session`](super::SessionStore::start_session).
+    StartSession = "start_session",
+    /// [`SessionStore::session_user`](super::SessionStore::session_user).
+    SessionUser = "session_user",
+    /// [`SessionStore::end_session`](super::SessionStore::end_session).
+    EndSession = "end_session",
+    /// [`Maintenance::purge_sessions`](super::Maintenance::purge_sessions).
+    PurgeSessions = "purge_sessions",
     /// [`HealthCheck::health`](super::HealthCheck::health).
     Health = "health",
 }

@@ -70,12 +70,15 @@ impl StoreError {
 pub enum Conflict {
     /// Another subscriber has the address (compared case-insensitively).
     SubscriberEmail,
+    /// Another staff user has the username (compared case-insensitively).
+    StaffUsername,
 }
 
 impl fmt::Display for Conflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::SubscriberEmail => "another subscriber has this address",
+            Self::StaffUsername => "another staff user has this username",
         })
     }
 }

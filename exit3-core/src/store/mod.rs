@@ -21,10 +21,12 @@ pub use self::{
     error::{Conflict, StoreError, StoreResult},
 };
 use crate::{
+    access::PasswordHash,
     clock::Timestamp,
     domain::{
-        Lead, LeadId, LeadPatch, NewLead, RequestFacts, SubscribeOutcome, SubscribeRequest,
-        Subscriber, SubscriberId, SubscriberPatch, UnsubscribeMethod,
+        Lead, LeadId, LeadPatch, NewLead, NewStaffUser, RequestFacts, StaffId, StaffPatch,
+        StaffUser, SubscribeOutcome, SubscribeRequest, Subscriber, SubscriberId, SubscriberPatch,
+        UnsubscribeMethod, Username,
     },
     events::{Event, LeadEffects},
     idempotency::{Begun, Fingerprint, RecordKey, StoredAnswer},
@@ -275,6 +277,10 @@ pub trait Maintenance: Send + Sync + Debug + 'static {
     /// Removes up to `batch` idempotency records that expired at `now`, and answers how
     /// many it removed.
     async fn purge_idempotency(&self, now: Timestamp, batch: u32) -> StoreResult<u64>;
+
+    /// Removes up to `batch` staff sessions that expired at `now`, and answers how many
+    /// it removed.
+    async fn purge_sessions(&self, now: Timestamp, batch: u32) -> StoreResult<u64>;
 }
 
 /// Idempotency records (capture.md §2), one per caller and key, shared by every
@@ -392,6 +398,62 @@ pub trait PrivacyStore: Send + Sync + Debug {
     ) -> StoreResult<Erased>;
 }
 
+/// Staff users of the staff site.
+#[async_trait]
+pub trait StaffStore: Send + Sync + Debug + 'static {
+    /// Stores a new staff user (active, never signed in, `created_at = now`) with a new
+    /// id. A username another user has, compared case-insensitively, answers
+    /// [`StoreError::Conflict`]`{ what: `[`Conflict::StaffUsername`]` }`.
+    async fn create_staff(&self, user: &NewStaffUser, now: Timestamp) -> StoreResult<StaffUser>;
+
+    /// The user whose username is `username` case-insensitively, with their password
+    /// hash: what a sign-in checks.
+    async fn staff_for_login(
+        &self,
+        username: &Username,
+    ) -> StoreResult<Option<(StaffUser, PasswordHash)>>;
+
+    /// The user with `id`, or `None`.
+    async fn get_staff(&self, id: StaffId) -> StoreResult<Option<StaffUser>>;
+
+    /// Every staff user, by username.
+    async fn list_staff(&self) -> StoreResult<Vec<StaffUser>>;
+
+    /// Applies `patch` atomically; when [`StaffPatch::ends_sessions`], every session of
+    /// the user ends in the same call. `None` when there is no such user.
+    async fn update_staff(&self, id: StaffId, patch: &StaffPatch)
+    -> StoreResult<Option<StaffUser>>;
+}
+
+/// Staff sessions, kept in the store so that every instance knows them and signing
+/// out is real. Only a token's hash is kept.
+#[async_trait]
+pub trait SessionStore: Send + Sync + Debug + 'static {
+    /// Starts a session `token` for `staff` valid until `expires_at`, and records the
+    /// sign-in as the user's `last_login = now`, atomically. `None` (and nothing
+    /// stored) when the user does not exist or is not active.
+    async fn start_session(
+        &self,
+        staff: StaffId,
+        token: TokenHash,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<Option<StaffUser>>;
+
+    /// The user of session `token` when the session has not expired at `now` and the
+    /// user is active; the session's expiry moves to `renew_until` (idle expiry). `None`
+    /// otherwise.
+    async fn session_user(
+        &self,
+        token: TokenHash,
+        now: Timestamp,
+        renew_until: Timestamp,
+    ) -> StoreResult<Option<StaffUser>>;
+
+    /// Ends session `token`; `false` when there was none.
+    async fn end_session(&self, token: TokenHash) -> StoreResult<bool>;
+}
+
 /// A complete backend: every capability.
 pub trait Store:
     LeadStore
@@ -401,6 +463,8 @@ pub trait Store:
     + ThrottleStore
     + IdempotencyStore
     + PrivacyStore
+    + StaffStore
+    + SessionStore
     + Maintenance
     + HealthCheck
 {
@@ -414,6 +478,8 @@ impl<T> Store for T where
         + ThrottleStore
         + IdempotencyStore
         + PrivacyStore
+        + StaffStore
+        + SessionStore
         + Maintenance
         + HealthCheck
 {

@@ -23,6 +23,7 @@ mod maintenance;
 mod outbox;
 mod privacy;
 mod quarantine;
+mod staff;
 pub mod strategies;
 mod subscriber_quarantine;
 mod subscribers;
@@ -31,7 +32,7 @@ mod webhooks;
 
 pub use self::{
     idempotency::*, lead_events::*, leads::*, maintenance::*, outbox::*, privacy::*, quarantine::*,
-    subscriber_quarantine::*, subscribers::*, throttle::*, webhooks::*,
+    staff::*, subscriber_quarantine::*, subscribers::*, throttle::*, webhooks::*,
 };
 use crate::{
     access::Scope,
@@ -113,6 +114,8 @@ macro_rules! store_conformance {
             idempotency_records_follow_the_table,
             concurrent_idempotent_begins_start_once,
             maintenance_purges_only_expired_idempotency_records,
+            staff_users_round_trip,
+            staff_sessions_expire_and_end,
             health_answers
         }
     };

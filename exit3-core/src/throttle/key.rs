@@ -21,6 +21,8 @@ pub enum Counted {
     Client(IpNet),
     /// A request whose address the frontend does not know.
     UnknownClient,
+    /// A staff username, folded to lower case (the login throttle).
+    Username(String),
 }
 
 impl Counted {
@@ -52,6 +54,7 @@ impl fmt::Display for Counted {
             }
             Self::Client(net) => write!(f, "ip:{net}"),
             Self::UnknownClient => f.write_str("ip:unknown"),
+            Self::Username(name) => write!(f, "user:{name}"),
         }
     }
 }

@@ -57,7 +57,8 @@ impl FromStr for RateSetting {
     type Err = RateError;
 
     /// DRF's syntax: `N/period` where only the period's first letter counts (`s`, `m`,
-    /// `h`, `d`); `off` (any case) turns the scope off.
+    /// `h`, `d`), optionally with a count of periods before it (`5/15minute`, the login
+    /// throttle's); `off` (any case) turns the scope off.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         if s.eq_ignore_ascii_case("off") {
@@ -66,14 +67,20 @@ impl FromStr for RateSetting {
         let bad = || RateError(s.to_owned());
         let (n, period) = s.split_once('/').ok_or_else(bad)?;
         let limit: u32 = n.trim().parse().map_err(|_| bad())?;
-        let seconds = match period.trim().chars().next() {
+        let period = period.trim();
+        let unit_at = period.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let count: u64 = match &period[..unit_at] {
+            "" => 1,
+            digits => digits.parse().map_err(|_| bad())?,
+        };
+        let seconds: u64 = match period[unit_at..].chars().next() {
             Some('s') => 1,
             Some('m') => 60,
             Some('h') => 3600,
             Some('d') => 86400,
             _ => return Err(bad()),
         };
-        Rate::new(limit, Duration::from_secs(seconds))
+        Rate::new(limit, Duration::from_secs(seconds.saturating_mul(count)))
             .map(|r| Self(Some(r)))
             .ok_or_else(bad)
     }
@@ -96,7 +103,11 @@ mod tests {
         assert_eq!(rate("5/m").period(), Duration::from_secs(60));
         assert_eq!(rate("1/day").to_string(), "1/day");
         assert_eq!("OFF".parse::<RateSetting>(), Ok(RateSetting(None)));
-        for bad in ["", "10", "x/hour", "0/hour", "10/week", "-1/s", "10/"] {
+        assert_eq!(rate("5/15minute").period(), Duration::from_secs(900));
+        assert_eq!(rate("5/15m").to_string(), "5/900s");
+        for bad in [
+            "", "10", "x/hour", "0/hour", "10/week", "-1/s", "10/", "5/0m", "5/15", "5/x15m",
+        ] {
             assert!(bad.parse::<RateSetting>().is_err(), "{bad}");
         }
     }

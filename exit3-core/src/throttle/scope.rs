@@ -19,6 +19,10 @@ pub enum ThrottleScope {
     /// Requests that presented a key that is not valid, per client address; once full,
     /// every request from that address is refused until the window frees.
     FailedAuth,
+    /// Failed staff sign-ins, per username (admin.md).
+    LoginUser,
+    /// Failed staff sign-ins, per client address.
+    LoginClient,
 }
 
 /// What configuration and observability know about a scope.
@@ -36,20 +40,23 @@ pub struct ScopeSpec {
 
 impl ThrottleScope {
     /// Every scope.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::General,
         Self::LeadCreate,
         Self::Subscribe,
         Self::Admin,
         Self::FailedAuth,
+        Self::LoginUser,
+        Self::LoginClient,
     ];
 
     /// Whether some request checks this scope without being counted in it: every
     /// request with a valid key checks its address's `failed_auth`, so that a locked-out
-    /// address cannot learn that a guess was right. Stores that cache "nothing
-    /// recorded" keep it for these scopes.
+    /// address cannot learn that a guess was right, and every sign-in checks the login
+    /// scopes, which count failures only. Stores that cache "nothing recorded" keep it
+    /// for these scopes.
     pub fn is_checked_without_recording(self) -> bool {
-        self == Self::FailedAuth
+        matches!(self, Self::FailedAuth | Self::LoginUser | Self::LoginClient)
     }
 
     /// The scope's row of the table.
@@ -98,6 +105,18 @@ impl ThrottleScope {
                 "30/minute",
                 "requests with a key that is not valid, per client address; beyond it \
                  every request from that address is refused until the window frees",
+            ),
+            Self::LoginUser => row(
+                "login_user",
+                "THROTTLE_LOGIN_USER",
+                "5/15minute",
+                "failed staff sign-ins, per username; beyond it the sign-in form answers 429",
+            ),
+            Self::LoginClient => row(
+                "login_client",
+                "THROTTLE_LOGIN_CLIENT",
+                "20/hour",
+                "failed staff sign-ins, per client address; beyond it the form answers 429",
             ),
         }
     }

@@ -1,12 +1,12 @@
-//! Confirmation tokens: 32 random bytes in the link, only their SHA-256 stored, so that
-//! the database (or a copy of it) cannot confirm anybody.
+//! Random tokens: 32 random bytes in a link or a cookie, only their SHA-256 stored, so
+//! that the database (or a copy of it) cannot confirm anybody or sign anybody in.
 
 use std::fmt;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 
-/// The SHA-256 of a confirmation token: what stores keep and look up.
+/// The SHA-256 of a random token: what stores keep and look up.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TokenHash(pub [u8; 32]);
 
@@ -16,23 +16,23 @@ impl fmt::Debug for TokenHash {
     }
 }
 
-/// A fresh confirmation token.
+/// A fresh random token.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ConfirmationToken {
+pub struct RandomToken {
     token: String,
     hash: TokenHash,
 }
 
-impl fmt::Debug for ConfirmationToken {
+impl fmt::Debug for RandomToken {
     /// Never shows the token.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConfirmationToken")
+        f.debug_struct("RandomToken")
             .field("hash", &self.hash)
             .finish_non_exhaustive()
     }
 }
 
-impl ConfirmationToken {
+impl RandomToken {
     /// 32 random bytes, URL-safe base64 without padding.
     pub fn generate() -> Self {
         let bytes: [u8; 32] = rand::random();
@@ -41,7 +41,7 @@ impl ConfirmationToken {
         Self { token, hash }
     }
 
-    /// The token, for the link.
+    /// The token, for the link or cookie.
     pub fn as_str(&self) -> &str {
         &self.token
     }
@@ -51,12 +51,18 @@ impl ConfirmationToken {
         self.hash
     }
 
-    /// The hash of a token a link brought back; `None` when it cannot be one.
+    /// The hash of a token a link or cookie brought back; `None` when it cannot be one.
     pub fn hash_of(token: &str) -> Option<TokenHash> {
         let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
         (bytes.len() == 32).then(|| TokenHash(Sha256::digest(bytes).into()))
     }
 }
+
+/// The token of a confirmation link.
+pub type ConfirmationToken = RandomToken;
+
+/// The token of a staff session, in its cookie.
+pub type SessionToken = RandomToken;
 
 #[cfg(test)]
 mod tests {

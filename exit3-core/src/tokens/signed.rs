@@ -18,6 +18,8 @@ pub enum Purpose {
     Unsubscribe,
     /// A form token (spam defence).
     FormToken,
+    /// The CSRF token of a staff session: the session's hash, signed.
+    Csrf,
 }
 
 impl Purpose {
@@ -25,6 +27,7 @@ impl Purpose {
         match self {
             Self::Unsubscribe => b"exit3/unsubscribe/v1",
             Self::FormToken => b"exit3/form-token/v1",
+            Self::Csrf => b"exit3/csrf/v1",
         }
     }
 }

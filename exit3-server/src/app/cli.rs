@@ -61,6 +61,27 @@ pub enum Command {
         #[command(subcommand)]
         action: PrivacyCommand,
     },
+    /// Create a staff superuser (the first one signs in at /backend/admin/ and adds the
+    /// others there). The password is asked twice, or read from stdin.
+    Createsuperuser {
+        /// The username (letters, digits and @ . + - _).
+        #[arg(long)]
+        username: String,
+        /// The user's address.
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of stdin instead of the terminal.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a staff user's password (their sessions end).
+    Changepassword {
+        /// The username.
+        username: String,
+        /// Read the password from the first line of stdin instead of the terminal.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Print the OpenAPI document (JSON).
     Openapi,
     /// Exit 0 when GET /backend/health/ on BIND answers 200, else 1 (for containers).

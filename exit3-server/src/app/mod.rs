@@ -7,6 +7,7 @@ pub mod config;
 pub mod error_reports;
 pub mod logging;
 pub mod privacy;
+pub mod staff;
 pub mod tasks;
 pub mod wiring;
 
@@ -21,13 +22,38 @@ use self::{
 };
 use crate::{layered, server};
 
-/// The API as the binary serves it: [`endpoint`](crate::endpoint) with the process's
-/// error reports around it (Sentry, when `SENTRY_DSN` is set).
+/// The API and the staff site as the binary serves them: [`endpoint_with`](crate::endpoint_with)
+/// with the site at `/backend/admin/`, and the process's error reports around it all
+/// (Sentry, when `SENTRY_DSN` is set).
 pub fn http(
     exit3: exit3_core::Exit3,
     options: crate::HttpOptions,
 ) -> impl poem::Endpoint<Output = poem::Response> + use<> {
-    error_reports::layer(layered(exit3, options))
+    let site = staff_site(exit3.clone(), &options);
+    error_reports::layer(layered(exit3, options, vec![site]))
+}
+
+/// The staff site (exit3-admin), finding its clients by the API's proxy rule.
+fn staff_site(exit3: exit3_core::Exit3, options: &crate::HttpOptions) -> crate::Site {
+    use poem::EndpointExt;
+
+    let admin = exit3_admin::AdminOptions {
+        site_name: options.site_name.clone(),
+        client: std::sync::Arc::new(|req: &poem::Request| {
+            req.extensions()
+                .get::<crate::extract::ClientAddr>()
+                .map(|c| exit3_admin::Client {
+                    ip: c.ip,
+                    https: c.https,
+                })
+                .unwrap_or_default()
+        }),
+        ..exit3_admin::AdminOptions::default()
+    };
+    (
+        "/backend/admin",
+        exit3_admin::endpoint(exit3, admin).boxed(),
+    )
 }
 
 /// The binary's `main`.
@@ -42,6 +68,25 @@ pub fn main() -> ExitCode {
         Command::Privacy { action } => {
             with_settings(|s| run(&s, move |s| async move { privacy::run(&s, action).await }))
         }
+        Command::Createsuperuser {
+            username,
+            email,
+            password_stdin,
+        } => with_settings(|s| {
+            run(&s, move |s| async move {
+                let password = staff::PasswordSource::from_flag(password_stdin);
+                staff::create_superuser(&s, &username, &email, password).await
+            })
+        }),
+        Command::Changepassword {
+            username,
+            password_stdin,
+        } => with_settings(|s| {
+            run(&s, move |s| async move {
+                let password = staff::PasswordSource::from_flag(password_stdin);
+                staff::change_password(&s, &username, password).await
+            })
+        }),
         Command::Serve { no_migrate } => with_settings(|s| run(&s, move |s| serve(s, !no_migrate))),
     }
 }
@@ -108,8 +153,8 @@ async fn maintain(settings: &Settings) -> Result<(), String> {
         .map_err(|e| format!("maintenance failed: {e}"))?;
     println!(
         "maintenance: {} expired throttle key(s) removed; {} expired idempotency record(s) \
-         removed; counts compacted",
-        report.throttle_keys_removed, report.idempotency_records_removed
+         removed; {} expired staff session(s) removed; counts compacted",
+        report.throttle_keys_removed, report.idempotency_records_removed, report.sessions_removed
     );
     Ok(())
 }
@@ -163,6 +208,9 @@ async fn serve(settings: Settings, migrate: bool) -> Result<(), String> {
         }
     }
     let wired = wiring::wire(&settings, migrate).await?;
+    if settings.database == Database::Memory {
+        staff::demo_superuser(&wired.exit3, settings.bind).await;
+    }
     let bound = server::bind(settings.bind, settings.limits())
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;

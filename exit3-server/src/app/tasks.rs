@@ -18,11 +18,14 @@ pub async fn maintenance(exit3: Exit3, interval: Duration, mut shutdown: watch::
         }
         match exit3.maintain_once().await {
             Ok(report)
-                if report.throttle_keys_removed > 0 || report.idempotency_records_removed > 0 =>
+                if report.throttle_keys_removed > 0
+                    || report.idempotency_records_removed > 0
+                    || report.sessions_removed > 0 =>
             {
                 tracing::debug!(
                     throttle_keys_removed = report.throttle_keys_removed,
                     idempotency_records_removed = report.idempotency_records_removed,
+                    sessions_removed = report.sessions_removed,
                     "maintenance"
                 );
             }

@@ -7,6 +7,8 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 
+mod staff;
+
 use super::{
     ConfirmOutcome, DynStore, HealthCheck, IdempotencyStore, LeadStore, Maintenance, OutboxStore,
     PrivacyStore, StoreCall, StoreError, StoreResult, SubscriberStore, ThrottleStore,
@@ -369,6 +371,13 @@ impl<H: StoreHook> Maintenance for Decorated<H> {
         self.run(
             StoreCall::PurgeIdempotency,
             self.inner.purge_idempotency(now, batch),
+        )
+        .await
+    }
+    async fn purge_sessions(&self, now: Timestamp, batch: u32) -> StoreResult<u64> {
+        self.run(
+            StoreCall::PurgeSessions,
+            self.inner.purge_sessions(now, batch),
         )
         .await
     }

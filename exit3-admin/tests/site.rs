@@ -1,0 +1,498 @@
+//! The staff site's pages and actions, called as a browser would (cookies kept between
+//! requests) over the memory store: sign-in, CSRF, roles, expiry, open redirects,
+//! tampered ids, edits with bad and good values, HTML shown as text.
+
+use std::{collections::BTreeMap, net::IpAddr, sync::Arc, time::Duration};
+
+use exit3_admin::{AdminOptions, Client, endpoint};
+use exit3_core::{
+    ApiKeys, Exit3, ManualClock, Origin, Payload, RequestContext, StaffInput, StaffRole,
+    ThrottleRates, testing::at,
+};
+use exit3_store_memory::MemoryStore;
+use poem::{Endpoint, EndpointExt, Request, Route, http::Method};
+use serde_json::json;
+
+const ADMIN: &str = "admin-key-for-tests-0123456789abcdef";
+const PASSWORD: &str = "correct horse battery";
+
+struct Site {
+    exit3: Exit3,
+    clock: ManualClock,
+    app: poem::endpoint::BoxEndpoint<'static, poem::Response>,
+}
+
+fn site(rates: ThrottleRates) -> Site {
+    let clock = ManualClock::new(at(0));
+    let exit3 = Exit3::builder(Arc::new(MemoryStore::new()))
+        .keys(ApiKeys::new([ADMIN], [""; 0]))
+        .rates(rates)
+        .clock(clock.clone())
+        .session_age(Duration::from_secs(3600))
+        .build();
+    let options = AdminOptions {
+        client: Arc::new(|req: &Request| Client {
+            ip: req
+                .header("x-test-ip")
+                .and_then(|ip| ip.parse::<IpAddr>().ok()),
+            https: false,
+        }),
+        ..AdminOptions::default()
+    };
+    let app = Route::new()
+        .nest("/backend/admin", endpoint(exit3.clone(), options))
+        .map_to_response()
+        .boxed();
+    Site { exit3, clock, app }
+}
+
+/// A browser: keeps cookies, follows nothing by itself.
+struct Browser<'a> {
+    site: &'a Site,
+    cookies: BTreeMap<String, String>,
+    ip: &'static str,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    headers: poem::http::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    /// The value of the first hidden `csrfmiddlewaretoken` field.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrfmiddlewaretoken\" value=\"")
+            .expect("a CSRF field");
+        let rest = &self.body[at + 34..];
+        rest[..rest.find('"').expect("end")].to_owned()
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(site: &'a Site) -> Self {
+        Self {
+            site,
+            cookies: BTreeMap::new(),
+            ip: "192.0.2.10",
+        }
+    }
+
+    async fn send(&mut self, method: Method, path: &str, form: &[(&str, &str)]) -> Page {
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path.parse().expect("uri"))
+            .header("x-test-ip", self.ip);
+        if !cookie.is_empty() {
+            req = req.header("cookie", cookie.join("; "));
+        }
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter().copied())
+            .finish();
+        let req = req
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        let resp = self.site.app.call(req).await.expect("a response");
+        let set_cookies: Vec<String> = resp
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        for c in &set_cookies {
+            let pair = c.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                if value.is_empty() || c.contains("Max-Age=0") {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+        let status = resp.status().as_u16();
+        let location = resp.header("location").map(str::to_owned);
+        let headers = resp.headers().clone();
+        let body = resp.into_body().into_string().await.expect("a body");
+        Page {
+            status,
+            location,
+            set_cookies,
+            headers,
+            body,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send(Method::GET, path, &[]).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(Method::POST, path, form).await
+    }
+
+    async fn sign_in(&mut self, username: &str, password: &str, next: &str) -> Page {
+        let form = self.get("/backend/admin/login/").await;
+        assert_eq!(form.status, 200);
+        let csrf = form.csrf();
+        self.post(
+            "/backend/admin/login/",
+            &[
+                ("csrfmiddlewaretoken", &csrf),
+                ("username", username),
+                ("password", password),
+                ("next", next),
+            ],
+        )
+        .await
+    }
+}
+
+async fn add(site: &Site, username: &str, role: StaffRole) {
+    site.exit3
+        .add_staff(StaffInput {
+            username,
+            email: &format!("{username}@example.com"),
+            role,
+            password: PASSWORD,
+        })
+        .await
+        .expect("added");
+}
+
+async fn lead(site: &Site, body: serde_json::Value, user_agent: &str) -> i64 {
+    let ctx = RequestContext {
+        origin: Origin {
+            user_agent: Some(user_agent.to_owned()),
+            ..Origin::default()
+        },
+        ..RequestContext::with_key(ADMIN)
+    };
+    site.exit3
+        .create_lead(&ctx, &Payload::from_json(body).expect("object"))
+        .await
+        .expect("created")
+        .id
+        .get()
+}
+
+#[tokio::test]
+async fn signed_out_visitors_are_sent_to_the_sign_in_page_and_back() {
+    let site = site(ThrottleRates::off());
+    add(&site, "ada", StaffRole::Staff).await;
+    let mut b = Browser::new(&site);
+    for path in [
+        "/backend/admin/",
+        "/backend/admin/leads/?status=new",
+        "/backend/admin/leads/1/",
+        "/backend/admin/leads/1/delete/",
+    ] {
+        let p = b.get(path).await;
+        assert_eq!(p.status, 303, "{path}");
+        let to = p.location.expect("a location");
+        assert!(to.starts_with("/backend/admin/login/?next="), "{to}");
+    }
+    let p = b
+        .sign_in("ada", PASSWORD, "/backend/admin/leads/?status=new")
+        .await;
+    assert_eq!(p.status, 303);
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/backend/admin/leads/?status=new")
+    );
+    let cookie = p
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("exit3_admin="))
+        .expect("a session cookie");
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/backend/admin/"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    let list = b.get("/backend/admin/leads/").await;
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("No leads yet"), "the empty state");
+    let csp = list.headers.get("content-security-policy").expect("CSP");
+    assert_eq!(
+        csp,
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    );
+    assert_eq!(
+        list.headers.get("cache-control").map(|v| v.as_bytes()),
+        Some(&b"no-store"[..])
+    );
+
+    // Signing out is real: the old cookie opens nothing.
+    let old = b.cookies.clone();
+    let out = b
+        .post(
+            "/backend/admin/logout/",
+            &[("csrfmiddlewaretoken", &list.csrf())],
+        )
+        .await;
+    assert_eq!(out.status, 303);
+    b.cookies = old;
+    assert_eq!(b.get("/backend/admin/").await.status, 303);
+}
+
+#[tokio::test]
+async fn a_bad_sign_in_keeps_the_username_and_next_never_leaves_the_site() {
+    let site = site(ThrottleRates::off());
+    add(&site, "ada", StaffRole::Staff).await;
+    let mut b = Browser::new(&site);
+    let p = b
+        .sign_in("ada<b>", "wrong password", "/backend/admin/")
+        .await;
+    assert_eq!(p.status, 200);
+    assert!(
+        p.body
+            .contains("Please enter a correct username and password.")
+    );
+    assert!(p.body.contains("value=\"ada&#60;b&#62;\""), "kept, escaped");
+    for next in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/backend/admin//evil",
+    ] {
+        let mut b = Browser::new(&site);
+        let p = b.sign_in("ada", PASSWORD, next).await;
+        assert_eq!(p.location.as_deref(), Some("/backend/admin/"), "{next}");
+    }
+    // Without the form's token, or with a token of another visitor's nonce: 403.
+    let mut b = Browser::new(&site);
+    let p = b
+        .post(
+            "/backend/admin/login/",
+            &[("username", "ada"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("CSRF"));
+    let mut other = Browser::new(&site);
+    let token = other.get("/backend/admin/login/").await.csrf();
+    let _ = b.get("/backend/admin/login/").await;
+    let p = b
+        .post(
+            "/backend/admin/login/",
+            &[
+                ("csrfmiddlewaretoken", &token),
+                ("username", "ada"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_with_the_wait() {
+    let site = site(ThrottleRates::default());
+    add(&site, "ada", StaffRole::Staff).await;
+    let mut b = Browser::new(&site);
+    for _ in 0..5 {
+        assert_eq!(b.sign_in("ada", "wrong password", "").await.status, 200);
+    }
+    let p = b.sign_in("ada", PASSWORD, "").await;
+    assert_eq!(p.status, 429);
+    assert!(
+        p.body
+            .contains("Too many failed login attempts. Try again in 15 minutes."),
+        "{}",
+        p.body
+    );
+    site.clock.advance(Duration::from_secs(901));
+    assert_eq!(b.sign_in("ada", PASSWORD, "").await.status, 303);
+}
+
+#[tokio::test]
+async fn staff_find_edit_and_delete_a_lead() {
+    let site = site(ThrottleRates::off());
+    add(&site, "ada", StaffRole::Staff).await;
+    let id = lead(
+        &site,
+        json!({"full_name": "Grace Hopper", "position": "CTO", "company_name": "Navy",
+               "email": "grace@example.com"}),
+        "<script>alert(1)</script>",
+    )
+    .await;
+    lead(
+        &site,
+        json!({"full_name": "Alan Turing", "position": "Researcher"}),
+        "x",
+    )
+    .await;
+    let mut b = Browser::new(&site);
+    b.sign_in("ada", PASSWORD, "").await;
+
+    let dash = b.get("/backend/admin/").await;
+    assert_eq!(dash.status, 200);
+    assert!(dash.body.contains("Grace Hopper (Navy)"));
+    assert!(dash.body.contains("<svg"), "the chart");
+
+    let found = b.get("/backend/admin/leads/?search=grace").await;
+    assert!(found.body.contains("Grace Hopper (Navy)"));
+    assert!(!found.body.contains("Alan Turing"));
+    assert!(found.body.contains("1 lead."), "{}", found.body);
+    let none = b.get("/backend/admin/leads/?status=lost").await;
+    assert!(none.body.contains("No leads match these filters."));
+    let bad = b.get("/backend/admin/leads/?status=bogus").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("status:"), "the API's message");
+
+    let page = b.get(&format!("/backend/admin/leads/{id}/")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+    );
+    assert!(!page.body.contains("<script>"));
+    let csrf = page.csrf();
+    let path = format!("/backend/admin/leads/{id}/");
+    let mut form = vec![
+        ("csrfmiddlewaretoken", csrf.as_str()),
+        ("full_name", "Grace Hopper"),
+        ("position", "CTO"),
+        ("company_name", "Navy"),
+        ("email", "not an address"),
+        ("phone", ""),
+        ("message", "Line one\nline two"),
+        ("status", "new"),
+        ("source", "website"),
+        ("category", "other"),
+    ];
+    let refused = b.post(&path, &form).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("Enter a valid email address."));
+    assert!(
+        refused.body.contains("value=\"not an address\""),
+        "kept as typed"
+    );
+    assert!(refused.body.contains("aria-invalid=\"true\""));
+    form[4] = ("email", "grace@navy.example");
+    let saved = b.post(&path, &form).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let page = b.get(saved.location.as_deref().expect("back")).await;
+    assert!(page.body.contains("Saved."));
+    assert!(page.body.contains("grace@navy.example"));
+
+    let moved = b
+        .post(
+            &format!("/backend/admin/leads/{id}/status/"),
+            &[("csrfmiddlewaretoken", &csrf), ("status", "contacted")],
+        )
+        .await;
+    assert_eq!(moved.status, 303);
+    let page = b.get(&path).await;
+    assert!(page.body.contains("status-contacted\">contacted"));
+
+    let confirm = b.get(&format!("/backend/admin/leads/{id}/delete/")).await;
+    assert!(confirm.body.contains("Delete this lead?"));
+    assert!(confirm.body.contains("grace@navy.example"));
+    let gone = b
+        .post(
+            &format!("/backend/admin/leads/{id}/delete/"),
+            &[("csrfmiddlewaretoken", &csrf)],
+        )
+        .await;
+    assert_eq!(gone.status, 303);
+    assert_eq!(b.get(&path).await.status, 404);
+}
+
+#[tokio::test]
+async fn forms_without_their_sessions_token_change_nothing() {
+    let site = site(ThrottleRates::off());
+    add(&site, "ada", StaffRole::Staff).await;
+    let id = lead(&site, json!({"full_name": "Ada", "position": "CTO"}), "x").await;
+    let mut b = Browser::new(&site);
+    b.sign_in("ada", PASSWORD, "").await;
+    let mut other = Browser::new(&site);
+    other.sign_in("ada", PASSWORD, "").await;
+    let foreign = other.get("/backend/admin/").await.csrf();
+    for token in ["", "AAAA", foreign.as_str()] {
+        let p = b
+            .post(
+                &format!("/backend/admin/leads/{id}/delete/"),
+                &[("csrfmiddlewaretoken", token)],
+            )
+            .await;
+        assert_eq!(p.status, 403, "{token}");
+    }
+    assert_eq!(
+        b.get(&format!("/backend/admin/leads/{id}/")).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn viewers_read_but_cannot_change() {
+    let site = site(ThrottleRates::off());
+    add(&site, "vera", StaffRole::Viewer).await;
+    let id = lead(&site, json!({"full_name": "Ada", "position": "CTO"}), "x").await;
+    let mut b = Browser::new(&site);
+    b.sign_in("vera", PASSWORD, "").await;
+    let page = b.get(&format!("/backend/admin/leads/{id}/")).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains(">Save<"));
+    assert!(page.body.contains("disabled"));
+    let p = b
+        .post(
+            &format!("/backend/admin/leads/{id}/status/"),
+            &[("csrfmiddlewaretoken", &page.csrf()), ("status", "lost")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("Your role does not allow this."));
+}
+
+#[tokio::test]
+async fn tampered_ids_foreign_cookies_and_expired_sessions_never_fail() {
+    let site = site(ThrottleRates::off());
+    add(&site, "ada", StaffRole::Staff).await;
+    let mut b = Browser::new(&site);
+    b.sign_in("ada", PASSWORD, "").await;
+    for path in [
+        "/backend/admin/leads/abc/",
+        "/backend/admin/leads/-1/",
+        "/backend/admin/leads/0/",
+        "/backend/admin/leads/99999999999999999999/",
+        "/backend/admin/leads/42/",
+        "/backend/admin/leads/42/delete/",
+        "/backend/admin/nothing-here/",
+    ] {
+        let p = b.get(path).await;
+        assert_eq!(p.status, 404, "{path}");
+        assert!(p.body.contains("Not found"), "{path}");
+    }
+    let mut stranger = Browser::new(&site);
+    stranger
+        .cookies
+        .insert("exit3_admin".into(), "forged-session-value".into());
+    assert_eq!(stranger.get("/backend/admin/").await.status, 303);
+
+    site.clock.advance(Duration::from_secs(3601));
+    let p = b.get("/backend/admin/").await;
+    assert_eq!(p.status, 303, "idle past SESSION_COOKIE_AGE");
+}
+
+#[tokio::test]
+async fn the_stylesheet_is_served_by_the_site() {
+    let site = site(ThrottleRates::off());
+    let mut b = Browser::new(&site);
+    let css = b.get("/backend/admin/static/admin.css").await;
+    assert_eq!(css.status, 200);
+    assert!(css.body.contains("--accent"));
+    let login = b.get("/backend/admin/login").await;
+    assert_eq!(login.status, 200, "without the trailing slash too");
+    assert!(
+        login
+            .body
+            .contains("href=\"/backend/admin/static/admin.css\"")
+    );
+}
