@@ -75,6 +75,21 @@ pub(crate) async fn signed_in(site: &Site, req: &Request) -> Result<Staff, Respo
     }
 }
 
+/// A signed-in user's form POST: the user, and the form once its CSRF token is checked;
+/// or the answer to give instead (the sign-in page, the CSRF refusal).
+pub(crate) async fn posted(
+    site: &Site,
+    req: &Request,
+    body: poem::Body,
+) -> Result<(Staff, Form), Box<Response>> {
+    let staff = signed_in(site, req).await.map_err(Box::new)?;
+    let form = crate::pages::login::read(body)
+        .await
+        .ok_or_else(|| Box::new(render::csrf_refused(site)))?;
+    staff.check_csrf(site, &form)?;
+    Ok((staff, form))
+}
+
 /// Where to go after signing in: `next` when it is a path on this site, else the
 /// dashboard (never another host: `//evil.example`, `https://…`, `/\evil`).
 pub(crate) fn safe_next(site: &Site, next: Option<&str>) -> String {

@@ -32,6 +32,14 @@ impl Form {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value of `name` (ticked boxes).
+    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The fields `names` as an API payload: the service parses them as it parses the
     /// API's bodies, so the site says what the API says.
     pub(crate) fn payload(&self, names: &[&str]) -> Payload {
@@ -51,7 +59,7 @@ mod tests {
     fn forms_keep_every_value_and_refuse_huge_bodies() {
         let form = Form::parse(b"a=1&ids=3&ids=4&note=x%26y+z").expect("parsed");
         assert_eq!(form.get("a"), Some("1"));
-        assert_eq!(form.get("ids"), Some("3"));
+        assert_eq!(form.all("ids").collect::<Vec<_>>(), ["3", "4"]);
         assert_eq!(form.get("note"), Some("x&y z"));
         assert_eq!(form.get("nope"), None);
         assert!(Form::parse(&vec![b'a'; MAX_FORM_BYTES + 1]).is_none());

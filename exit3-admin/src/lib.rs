@@ -114,12 +114,24 @@ pub fn endpoint(exit3: Exit3, options: AdminOptions) -> impl Endpoint<Output = R
         .at("/login", get(pages::login::show).post(pages::login::submit))
         .at("/logout", poem::post(pages::login::logout))
         .at("/leads", get(pages::leads::list))
+        .at("/leads/bulk", poem::post(pages::bulk::apply))
         .at("/leads/:id", get(pages::lead::show).post(pages::lead::save))
         .at("/leads/:id/status", poem::post(pages::lead::set_status))
         .at(
             "/leads/:id/delete",
             get(pages::lead::confirm_delete).post(pages::lead::delete),
         )
+        .at(
+            "/quarantine",
+            get(pages::quarantine::show).post(pages::quarantine::act),
+        )
+        .at("/subscribers", get(pages::subscribers::list))
+        .at(
+            "/subscribers/:id",
+            get(pages::subscribers::show).post(pages::subscribers::act),
+        )
+        .at("/staff", get(pages::staff::list).post(pages::staff::add))
+        .at("/staff/:id", poem::post(pages::staff::change))
         .at("/static/admin.css", get(assets::css))
         .catch_error(move |_: poem::error::NotFoundError| {
             let site = missing.clone();

@@ -21,6 +21,8 @@ pub(crate) struct Chrome {
     pub(crate) user: Option<(String, String)>,
     /// Which part of the navigation is current.
     pub(crate) section: &'static str,
+    /// Whether the staff page is in the navigation.
+    pub(crate) superuser: bool,
 }
 
 impl Chrome {
@@ -36,6 +38,7 @@ impl Chrome {
             prefix: site.options.prefix.clone(),
             user: None,
             section: "",
+            superuser: false,
         }
     }
 
@@ -51,6 +54,7 @@ impl Chrome {
             prefix: site.options.prefix.clone(),
             user: Some((user.username.to_string(), csrf.to_owned())),
             section,
+            superuser: user.role == exit3_core::StaffRole::Superuser,
         }
     }
 }

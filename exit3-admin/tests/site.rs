@@ -6,8 +6,8 @@ use std::{collections::BTreeMap, net::IpAddr, sync::Arc, time::Duration};
 
 use exit3_admin::{AdminOptions, Client, endpoint};
 use exit3_core::{
-    ApiKeys, Exit3, ManualClock, Origin, Payload, RequestContext, StaffInput, StaffRole,
-    ThrottleRates, testing::at,
+    ApiKeys, Exit3, ManualClock, Origin, Payload, QueryParams, RequestContext, StaffInput,
+    StaffRole, ThrottleRates, testing::at,
 };
 use exit3_store_memory::MemoryStore;
 use poem::{Endpoint, EndpointExt, Request, Route, http::Method};
@@ -15,6 +15,7 @@ use serde_json::json;
 
 const ADMIN: &str = "admin-key-for-tests-0123456789abcdef";
 const PASSWORD: &str = "correct horse battery";
+const PUBLIC: &str = "public-key-for-tests";
 
 struct Site {
     exit3: Exit3,
@@ -25,7 +26,7 @@ struct Site {
 fn site(rates: ThrottleRates) -> Site {
     let clock = ManualClock::new(at(0));
     let exit3 = Exit3::builder(Arc::new(MemoryStore::new()))
-        .keys(ApiKeys::new([ADMIN], [""; 0]))
+        .keys(ApiKeys::new([ADMIN], [PUBLIC]))
         .rates(rates)
         .clock(clock.clone())
         .session_age(Duration::from_secs(3600))
@@ -495,4 +496,386 @@ async fn the_stylesheet_is_served_by_the_site() {
             .body
             .contains("href=\"/backend/admin/static/admin.css\"")
     );
+}
+
+#[tokio::test]
+async fn bulk_actions_change_the_ticked_or_all_matching_and_delete_after_confirmation() {
+    let site = site(ThrottleRates::off());
+    add(&site, "ada", StaffRole::Staff).await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let company = if i < 4 { "Navy" } else { "Army" };
+        ids.push(
+            lead(
+                &site,
+                json!({"full_name": format!("Person {i}"), "position": "CTO",
+                       "company_name": company}),
+                "x",
+            )
+            .await
+            .to_string(),
+        );
+    }
+    let mut b = Browser::new(&site);
+    b.sign_in("ada", PASSWORD, "").await;
+    let list = b.get("/backend/admin/leads/?search=navy").await;
+    assert!(list.body.contains("name=\"ids\""), "tick boxes");
+    let csrf = list.csrf();
+
+    // Two ticked leads to `contacted`.
+    let p = b
+        .post(
+            "/backend/admin/leads/bulk/",
+            &[
+                ("csrfmiddlewaretoken", &csrf),
+                ("query", "search=navy"),
+                ("action", "status:contacted"),
+                ("ids", &ids[0]),
+                ("ids", &ids[1]),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    let to = p.location.expect("back to the list");
+    assert_eq!(to, "/backend/admin/leads/?search=navy&done=status-2");
+    let back = b.get(&to).await;
+    assert!(back.body.contains("Status changed on 2 leads."));
+    let contacted = b.get("/backend/admin/leads/?status=contacted").await;
+    assert!(contacted.body.contains("2 leads."), "{}", contacted.body);
+
+    // Delete all matching `navy`: the confirmation lists the four, and only they go.
+    let confirm = b
+        .post(
+            "/backend/admin/leads/bulk/",
+            &[
+                ("csrfmiddlewaretoken", &csrf),
+                ("query", "search=navy"),
+                ("action", "delete"),
+                ("scope", "all"),
+            ],
+        )
+        .await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.body.contains("Delete 4 leads?"), "{}", confirm.body);
+    assert!(!confirm.body.contains("Army"));
+    let listed: Vec<(&str, &str)> = ids[..4].iter().map(|id| ("ids", id.as_str())).collect();
+    let mut form = vec![
+        ("csrfmiddlewaretoken", csrf.as_str()),
+        ("query", "search=navy"),
+        ("action", "delete"),
+        ("confirm", "yes"),
+    ];
+    form.extend(listed);
+    let gone = b.post("/backend/admin/leads/bulk/", &form).await;
+    assert_eq!(
+        gone.location.as_deref(),
+        Some("/backend/admin/leads/?search=navy&done=deleted-4")
+    );
+    let rest = b.get("/backend/admin/leads/").await;
+    assert!(rest.body.contains("2 leads."));
+    assert!(rest.body.contains("Army"));
+
+    // No action, or nothing ticked: nothing changes, and the list says so.
+    let p = b
+        .post(
+            "/backend/admin/leads/bulk/",
+            &[("csrfmiddlewaretoken", &csrf), ("action", "delete")],
+        )
+        .await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/backend/admin/leads/?done=none")
+    );
+    // Without the token: refused.
+    let p = b
+        .post(
+            "/backend/admin/leads/bulk/",
+            &[("action", "delete"), ("ids", &ids[4]), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(p.status, 403);
+    assert!(
+        b.get("/backend/admin/leads/")
+            .await
+            .body
+            .contains("2 leads.")
+    );
+}
+
+#[tokio::test]
+async fn superusers_manage_staff_and_others_may_not() {
+    let site = site(ThrottleRates::off());
+    add(&site, "root", StaffRole::Superuser).await;
+    add(&site, "sam", StaffRole::Staff).await;
+    let mut b = Browser::new(&site);
+    b.sign_in("root", PASSWORD, "").await;
+    let page = b.get("/backend/admin/staff/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(">Staff</a>"), "in the navigation");
+    let csrf = page.csrf();
+    let refused = b
+        .post(
+            "/backend/admin/staff/",
+            &[
+                ("csrfmiddlewaretoken", &csrf),
+                ("username", "new user"),
+                ("email", "nope"),
+                ("role", "viewer"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("email: Enter a valid email address."));
+    assert!(refused.body.contains("value=\"new user\""), "kept as typed");
+    let added = b
+        .post(
+            "/backend/admin/staff/",
+            &[
+                ("csrfmiddlewaretoken", &csrf),
+                ("username", "vera"),
+                ("email", "vera@example.com"),
+                ("role", "viewer"),
+                ("password", "a long staff password"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        added.location.as_deref(),
+        Some("/backend/admin/staff/?done=added")
+    );
+    let users = site
+        .exit3
+        .list_staff(&RequestContext::with_key(ADMIN))
+        .await
+        .expect("listed");
+    let vera = users
+        .iter()
+        .find(|u| u.username.as_str() == "vera")
+        .expect("vera");
+    let root = users
+        .iter()
+        .find(|u| u.username.as_str() == "root")
+        .expect("root");
+    let to = |id: exit3_core::StaffId| format!("/backend/admin/staff/{id}/");
+    let p = b
+        .post(
+            &to(vera.id),
+            &[("csrfmiddlewaretoken", &csrf), ("role", "staff")],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    let p = b
+        .post(
+            &to(vera.id),
+            &[
+                ("csrfmiddlewaretoken", &csrf),
+                ("password", "a new long password"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    let mut v = Browser::new(&site);
+    assert_eq!(
+        v.sign_in("vera", "a new long password", "").await.status,
+        303
+    );
+    let p = b
+        .post(
+            &to(vera.id),
+            &[("csrfmiddlewaretoken", &csrf), ("active", "false")],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    assert_eq!(
+        v.get("/backend/admin/").await.status,
+        303,
+        "signed out by it"
+    );
+    let own = b
+        .post(
+            &to(root.id),
+            &[("csrfmiddlewaretoken", &csrf), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(own.status, 403, "a superuser keeps their own role");
+
+    let mut s = Browser::new(&site);
+    s.sign_in("sam", PASSWORD, "").await;
+    let p = s.get("/backend/admin/staff/").await;
+    assert_eq!(p.status, 403);
+    assert!(!s.get("/backend/admin/").await.body.contains(">Staff</a>"));
+}
+
+#[tokio::test]
+async fn quarantined_leads_and_subscriptions_are_released_or_deleted() {
+    let site = site(ThrottleRates::off());
+    add(&site, "ada", StaffRole::Staff).await;
+    let visitor = RequestContext::with_key(PUBLIC);
+    let trap = |name: &str| {
+        Payload::from_json(json!({"full_name": name, "position": "CTO", "website": "x"}))
+            .expect("object")
+    };
+    for name in ["Spam One", "Spam Two"] {
+        site.exit3
+            .create_lead(&visitor, &trap(name))
+            .await
+            .expect("stored, quarantined");
+    }
+    site.exit3
+        .subscribe(
+            &visitor,
+            &Payload::from_json(json!({"email": "bot@example.com", "website": "x"}))
+                .expect("object"),
+        )
+        .await
+        .expect("stored, quarantined");
+    let mut b = Browser::new(&site);
+    b.sign_in("ada", PASSWORD, "").await;
+    assert!(
+        b.get("/backend/admin/leads/")
+            .await
+            .body
+            .contains("No leads yet")
+    );
+    let page = b.get("/backend/admin/quarantine/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Leads (2)") && page.body.contains("Subscriptions (1)"));
+    assert!(page.body.contains("honeypot"), "the reason");
+    let leads = site
+        .exit3
+        .list_leads(
+            &RequestContext::with_key(ADMIN),
+            &QueryParams::new([("quarantined", "true")]),
+        )
+        .await
+        .expect("listed");
+    let one = leads
+        .items
+        .iter()
+        .find(|l| l.full_name == "Spam One")
+        .expect("one")
+        .id
+        .to_string();
+    let csrf = page.csrf();
+    let p = b
+        .post(
+            "/backend/admin/quarantine/",
+            &[
+                ("csrfmiddlewaretoken", &csrf),
+                ("action", "release"),
+                ("leads", &one),
+            ],
+        )
+        .await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/backend/admin/quarantine/?done=released-1")
+    );
+    assert!(
+        b.get(&p.location.expect("back"))
+            .await
+            .body
+            .contains("1 released.")
+    );
+    assert!(
+        b.get("/backend/admin/leads/")
+            .await
+            .body
+            .contains("Spam One")
+    );
+    let subscribers = site
+        .exit3
+        .list_subscribers(
+            &RequestContext::with_key(ADMIN),
+            &QueryParams::new([("quarantined", "true")]),
+        )
+        .await
+        .expect("listed");
+    let bot = subscribers.items[0].id.to_string();
+    let p = b
+        .post(
+            "/backend/admin/quarantine/",
+            &[
+                ("csrfmiddlewaretoken", &csrf),
+                ("action", "delete"),
+                ("subscribers", &bot),
+            ],
+        )
+        .await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/backend/admin/quarantine/?done=deleted-1")
+    );
+    let page = b.get("/backend/admin/quarantine/").await;
+    assert!(page.body.contains("Leads (1)") && page.body.contains("Subscriptions (0)"));
+    assert!(page.body.contains("No subscription is in quarantine."));
+}
+
+#[tokio::test]
+async fn subscribers_are_listed_shown_with_their_consent_unsubscribed_and_deleted() {
+    let site = site(ThrottleRates::off());
+    add(&site, "ada", StaffRole::Staff).await;
+    let visitor = RequestContext {
+        origin: Origin {
+            ip: "198.51.100.7".parse().ok(),
+            user_agent: Some("Firefox <b>".into()),
+            ..Origin::default()
+        },
+        ..RequestContext::with_key(PUBLIC)
+    };
+    for email in ["grace@example.com", "alan@example.com"] {
+        site.exit3
+            .subscribe(
+                &visitor,
+                &Payload::from_json(json!({"email": email, "consent_text": "Yes, mail me"}))
+                    .expect("object"),
+            )
+            .await
+            .expect("subscribed");
+    }
+    let mut b = Browser::new(&site);
+    b.sign_in("ada", PASSWORD, "").await;
+    let list = b.get("/backend/admin/subscribers/?search=grace").await;
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("grace@example.com") && !list.body.contains("alan@"));
+    let subscribers = site
+        .exit3
+        .list_subscribers(
+            &RequestContext::with_key(ADMIN),
+            &QueryParams::new([("search", "grace")]),
+        )
+        .await
+        .expect("listed");
+    let id = subscribers.items[0].id;
+    let path = format!("/backend/admin/subscribers/{id}/");
+    let detail = b.get(&path).await;
+    assert!(detail.body.contains("Consent record"));
+    assert!(detail.body.contains("198.51.100.7"));
+    assert!(detail.body.contains("Firefox &#60;b&#62;"), "escaped");
+    let csrf = detail.csrf();
+    let p = b
+        .post(
+            &path,
+            &[("csrfmiddlewaretoken", &csrf), ("action", "unsubscribe")],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    let after = b.get(p.location.as_deref().expect("back")).await;
+    assert!(after.body.contains("Unsubscribed."));
+    assert!(after.body.contains("status\">unsubscribed"));
+    let confirm = b.get(&format!("{path}?delete")).await;
+    assert!(confirm.body.contains("Delete this subscriber?"));
+    let gone = b
+        .post(
+            &path,
+            &[("csrfmiddlewaretoken", &csrf), ("action", "delete")],
+        )
+        .await;
+    assert_eq!(
+        gone.location.as_deref(),
+        Some("/backend/admin/subscribers/")
+    );
+    assert_eq!(b.get(&path).await.status, 404);
+    assert_eq!(b.get("/backend/admin/subscribers/x/").await.status, 404);
 }

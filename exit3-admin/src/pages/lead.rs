@@ -9,7 +9,7 @@ use poem::{
     web::{Data, Path},
 };
 
-use super::{login::read, when};
+use super::when;
 use crate::{
     Site,
     auth::{self, Staff},
@@ -240,11 +240,7 @@ async fn posted(
     raw: &str,
     body: Body,
 ) -> Result<(Staff, i64, crate::form::Form), Box<Response>> {
-    let staff = auth::signed_in(site, req).await.map_err(Box::new)?;
-    let form = read(body)
-        .await
-        .ok_or_else(|| Box::new(render::csrf_refused(site)))?;
-    staff.check_csrf(site, &form)?;
+    let (staff, form) = auth::posted(site, req, body).await?;
     let id = id_of(site, &staff, raw)?;
     Ok((staff, id, form))
 }

@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// The names the list passes on to the service (the API's).
-const NAMES: [&str; 8] = [
+pub(crate) const NAMES: [&str; 8] = [
     "status",
     "source",
     "category",
@@ -42,6 +42,12 @@ struct Leads {
     pages: u32,
     previous: Option<String>,
     next: Option<String>,
+    /// The list's own query string, for the bulk form to come back to.
+    query: String,
+    notice: Option<String>,
+    /// Whether the signed-in user may change leads (the bulk form is shown).
+    can_edit: bool,
+    statuses: Vec<&'static str>,
 }
 
 /// A filter's `<select>`.
@@ -88,17 +94,8 @@ pub(crate) async fn list(req: &Request, Data(site): Data<&Site>) -> Response {
         Ok(staff) => staff,
         Err(resp) => return resp,
     };
-    let pairs: Vec<(String, String)> = query_pairs(req.uri().query())
-        .into_iter()
-        .filter(|(k, v)| NAMES.contains(&k.as_str()) && !v.is_empty())
-        .collect();
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let pairs = super::list_pairs(req.uri().query(), &NAMES);
+    let get = |name: &str| super::last(&pairs, name);
     let mut params: Vec<(String, String)> = pairs.clone();
     params.push(("page_size".into(), PAGE_SIZE.to_string()));
     let listed = site
@@ -242,6 +239,16 @@ pub(crate) async fn list(req: &Request, Data(site): Data<&Site>) -> Response {
             pages,
             previous: (page_number > 1).then(|| to_page(page_number - 1)),
             next: (page_number < pages).then(|| to_page(page_number + 1)),
+            query: query_string(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            notice: super::bulk::notice(
+                query_pairs(req.uri().query())
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == "done")
+                    .map(|(_, v)| v.as_str()),
+            ),
+            can_edit: staff.user.role.allows(exit3_core::Operation::UpdateLead),
+            statuses: LeadStatus::ALL.iter().map(|s| s.as_str()).collect(),
         },
     )
 }

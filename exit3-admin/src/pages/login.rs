@@ -156,16 +156,10 @@ pub(crate) async fn submit(req: &Request, Data(site): Data<&Site>, body: Body) -
 /// `POST logout/`: ends the session (for every instance: it is gone from the store).
 #[handler]
 pub(crate) async fn logout(req: &Request, Data(site): Data<&Site>, body: Body) -> Response {
-    let staff = match auth::signed_in(site, req).await {
-        Ok(staff) => staff,
-        Err(resp) => return resp,
+    let staff = match auth::posted(site, req, body).await {
+        Ok((staff, _)) => staff,
+        Err(resp) => return *resp,
     };
-    let Some(form) = read(body).await else {
-        return render::csrf_refused(site);
-    };
-    if let Err(refused) = staff.check_csrf(site, &form) {
-        return *refused;
-    }
     if let Err(e) = site.exit3.logout(staff.token()).await {
         return auth::failure(site, &staff, "", &e);
     }

@@ -1,10 +1,14 @@
 //! The pages, one module per page group. Each handler: who is signed in, one or a few
 //! service calls, a template.
 
+pub(crate) mod bulk;
 pub(crate) mod dashboard;
 pub(crate) mod lead;
 pub(crate) mod leads;
 pub(crate) mod login;
+pub(crate) mod quarantine;
+pub(crate) mod staff;
+pub(crate) mod subscribers;
 
 use exit3_core::{Lead, Timestamp};
 use time::{format_description::BorrowedFormatItem, macros::format_description};
@@ -44,6 +48,24 @@ impl From<&Lead> for LeadRow {
             quarantined: lead.quarantine.is_some(),
         }
     }
+}
+
+/// The non-empty pairs of the request's query string whose names are in `names` (a
+/// list page's filters), in order.
+pub(crate) fn list_pairs(query: Option<&str>, names: &[&str]) -> Vec<(String, String)> {
+    query_pairs(query)
+        .into_iter()
+        .filter(|(k, v)| names.contains(&k.as_str()) && !v.is_empty())
+        .collect()
+}
+
+/// The last value of `name` among `pairs`.
+pub(crate) fn last<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// A query string's pairs.
