@@ -17,7 +17,7 @@ PG="${PG_BASE:-postgres://postgres@127.0.0.1:5432}"
 DB=exit3_admin_bench
 PORT="${PORT:-8010}"
 KEY=exit3-bench-key-0123456789abcdef0123456789abcdef
-PASSWORD="bench password of the staff site"
+PASSWORD="a long password for the staff site"
 WORK="$(mktemp -d /tmp/exit3-admin-bench.XXXXXX)"
 if [ -z "${BIN:-}" ]; then
   (cd "$ROOT" && cargo build -q --release -p exit3-server)

@@ -363,6 +363,25 @@ impl LeadStore for MemoryStore {
         );
         Ok(page.map(Lead::clone))
     }
+
+    async fn count_leads_by_day(&self, first: Timestamp, days: u32) -> StoreResult<Vec<u64>> {
+        const DAY: i64 = 86_400_000_000;
+        let start = to_micros(first);
+        let end = start.saturating_add(DAY.saturating_mul(i64::from(days)));
+        let mut counts = vec![0; days as usize];
+        // Accepted leads only: the creation-order set holds exactly those.
+        for (created, _) in read(&self.data)
+            .by_created
+            .range((first, i64::MIN)..)
+            .take_while(|(c, _)| to_micros(*c) < end)
+        {
+            let day = (to_micros(*created) - start) / DAY;
+            if let Some(n) = usize::try_from(day).ok().and_then(|d| counts.get_mut(d)) {
+                *n += 1;
+            }
+        }
+        Ok(counts)
+    }
 }
 
 #[async_trait]

@@ -195,20 +195,6 @@ fn push_count(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
     }
 }
 
-impl PostgresStore {
-    /// Folds the per-status count rows that the triggers on `leads` add into one row per
-    /// status ([`Maintenance::compact_counts`](exit3_core::store::Maintenance) does it
-    /// on the server's maintenance task; call it to tidy up at once, after a bulk load
-    /// say). The counts are exact either way.
-    pub async fn fold_lead_counts(&self) -> StoreResult<()> {
-        sqlx::query("SELECT exit3_fold_lead_counts()")
-            .execute(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl LeadStore for PostgresStore {
     async fn insert_lead(
@@ -451,6 +437,10 @@ impl LeadStore for PostgresStore {
         )
         .await?;
         Ok(listed)
+    }
+
+    async fn count_leads_by_day(&self, first: Timestamp, days: u32) -> StoreResult<Vec<u64>> {
+        self.leads_by_day(first, days).await
     }
 }
 

@@ -4,6 +4,7 @@ mod checked;
 mod error;
 mod idempotency;
 mod lead;
+mod lead_counts;
 mod options;
 mod outbox;
 mod privacy;

@@ -4,7 +4,6 @@
 use askama::Template;
 use exit3_core::{LeadStatus, QueryParams, outbox::OutboxKind};
 use poem::{Request, Response, handler, http::StatusCode, web::Data};
-use time::Duration;
 
 use super::{LeadRow, when};
 use crate::{
@@ -13,7 +12,7 @@ use crate::{
 };
 
 /// The chart's days.
-const DAYS: usize = 30;
+const DAYS: u32 = 30;
 
 #[derive(Debug, Template)]
 #[template(path = "dashboard.html")]
@@ -71,18 +70,13 @@ pub(crate) async fn show(req: &Request, Data(site): Data<&Site>) -> Response {
             .exit3
             .list_leads(&staff.ctx, &QueryParams::new([("page_size", "10")]))
             .await?;
-        let today = site.exit3.now().date();
-        let mut bars = Vec::with_capacity(DAYS);
-        for back in (0..DAYS).rev() {
-            let day = today - Duration::days(back as i64);
-            let next = day + Duration::days(1);
-            let n = count(vec![
-                ("created_after", day.to_string()),
-                ("created_before", next.to_string()),
-            ])
-            .await?;
-            bars.push((n, day.to_string()));
-        }
+        let bars = site
+            .exit3
+            .leads_per_day(&staff.ctx, DAYS)
+            .await?
+            .into_iter()
+            .map(|(day, n)| (n, day.to_string()))
+            .collect::<Vec<_>>();
         let stats = site.exit3.outbox_stats().await?;
         Ok::<_, exit3_core::Error>((counts, quarantined, latest, bars, stats))
     };

@@ -134,6 +134,28 @@ impl Exit3 {
             .ok_or(Error::NotFound)
     }
 
+    /// How many leads were accepted on each of the last `days` UTC days, today last (the
+    /// staff dashboard's chart); at most 366 days.
+    pub async fn leads_per_day(
+        &self,
+        ctx: &RequestContext,
+        days: u32,
+    ) -> Result<Vec<(time::Date, u64)>, Error> {
+        self.admit(ctx, Operation::ListLeads).await?;
+        let days = days.clamp(1, 366);
+        let today = self.now().date();
+        let first = today - time::Duration::days(i64::from(days) - 1);
+        let counts = self
+            .inner
+            .store
+            .count_leads_by_day(first.midnight().assume_utc(), days)
+            .await?;
+        Ok((0..)
+            .map(|i| first + time::Duration::days(i))
+            .zip(counts)
+            .collect())
+    }
+
     /// `DELETE leads/{id}/`.
     pub async fn delete_lead(&self, ctx: &RequestContext, id: i64) -> Result<(), Error> {
         self.admit(ctx, Operation::DeleteLead).await?;

@@ -38,6 +38,8 @@ store_calls! {
     ReleaseLead = "release_lead",
     /// [`LeadStore::list_leads`](super::LeadStore::list_leads).
     ListLeads = "list_leads",
+    /// [`LeadStore::count_leads_by_day`](super::LeadStore::count_leads_by_day).
+    CountLeadsByDay = "count_leads_by_day",
     /// [`SubscriberStore::subscribe`](super::SubscriberStore::subscribe).
     Subscribe = "subscribe",
     /// [`SubscriberStore::get_subscriber`](super::SubscriberStore::get_subscriber).

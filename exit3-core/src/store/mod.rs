@@ -97,6 +97,11 @@ pub trait LeadStore: Send + Sync + Debug + 'static {
         ordering: Ordering,
         page: PageRequest,
     ) -> StoreResult<Page<Lead>>;
+
+    /// How many accepted (not quarantined) leads were created in each of `days`
+    /// consecutive 24-hour spans from `first`: `days` counts, in order (the dashboard's
+    /// chart, in one query instead of one a day).
+    async fn count_leads_by_day(&self, first: Timestamp, days: u32) -> StoreResult<Vec<u64>>;
 }
 
 /// Persistence of newsletter subscribers, with their consent records and confirmation

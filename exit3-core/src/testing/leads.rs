@@ -323,3 +323,40 @@ pub async fn lead_pages_partition_the_result(store: DynStore) {
         assert!(past.items.is_empty() && past.count == 23 && past.is_past_end());
     }
 }
+
+/// Per-day counts take each accepted lead in the 24-hour span it was created in, from
+/// the first span's start (inclusive) to the last one's end (exclusive); quarantined and
+/// deleted leads are not counted.
+pub async fn lead_counts_by_day(store: DynStore) {
+    const DAY: i64 = 86_400;
+    for t in [-1, 0, 5, DAY - 1, DAY, 2 * DAY + 7, 3 * DAY] {
+        insert(&store, json!({"full_name": "A", "position": "B"}), at(t)).await;
+    }
+    let doubtful = new_lead(json!({"full_name": "Q", "position": "B"})).with_quarantine(Some(
+        crate::spam::Quarantine {
+            reasons: vec![crate::spam::SpamReason::Honeypot],
+            at: at(10),
+        },
+    ));
+    store
+        .insert_lead(&doubtful, &Default::default(), at(10))
+        .await
+        .expect("insert");
+    let gone = insert(&store, json!({"full_name": "D", "position": "B"}), at(20)).await;
+    store.delete_lead(gone.id, at(21)).await.expect("delete");
+    assert_eq!(
+        store.count_leads_by_day(at(0), 3).await.expect("counts"),
+        [3, 1, 1]
+    );
+    assert_eq!(
+        store.count_leads_by_day(at(-DAY), 1).await.expect("counts"),
+        [1]
+    );
+    assert_eq!(
+        store
+            .count_leads_by_day(at(10 * DAY), 2)
+            .await
+            .expect("counts"),
+        [0, 0]
+    );
+}

@@ -84,6 +84,7 @@ macro_rules! store_conformance {
             lead_search_is_case_insensitive_and_literal,
             lead_orderings_break_ties_by_id,
             lead_pages_partition_the_result,
+            lead_counts_by_day,
             subscribe_is_idempotent_and_case_insensitive,
             concurrent_subscribes_give_one_subscriber,
             subscriber_update_and_email_conflict,

@@ -139,6 +139,13 @@ impl<H: StoreHook> LeadStore for Decorated<H> {
         )
         .await
     }
+    async fn count_leads_by_day(&self, first: Timestamp, days: u32) -> StoreResult<Vec<u64>> {
+        self.run(
+            StoreCall::CountLeadsByDay,
+            self.inner.count_leads_by_day(first, days),
+        )
+        .await
+    }
 }
 
 #[async_trait]
