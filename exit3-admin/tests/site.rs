@@ -612,6 +612,11 @@ async fn superusers_manage_staff_and_others_may_not() {
     let page = b.get("/backend/admin/staff/").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains(">Staff</a>"), "in the navigation");
+    assert!(page.body.contains("Deactivate sam"));
+    assert!(
+        !page.body.contains("Deactivate root"),
+        "not offered for oneself"
+    );
     let csrf = page.csrf();
     let refused = b
         .post(
