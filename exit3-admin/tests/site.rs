@@ -1,15 +1,16 @@
 //! The staff site's pages and actions, called as a browser would (cookies kept between
-//! requests) over the memory store: sign-in, CSRF, roles, expiry, open redirects,
+//! requests), on each store (the PostgreSQL variant skips, saying so, without a database;
+//! with `EXIT3_REQUIRE_POSTGRES=1` it fails instead): sign-in, CSRF, roles, expiry, open redirects,
 //! tampered ids, edits with bad and good values, HTML shown as text.
 
 use std::{collections::BTreeMap, net::IpAddr, sync::Arc, time::Duration};
 
 use exit3_admin::{AdminOptions, Client, endpoint};
+use exit3_core::DynStore;
 use exit3_core::{
     ApiKeys, Exit3, ManualClock, Origin, Payload, QueryParams, RequestContext, StaffInput,
     StaffRole, ThrottleRates, testing::at,
 };
-use exit3_store_memory::MemoryStore;
 use poem::{Endpoint, EndpointExt, Request, Route, http::Method};
 use serde_json::json;
 
@@ -23,9 +24,9 @@ struct Site {
     app: poem::endpoint::BoxEndpoint<'static, poem::Response>,
 }
 
-fn site(rates: ThrottleRates) -> Site {
+fn site(store: DynStore, rates: ThrottleRates) -> Site {
     let clock = ManualClock::new(at(0));
-    let exit3 = Exit3::builder(Arc::new(MemoryStore::new()))
+    let exit3 = Exit3::builder(store)
         .keys(ApiKeys::new([ADMIN], [PUBLIC]))
         .rates(rates)
         .clock(clock.clone())
@@ -185,9 +186,8 @@ async fn lead(site: &Site, body: serde_json::Value, user_agent: &str) -> i64 {
         .get()
 }
 
-#[tokio::test]
-async fn signed_out_visitors_are_sent_to_the_sign_in_page_and_back() {
-    let site = site(ThrottleRates::off());
+async fn signed_out_visitors_are_sent_to_the_sign_in_page_and_back(store: DynStore) {
+    let site = site(store, ThrottleRates::off());
     add(&site, "ada", StaffRole::Staff).await;
     let mut b = Browser::new(&site);
     for path in [
@@ -243,9 +243,8 @@ async fn signed_out_visitors_are_sent_to_the_sign_in_page_and_back() {
     assert_eq!(b.get("/backend/admin/").await.status, 303);
 }
 
-#[tokio::test]
-async fn a_bad_sign_in_keeps_the_username_and_next_never_leaves_the_site() {
-    let site = site(ThrottleRates::off());
+async fn a_bad_sign_in_keeps_the_username_and_next_never_leaves_the_site(store: DynStore) {
+    let site = site(store, ThrottleRates::off());
     add(&site, "ada", StaffRole::Staff).await;
     let mut b = Browser::new(&site);
     let p = b
@@ -292,9 +291,8 @@ async fn a_bad_sign_in_keeps_the_username_and_next_never_leaves_the_site() {
     assert_eq!(p.status, 403);
 }
 
-#[tokio::test]
-async fn failed_sign_ins_are_throttled_with_the_wait() {
-    let site = site(ThrottleRates::default());
+async fn failed_sign_ins_are_throttled_with_the_wait(store: DynStore) {
+    let site = site(store, ThrottleRates::default());
     add(&site, "ada", StaffRole::Staff).await;
     let mut b = Browser::new(&site);
     for _ in 0..5 {
@@ -312,9 +310,8 @@ async fn failed_sign_ins_are_throttled_with_the_wait() {
     assert_eq!(b.sign_in("ada", PASSWORD, "").await.status, 303);
 }
 
-#[tokio::test]
-async fn staff_find_edit_and_delete_a_lead() {
-    let site = site(ThrottleRates::off());
+async fn staff_find_edit_and_delete_a_lead(store: DynStore) {
+    let site = site(store, ThrottleRates::off());
     add(&site, "ada", StaffRole::Staff).await;
     let id = lead(
         &site,
@@ -406,9 +403,8 @@ async fn staff_find_edit_and_delete_a_lead() {
     assert_eq!(b.get(&path).await.status, 404);
 }
 
-#[tokio::test]
-async fn forms_without_their_sessions_token_change_nothing() {
-    let site = site(ThrottleRates::off());
+async fn forms_without_their_sessions_token_change_nothing(store: DynStore) {
+    let site = site(store, ThrottleRates::off());
     add(&site, "ada", StaffRole::Staff).await;
     let id = lead(&site, json!({"full_name": "Ada", "position": "CTO"}), "x").await;
     let mut b = Browser::new(&site);
@@ -431,9 +427,8 @@ async fn forms_without_their_sessions_token_change_nothing() {
     );
 }
 
-#[tokio::test]
-async fn viewers_read_but_cannot_change() {
-    let site = site(ThrottleRates::off());
+async fn viewers_read_but_cannot_change(store: DynStore) {
+    let site = site(store, ThrottleRates::off());
     add(&site, "vera", StaffRole::Viewer).await;
     let id = lead(&site, json!({"full_name": "Ada", "position": "CTO"}), "x").await;
     let mut b = Browser::new(&site);
@@ -452,9 +447,8 @@ async fn viewers_read_but_cannot_change() {
     assert!(p.body.contains("Your role does not allow this."));
 }
 
-#[tokio::test]
-async fn tampered_ids_foreign_cookies_and_expired_sessions_never_fail() {
-    let site = site(ThrottleRates::off());
+async fn tampered_ids_foreign_cookies_and_expired_sessions_never_fail(store: DynStore) {
+    let site = site(store, ThrottleRates::off());
     add(&site, "ada", StaffRole::Staff).await;
     let mut b = Browser::new(&site);
     b.sign_in("ada", PASSWORD, "").await;
@@ -482,9 +476,8 @@ async fn tampered_ids_foreign_cookies_and_expired_sessions_never_fail() {
     assert_eq!(p.status, 303, "idle past SESSION_COOKIE_AGE");
 }
 
-#[tokio::test]
-async fn the_stylesheet_is_served_by_the_site() {
-    let site = site(ThrottleRates::off());
+async fn the_stylesheet_is_served_by_the_site(store: DynStore) {
+    let site = site(store, ThrottleRates::off());
     let mut b = Browser::new(&site);
     let css = b.get("/backend/admin/static/admin.css").await;
     assert_eq!(css.status, 200);
@@ -498,9 +491,10 @@ async fn the_stylesheet_is_served_by_the_site() {
     );
 }
 
-#[tokio::test]
-async fn bulk_actions_change_the_ticked_or_all_matching_and_delete_after_confirmation() {
-    let site = site(ThrottleRates::off());
+async fn bulk_actions_change_the_ticked_or_all_matching_and_delete_after_confirmation(
+    store: DynStore,
+) {
+    let site = site(store, ThrottleRates::off());
     add(&site, "ada", StaffRole::Staff).await;
     let mut ids = Vec::new();
     for i in 0..6 {
@@ -602,9 +596,8 @@ async fn bulk_actions_change_the_ticked_or_all_matching_and_delete_after_confirm
     );
 }
 
-#[tokio::test]
-async fn superusers_manage_staff_and_others_may_not() {
-    let site = site(ThrottleRates::off());
+async fn superusers_manage_staff_and_others_may_not(store: DynStore) {
+    let site = site(store, ThrottleRates::off());
     add(&site, "root", StaffRole::Superuser).await;
     add(&site, "sam", StaffRole::Staff).await;
     let mut b = Browser::new(&site);
@@ -712,9 +705,8 @@ async fn superusers_manage_staff_and_others_may_not() {
     assert!(!s.get("/backend/admin/").await.body.contains(">Staff</a>"));
 }
 
-#[tokio::test]
-async fn quarantined_leads_and_subscriptions_are_released_or_deleted() {
-    let site = site(ThrottleRates::off());
+async fn quarantined_leads_and_subscriptions_are_released_or_deleted(store: DynStore) {
+    let site = site(store, ThrottleRates::off());
     add(&site, "ada", StaffRole::Staff).await;
     let visitor = RequestContext::with_key(PUBLIC);
     let trap = |name: &str| {
@@ -817,9 +809,8 @@ async fn quarantined_leads_and_subscriptions_are_released_or_deleted() {
     assert!(page.body.contains("No subscription is in quarantine."));
 }
 
-#[tokio::test]
-async fn subscribers_are_listed_shown_with_their_consent_unsubscribed_and_deleted() {
-    let site = site(ThrottleRates::off());
+async fn subscribers_are_listed_shown_with_their_consent_unsubscribed_and_deleted(store: DynStore) {
+    let site = site(store, ThrottleRates::off());
     add(&site, "ada", StaffRole::Staff).await;
     let visitor = RequestContext {
         origin: Origin {
@@ -884,3 +875,42 @@ async fn subscribers_are_listed_shown_with_their_consent_unsubscribed_and_delete
     assert_eq!(b.get(&path).await.status, 404);
     assert_eq!(b.get("/backend/admin/subscribers/x/").await.status, 404);
 }
+
+/// Stamps each test into `memory::name` and `postgres::name`.
+macro_rules! on_every_store {
+    ($($name:ident),+ $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(std::sync::Arc::new(exit3_store_memory::MemoryStore::new())).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(store) = exit3_store_postgres::testing::fresh_dyn_store().await {
+                        super::$name(store).await;
+                    }
+                }
+            )+
+        }
+    };
+}
+
+on_every_store!(
+    signed_out_visitors_are_sent_to_the_sign_in_page_and_back,
+    a_bad_sign_in_keeps_the_username_and_next_never_leaves_the_site,
+    failed_sign_ins_are_throttled_with_the_wait,
+    staff_find_edit_and_delete_a_lead,
+    forms_without_their_sessions_token_change_nothing,
+    viewers_read_but_cannot_change,
+    tampered_ids_foreign_cookies_and_expired_sessions_never_fail,
+    the_stylesheet_is_served_by_the_site,
+    bulk_actions_change_the_ticked_or_all_matching_and_delete_after_confirmation,
+    superusers_manage_staff_and_others_may_not,
+    quarantined_leads_and_subscriptions_are_released_or_deleted,
+    subscribers_are_listed_shown_with_their_consent_unsubscribed_and_deleted,
+);
