@@ -129,7 +129,22 @@ async fn sign_in_starts_a_session_that_expires_when_idle_and_ends_at_sign_out() 
         .await
         .expect("signed in");
     let token = again.token.as_str().to_owned();
+    let (user, checked) = exit3
+        .session(&token)
+        .await
+        .expect("looked up")
+        .expect("live");
+    assert_eq!(user.username.as_str(), "ada");
+    let page = RequestContext::new(checked, None);
+    assert!(
+        exit3
+            .list_leads(&page, &QueryParams::default())
+            .await
+            .is_ok(),
+        "a checked session needs no second look-up"
+    );
     exit3.logout(&token).await.expect("signed out");
+    assert!(exit3.session(&token).await.expect("looked up").is_none());
     assert!(
         exit3
             .session_user(&token)

@@ -63,10 +63,10 @@ pub(crate) async fn signed_in(site: &Site, req: &Request) -> Result<Staff, Respo
     let Some(token) = cookie::get(req, cookie::SESSION) else {
         return Err(back());
     };
-    match site.exit3.session_user(&token).await {
-        Ok(Some(user)) => Ok(Staff {
+    match site.exit3.session(&token).await {
+        Ok(Some((user, credential))) => Ok(Staff {
             csrf: site.exit3.csrf_token(&token),
-            ctx: context(site, req, Credential::Session(token.clone())),
+            ctx: context(site, req, credential),
             user,
             token,
         }),

@@ -3,9 +3,7 @@
 //! keeping their own role) are the core's.
 
 use askama::Template;
-use exit3_core::{
-    Error, FieldErrors, StaffId, StaffInput, StaffPatch, StaffRole, access::NewPassword,
-};
+use exit3_core::{Error, FieldErrors, StaffId, StaffInput, StaffPatch, StaffRole};
 use poem::{Body, Request, Response, handler, http::StatusCode, web::Data};
 
 use super::when;
@@ -171,21 +169,15 @@ pub(crate) async fn change(
         patch.active = Some(active == "true");
     }
     if let Some(password) = form.get("password") {
-        let users = match site.exit3.list_staff(&staff.ctx).await {
-            Ok(users) => users,
-            Err(e) => return auth::failure(site, &staff, "staff", &e),
+        return match site
+            .exit3
+            .set_staff_password_as(&staff.ctx, id, password)
+            .await
+        {
+            Ok(_) => render::see_other(&site.url("staff/?done=changed")),
+            Err(Error::Validation(e)) => refused(site, &staff, &e).await,
+            Err(e) => auth::failure(site, &staff, "staff", &e),
         };
-        let Some(user) = users.iter().find(|u| u.id == id) else {
-            return auth::failure(site, &staff, "staff", &Error::NotFound);
-        };
-        let hashed = match NewPassword::parse(password, &user.username) {
-            Ok(p) => p.hash().await,
-            Err(e) => return refused(site, &staff, &e).await,
-        };
-        match hashed {
-            Ok(hash) => patch.password = Some(hash),
-            Err(e) => return auth::failure(site, &staff, "staff", &e),
-        }
     }
     match site.exit3.update_staff_as(&staff.ctx, id, patch).await {
         Ok(_) => render::see_other(&site.url("staff/?done=changed")),

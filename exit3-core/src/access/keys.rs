@@ -111,7 +111,15 @@ pub enum Credential {
     Key(String),
     /// A staff session's token (the staff site's cookie), not yet checked.
     Session(String),
+    /// A session the service has already checked for this request
+    /// ([`Exit3::session`](crate::Exit3::session)): its caller, so that the page's
+    /// further calls need no second look-up. Only the core can make one.
+    Checked(CheckedSession),
 }
+
+/// A staff session checked by the service; no public constructor.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CheckedSession(pub(crate) Caller);
 
 impl fmt::Debug for Credential {
     /// Never shows the key.
@@ -121,6 +129,7 @@ impl fmt::Debug for Credential {
             Self::Malformed => "Malformed",
             Self::Key(_) => "Key(..)",
             Self::Session(_) => "Session(..)",
+            Self::Checked(_) => "Checked(..)",
         })
     }
 }
@@ -202,6 +211,7 @@ impl ApiKeys {
             Credential::Malformed => return Err(Error::Forbidden(Denial::InvalidKey)),
             // Sessions are the service's to check (they live in the store).
             Credential::Session(_) => return Err(Error::Forbidden(Denial::NoCredentials)),
+            Credential::Checked(session) => return Ok(session.0.clone()),
             Credential::Key(key) => key,
         };
         let presented = digest(key);

@@ -7,7 +7,7 @@ mod proxy;
 mod scope;
 
 pub use self::{
-    keys::{ApiKeys, Caller, Credential, StaffIdentity},
+    keys::{ApiKeys, Caller, CheckedSession, Credential, StaffIdentity},
     password::{NewPassword, PASSWORD_MAX, PASSWORD_MIN, PasswordHash},
     proxy::{ProxyError, TrustedProxies},
     scope::{Operation, Scope},

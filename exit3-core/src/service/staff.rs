@@ -8,7 +8,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use super::{Exit3, RequestContext};
 use crate::{
-    access::{Caller, NewPassword, Operation, PasswordHash},
+    access::{Caller, CheckedSession, Credential, NewPassword, Operation, PasswordHash},
     clock::Timestamp,
     domain::{NewStaffUser, StaffId, StaffPatch, StaffRole, StaffUser, Username},
     error::{Denial, Error, FieldErrors},
@@ -102,6 +102,29 @@ impl Exit3 {
             .staff_for_login(&username)
             .await?
             .ok_or(Error::NotFound)?;
+        self.change_password(&user, password).await
+    }
+
+    /// Sets staff user `id`'s password, for a caller who may manage staff (a superuser on
+    /// the site's staff page); their sessions end.
+    pub async fn set_staff_password_as(
+        &self,
+        ctx: &RequestContext,
+        id: StaffId,
+        password: &str,
+    ) -> Result<StaffUser, Error> {
+        self.admit(ctx, Operation::ManageStaff).await?;
+        let user = self
+            .inner
+            .store
+            .get_staff(id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.change_password(&user, password).await
+    }
+
+    /// The password rule for `user`, the hash, and the change (which ends the sessions).
+    async fn change_password(&self, user: &StaffUser, password: &str) -> Result<StaffUser, Error> {
         let patch = StaffPatch {
             password: Some(NewPassword::parse(password, &user.username)?.hash().await?),
             ..StaffPatch::default()
@@ -225,6 +248,16 @@ impl Exit3 {
             .store
             .session_user(hash, now, now + self.inner.session_age)
             .await?)
+    }
+
+    /// The active user of session `token` (renewing it, as [`Exit3::session_user`]) with
+    /// a [`Credential::Checked`](crate::Credential::Checked) for the request's further
+    /// calls, so that one page costs one session look-up however many calls it makes.
+    pub async fn session(&self, token: &str) -> Result<Option<(StaffUser, Credential)>, Error> {
+        Ok(self.session_user(token).await?.map(|user| {
+            let caller = Caller::staff(&user);
+            (user, Credential::Checked(CheckedSession(caller)))
+        }))
     }
 
     /// The caller of a [`Credential::Session`](crate::Credential::Session): its staff
