@@ -251,7 +251,7 @@ impl Exit3 {
     }
 
     /// The active user of session `token` (renewing it, as [`Exit3::session_user`]) with
-    /// a [`Credential::Checked`](crate::Credential::Checked) for the request's further
+    /// a [`Credential::Checked`] for the request's further
     /// calls, so that one page costs one session look-up however many calls it makes.
     pub async fn session(&self, token: &str) -> Result<Option<(StaffUser, Credential)>, Error> {
         Ok(self.session_user(token).await?.map(|user| {
