@@ -79,7 +79,7 @@ fn delivery(c: &mut Criterion) {
                         );
                         let _ = exit3
                             .store()
-                            .subscribe(&request, Timestamp::now_utc())
+                            .subscribe(&request, &exit3_core::Actor::System, Timestamp::now_utc())
                             .await;
                     }
                 });
@@ -155,7 +155,12 @@ fn webhooks(c: &mut Criterion) {
                         for _ in 0..BATCH {
                             let _ = exit3
                                 .store()
-                                .insert_lead(&lead, &LeadEffects::default(), Timestamp::now_utc())
+                                .insert_lead(
+                                    &lead,
+                                    &LeadEffects::default(),
+                                    &exit3_core::Actor::System,
+                                    Timestamp::now_utc(),
+                                )
                                 .await;
                         }
                     });

@@ -66,7 +66,12 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: DynStore) {
     let seeded = rt.block_on(async {
         for i in 0..SEED {
             if store
-                .insert_lead(&lead(i), &Default::default(), now())
+                .insert_lead(
+                    &lead(i),
+                    &Default::default(),
+                    &exit3_core::Actor::System,
+                    now(),
+                )
                 .await
                 .is_err()
             {
@@ -85,7 +90,11 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: DynStore) {
         b.to_async(rt).iter(|| {
             let store = store.clone();
             let one = one.clone();
-            async move { store.insert_lead(&one, &Default::default(), now()).await }
+            async move {
+                store
+                    .insert_lead(&one, &Default::default(), &exit3_core::Actor::System, now())
+                    .await
+            }
         });
     });
 
@@ -128,7 +137,11 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: DynStore) {
                 },
                 |request| {
                     let store = store.clone();
-                    async move { store.subscribe(&request, now()).await }
+                    async move {
+                        store
+                            .subscribe(&request, &exit3_core::Actor::System, now())
+                            .await
+                    }
                 },
                 BatchSize::SmallInput,
             );

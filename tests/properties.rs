@@ -176,7 +176,7 @@ proptest! {
                     "status": LeadStatus::ALL[s as usize].as_str(),
                     "company_name": companies[c as usize],
                 });
-                leads.push(store.insert_lead(&new_lead(body), &Default::default(), at(t)).await.expect("insert"));
+                leads.push(store.insert_lead(&new_lead(body), &Default::default(), &exit3_core::Actor::System, at(t)).await.expect("insert"));
             }
             let filter = LeadFilter {
                 status: status.map(|i| LeadStatus::ALL[i]),

@@ -117,6 +117,7 @@ pub fn endpoint(exit3: Exit3, options: AdminOptions) -> impl Endpoint<Output = R
         .at("/leads/bulk", poem::post(pages::bulk::apply))
         .at("/leads/:id", get(pages::lead::show).post(pages::lead::save))
         .at("/leads/:id/status", poem::post(pages::lead::set_status))
+        .at("/leads/:id/notes", poem::post(pages::lead::save_notes))
         .at(
             "/leads/:id/delete",
             get(pages::lead::confirm_delete).post(pages::lead::delete),
@@ -129,6 +130,15 @@ pub fn endpoint(exit3: Exit3, options: AdminOptions) -> impl Endpoint<Output = R
         .at(
             "/subscribers/:id",
             get(pages::subscribers::show).post(pages::subscribers::act),
+        )
+        .at("/history", get(pages::history::list))
+        .at(
+            "/webhooks",
+            get(pages::webhooks::list).post(pages::webhooks::add),
+        )
+        .at(
+            "/webhooks/:id",
+            get(pages::webhooks::show).post(pages::webhooks::act),
         )
         .at("/staff", get(pages::staff::list).post(pages::staff::add))
         .at("/staff/:id", poem::post(pages::staff::change))

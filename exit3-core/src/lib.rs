@@ -79,25 +79,26 @@ pub mod testing;
 pub use access::{ApiKeys, Caller, Credential, Operation, Scope, TrustedProxies};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use domain::{
-    Choice, ClientInfo, Lead, LeadId, LeadPatch, LeadStatus, NewLead, NewSubscriber, Origin,
-    Policy, StaffId, StaffPatch, StaffRole, StaffUser, SubscribeOutcome, Subscriber, SubscriberId,
-    SubscriberPatch, SubscriberStatus, Unsubscribe, Username,
+    Actor, Choice, ClientInfo, HistoryAction, HistoryEntry, HistoryFilter, HistoryObject, Lead,
+    LeadId, LeadPatch, LeadStatus, NewLead, NewSubscriber, Origin, Policy, StaffId, StaffPatch,
+    StaffRole, StaffUser, SubscribeOutcome, Subscriber, SubscriberId, SubscriberPatch,
+    SubscriberStatus, Unsubscribe, Username,
 };
 pub use error::{BoxError, Denial, Error, FieldErrors};
 pub use input::Payload;
 pub use observe::{NoObserver, Observer, Refusal};
 pub use ports::{Mail, MailContent, MailError, Mailer, Ports};
 pub use query::{
-    LeadFilter, LeadQuery, Ordering, Page, PageRequest, QuarantineFilter, QueryParams, Search,
-    SortField, SubscriberFilter, SubscriberQuery,
+    HistoryQuery, LeadFilter, LeadQuery, Ordering, Page, PageRequest, QuarantineFilter,
+    QueryParams, Search, SortField, SubscriberFilter, SubscriberQuery,
 };
 pub use service::{
     Exit3, Exit3Builder, RequestContext, SignedIn, StaffInput, Subscribed, SubscriberView,
 };
 pub use store::{
-    Decorated, DynStore, HealthCheck, IdempotencyStore, LeadStore, Maintenance, SessionStore,
-    StaffStore, Store, StoreError, StoreHook, StoreResult, SubscriberStore, ThrottleStore,
-    WebhookStore,
+    Decorated, DynStore, HealthCheck, HistoryStore, IdempotencyStore, LeadStore, Maintenance,
+    SessionStore, StaffStore, Store, StoreError, StoreHook, StoreResult, SubscriberStore,
+    ThrottleStore, WebhookStore,
 };
 pub use text::{DisposableDomains, EmailAddress};
 pub use throttle::{

@@ -61,7 +61,11 @@ async fn add_endpoint(exit3: &Exit3, url: &str) -> WebhookEndpoint {
 async fn subscribe_active(exit3: &Exit3, email: &str) {
     exit3
         .store()
-        .subscribe(&subscribe_request(json!({ "email": email }), false), at(0))
+        .subscribe(
+            &subscribe_request(json!({ "email": email }), false),
+            &exit3_core::Actor::System,
+            at(0),
+        )
         .await
         .unwrap();
 }

@@ -66,6 +66,13 @@ pub fn route_of(path: &str) -> Option<RouteInfo> {
             ),
             POST_ONLY,
         ),
+        ["leads", id, "history"] if !id.is_empty() => info(
+            pick(
+                "/backend/api/v1/leads/{id}/history/",
+                "/backend/api/leads/{id}/history/",
+            ),
+            READ_ONLY,
+        ),
         ["webhooks"] => info(
             pick("/backend/api/v1/webhooks/", "/backend/api/webhooks/"),
             LIST,

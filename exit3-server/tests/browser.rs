@@ -241,7 +241,7 @@ async fn a_person_works_a_lead_in_the_browser(backend: Backend) {
         .add_staff(StaffInput {
             username: "ada",
             email: "ada@example.com",
-            role: StaffRole::Staff,
+            role: StaffRole::Superuser,
             password: PASSWORD,
         })
         .await
@@ -341,6 +341,51 @@ async fn a_person_works_a_lead_in_the_browser(backend: Backend) {
     navigate(&c, qualified, "Mark qualified").await;
     assert_eq!(text_of(&c, ".notice").await, "Status changed.");
     assert_eq!(text_of(&c, "h1 .status").await, "qualified");
+
+    // A note, then the lead's history says who did what.
+    fill(&c, "#id_notes", "Called on Tuesday: send the proposal.").await;
+    click(&c, "form[action$='/notes/'] button[type=submit]").await;
+    assert_eq!(text_of(&c, ".notice").await, "Notes saved.");
+    let history = text_of(&c, "table.history").await;
+    assert!(history.contains("staff:ada"), "{history}");
+    assert!(history.contains("notes"), "{history}");
+    assert!(history.contains("qualified"), "{history}");
+    accessible(&c, "a lead with notes and history").await;
+    photograph(&c, &format!("lead-1280-{store}.png"), 1280).await;
+    photograph(&c, &format!("lead-375-{store}.png"), 375).await;
+    c.set_window_size(1280, 900)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lead_url = c.current_url().await.unwrap_or_else(|e| panic!("{e}"));
+
+    // The history page, filtered by the person from a link.
+    click(&c, "table.history tbody tr td a").await;
+    let url = c.current_url().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(url.as_str().contains("actor=staff%3Aada"), "{url}");
+    assert!(page_source(&c).await.contains("3 changes, newest first."));
+    accessible(&c, "the history").await;
+    photograph(&c, &format!("history-1280-{store}.png"), 1280).await;
+
+    // A webhook endpoint (superusers): added, its secret shown once, pinged.
+    c.goto(&format!("{site}webhooks/"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    accessible(&c, "the webhooks").await;
+    fill(&c, "#id_url", "https://hooks.example.com/exit3").await;
+    fill(&c, "#id_description", "CRM").await;
+    click(&c, "form[action$='/webhooks/'] button[type=submit]").await;
+    assert!(text_of(&c, "code.secret").await.starts_with("whsec_"));
+    accessible(&c, "a new webhook").await;
+    click(&c, "input[value=ping] + button").await;
+    assert!(
+        text_of(&c, ".notice")
+            .await
+            .starts_with("A ping is on its way")
+    );
+    photograph(&c, &format!("webhook-1280-{store}.png"), 1280).await;
+    c.goto(lead_url.as_str())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 
     // Delete, after the confirmation page.
     click(&c, "a[href$='/delete/']").await;

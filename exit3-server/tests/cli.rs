@@ -249,7 +249,11 @@ fn worker_sends_what_the_database_queued_and_stops_on_sigterm() {
             true,
         );
         store
-            .subscribe(&request, time::OffsetDateTime::now_utc())
+            .subscribe(
+                &request,
+                &exit3_core::Actor::System,
+                time::OffsetDateTime::now_utc(),
+            )
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     });
@@ -295,7 +299,12 @@ fn privacy_export_and_erase_from_the_shell() {
             serde_json::json!({"full_name": "Ada", "position": "CTO", "email": "Ada@example.com"}),
         );
         store
-            .insert_lead(&lead, &Default::default(), exit3_core::testing::at(0))
+            .insert_lead(
+                &lead,
+                &Default::default(),
+                &exit3_core::Actor::System,
+                exit3_core::testing::at(0),
+            )
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let request = exit3_core::testing::subscribe_request(
@@ -303,7 +312,11 @@ fn privacy_export_and_erase_from_the_shell() {
             true,
         );
         store
-            .subscribe(&request, exit3_core::testing::at(1))
+            .subscribe(
+                &request,
+                &exit3_core::Actor::System,
+                exit3_core::testing::at(1),
+            )
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     });

@@ -276,6 +276,8 @@ async fn a_lead_has_every_field_of_the_contract(backend: Backend) {
             "full_name",
             "id",
             "message",
+            // admin.md: staff's internal notes, in admin answers only.
+            "notes",
             "phone",
             "position",
             // capture.md §1: the spam defence's mark, null unless quarantined.
@@ -295,6 +297,58 @@ async fn a_lead_has_every_field_of_the_contract(backend: Backend) {
         l["client_info"],
         json!({"ip_address": "127.0.0.1", "user_agent": "agent/1.0", "referrer": "https://example.com/contact",
                "utm_source": "news", "utm_medium": null, "utm_campaign": null})
+    );
+    assert_eq!(l["notes"], "");
+
+    // The public key can neither write nor read the internal notes.
+    let public = app
+        .call(
+            "POST",
+            LEADS,
+            Some(PUBLIC),
+            Some(json!({"full_name": "Bob", "position": "CEO", "notes": "VIP!"})),
+            &[],
+        )
+        .await;
+    assert_eq!(public.status, 201, "{}", public.text);
+    let p = public.json();
+    assert!(p.get("notes").is_none(), "{p}");
+    let stored = app
+        .call(
+            "GET",
+            &format!("{LEADS}{}/", p["id"]),
+            Some(ADMIN),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(stored.json()["notes"], "");
+    // The admin key writes them; markup and length follow the text rules.
+    let id = &l["id"];
+    let noted = app
+        .call(
+            "PATCH",
+            &format!("{LEADS}{id}/"),
+            Some(ADMIN),
+            Some(json!({"notes": "  Called back.\nBudget 10k  "})),
+            &[],
+        )
+        .await;
+    assert_eq!(noted.json()["notes"], "Called back.\nBudget 10k");
+    let refused = app
+        .call(
+            "PATCH",
+            &format!("{LEADS}{id}/"),
+            Some(ADMIN),
+            Some(json!({"notes": "x".repeat(10_001), "message": "<b>hi</b>"})),
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(
+        refused.json(),
+        json!({"message": ["HTML markup is not allowed."],
+               "notes": ["Ensure this field has no more than 10000 characters."]})
     );
 }
 

@@ -143,6 +143,7 @@ async fn tour(backend: Backend) {
         ("POST", format!("{sub_url}release/")),
         ("GET", format!("{V1}/form-token/")),
         ("GET", format!("{V1}/privacy/export/?email=a@example.com")),
+        ("GET", format!("{lead_url}history/")),
     ] {
         let a = call(m, path.clone(), Some(ADMIN), None).await;
         assert_eq!(a.status, 200, "{m} {path}: {}", a.text);
@@ -266,6 +267,12 @@ async fn tour(backend: Backend) {
             None,
         ),
         ("GET", format!("{V1}/form-token/"), String::new(), None),
+        (
+            "GET",
+            format!("{lead_url}history/?page=x"),
+            format!("{V1}/leads/999999/history/"),
+            None,
+        ),
         (
             "POST",
             format!("{sub_url}release/"),

@@ -124,6 +124,42 @@ async fn a_person_is_exported_then_erased_without_a_trace(postgres: bool) {
     assert_eq!(hook.status, 201, "{}", hook.text);
     seed(&app, "ada@example.com", "ada-key-1").await;
     seed(&app, "jimbob@example.com", "jim-key-1").await;
+    // History values: a change to one of Ada's leads, and a lead that was hers and moved
+    // to Carol (its `changed` entry holds Ada's address as the old value).
+    let ada_lead = app
+        .get(&format!("{LEADS}?search=ada@example.com"), Some(ADMIN))
+        .await
+        .json()["results"][0]["id"]
+        .clone();
+    let phoned = app
+        .call(
+            "PATCH",
+            &format!("{LEADS}{ada_lead}/"),
+            Some(ADMIN),
+            Some(json!({"phone": "+44 20 7946 0001"})),
+            &[],
+        )
+        .await;
+    assert_eq!(phoned.status, 200, "{}", phoned.text);
+    let moved = app
+        .post(
+            LEADS,
+            Some(ADMIN),
+            json!({"full_name": "Carol", "position": "CFO", "email": "ada@example.com"}),
+        )
+        .await
+        .json()["id"]
+        .clone();
+    let to_carol = app
+        .call(
+            "PATCH",
+            &format!("{LEADS}{moved}/"),
+            Some(ADMIN),
+            Some(json!({"email": "carol@example.com"})),
+            &[],
+        )
+        .await;
+    assert_eq!(to_carol.status, 200, "{}", to_carol.text);
     assert!(!kept.places_holding("ada@example.com").await.is_empty());
 
     // The export: every lead (any case), the subscriber with its consent, its mail.
@@ -148,7 +184,31 @@ async fn a_person_is_exported_then_erased_without_a_trace(postgres: bool) {
             "status": "pending"
         }])
     );
-    assert_eq!(data["history"], json!([]));
+    // Her three leads and her subscriber were created, one lead changed, and Carol's
+    // lead was moved away from her address: newest first.
+    let history = data["history"].as_array().unwrap();
+    let summary: Vec<String> = history
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["action"].as_str().unwrap(),
+                e["object"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(summary.len(), 6, "{summary:?}");
+    assert_eq!(summary[0], format!("changed lead:{moved}"));
+    assert_eq!(history[0]["changes"][0]["old"], "ada@example.com");
+    assert_eq!(summary[1], format!("changed lead:{ada_lead}"));
+    assert_eq!(
+        history[1]["changes"],
+        json!([{"field": "phone", "old": null, "new": "+44 20 7946 0001"}])
+    );
+    assert!(
+        summary[2..].iter().all(|s| s.starts_with("created ")),
+        "{summary:?}"
+    );
     let nobody = app
         .get(&format!("{EXPORT}?email=nobody@example.com"), Some(ADMIN))
         .await;
@@ -189,16 +249,36 @@ async fn a_person_is_exported_then_erased_without_a_trace(postgres: bool) {
         .post(ERASE, Some(ADMIN), json!({"email": "Ada@EXAMPLE.com"}))
         .await;
     assert_eq!(erased.status, 200, "{}", erased.text);
-    // Deliveries: the confirmation mail, and for each of the two accepted leads its
-    // staff notification and its `lead.created` call.
+    // Deliveries: the confirmation mail; for each of the two accepted leads and Carol's
+    // (created with Ada's address) its staff notification and its `lead.created` call;
+    // the `lead.updated` call of the phone change (Carol's shows only her new address).
     assert_eq!(
         erased.json(),
-        json!({"erased": {"leads": 3, "subscribers": 1, "deliveries": 5}})
+        json!({"erased": {"leads": 3, "subscribers": 1, "deliveries": 8}})
     );
     assert_eq!(
         kept.places_holding("ada@example.com").await,
         Vec::<String>::new(),
         "a copy of the address is left"
+    );
+    assert_eq!(
+        kept.places_holding("+44 20 7946 0001").await,
+        Vec::<String>::new(),
+        "a value of her history is left"
+    );
+    // Her history stays as what happened, without its values, and the erasure is in it.
+    let erasures = app
+        .get("/backend/api/v1/leads/1/history/", Some(ADMIN))
+        .await;
+    assert_eq!(erasures.status, 200, "{}", erasures.text);
+    let moved_history = app
+        .get(&format!("{LEADS}{moved}/history/"), Some(ADMIN))
+        .await
+        .json();
+    assert_eq!(moved_history["results"][0]["redacted"], true);
+    assert_eq!(
+        moved_history["results"][0]["changes"],
+        json!([{"field": "email", "old": null, "new": null}])
     );
     let jim = kept.places_holding("jimbob@example.com").await;
     assert!(!jim.is_empty(), "the other person's data must stay");

@@ -3,8 +3,10 @@
 //! [`MemoryStore`]: every exit3 store capability in process memory — for tests, demos
 //! and embedding where persistence is not needed. Data is lost when the process ends.
 //!
-//! It follows the core's reference rules to the letter ([`LeadFilter::matches`],
-//! [`Ordering::compare_leads`], [`Window`]), and passes the whole conformance suite.
+//! It follows the core's reference rules to the letter
+//! ([`LeadFilter::matches`](exit3_core::LeadFilter::matches),
+//! [`Ordering::compare_leads`](exit3_core::Ordering::compare_leads), [`Window`]), and
+//! passes the whole conformance suite.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -23,7 +25,9 @@ use std::{
     sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
 };
 
+mod history;
 mod idempotency;
+mod lead;
 mod maintenance;
 mod outbox;
 mod privacy;
@@ -33,13 +37,12 @@ mod webhook;
 
 use async_trait::async_trait;
 use exit3_core::{
-    Lead, LeadFilter, LeadId, LeadPatch, LeadStatus, NewLead, Ordering, Page, PageRequest,
-    SortField, Subscriber, ThrottleDecision, ThrottleHit, Timestamp,
+    HistoryEntry, Lead, LeadStatus, Page, PageRequest, Subscriber, ThrottleDecision, ThrottleHit,
+    Timestamp,
     clock::to_micros,
     domain::TokenRecord,
-    events::{Event, EventType, LeadCreated, LeadEffects},
     outbox::{DeliveryStatus, OutboxMessage},
-    store::{LeadStore, StoreError, StoreResult, ThrottleStore},
+    store::{StoreError, StoreResult, ThrottleStore},
     throttle::{Rate, Window},
 };
 
@@ -75,6 +78,9 @@ struct Data {
     /// Webhook endpoints, by id.
     webhooks: BTreeMap<i64, exit3_core::webhooks::WebhookEndpoint>,
     last_webhook_id: i64,
+    /// The change history, oldest first.
+    history: Vec<HistoryEntry>,
+    last_history_id: i64,
 }
 
 /// An outbox message with its delivery state.
@@ -203,184 +209,6 @@ fn page_of<T: Clone>(
         items,
         count,
         request: page,
-    }
-}
-
-impl Data {
-    /// A list filtered by status alone (or not at all) in creation order, read from the
-    /// creation-order sets: O(offset + page size), the count O(1). `None` for any other
-    /// list (scanned instead). Creation order is `compare_leads` for `created_at`: by
-    /// time, then id, both in the list's direction.
-    fn list_by_creation(
-        &self,
-        filter: &LeadFilter,
-        ordering: Ordering,
-        page: PageRequest,
-    ) -> Option<Page<Lead>> {
-        if ordering.field != SortField::CreatedAt {
-            return None;
-        }
-        let empty = BTreeSet::new();
-        let set = match filter.status_only()? {
-            None => &self.by_created,
-            Some(status) => self.by_status_created.get(&status).unwrap_or(&empty),
-        };
-        let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
-        let size = page.page_size() as usize;
-        let ids: Box<dyn Iterator<Item = &(Timestamp, i64)>> = if ordering.descending {
-            Box::new(set.iter().rev())
-        } else {
-            Box::new(set.iter())
-        };
-        let items = ids
-            .skip(start)
-            .take(size)
-            .filter_map(|(_, id)| self.leads.get(id).cloned())
-            .collect();
-        Some(Page {
-            items,
-            count: set.len() as u64,
-            request: page,
-        })
-    }
-}
-
-#[async_trait]
-impl LeadStore for MemoryStore {
-    async fn insert_lead(
-        &self,
-        lead: &NewLead,
-        effects: &LeadEffects,
-        now: Timestamp,
-    ) -> StoreResult<Lead> {
-        let mut data = write(&self.data);
-        let id = data.last_lead_id + 1;
-        let id_ = LeadId::new(id).ok_or_else(|| StoreError::other("lead id overflow"))?;
-        // The event is rendered only when someone will hear of it.
-        let listening = data
-            .webhooks
-            .values()
-            .any(|e| e.listens(EventType::LeadCreated));
-        if effects.heard(listening) {
-            let created = LeadCreated::new(lead, now, effects);
-            for message in created.messages(id_, data.webhooks.values()) {
-                data.enqueue(message, now);
-            }
-        }
-        let lead = lead.clone().into_lead(id_, now);
-        data.last_lead_id = id;
-        if lead.quarantine.is_none() {
-            data.index(&lead);
-        }
-        data.leads.insert(id, lead.clone());
-        Ok(lead)
-    }
-
-    async fn release_lead(
-        &self,
-        id: LeadId,
-        effects: &LeadEffects,
-        now: Timestamp,
-    ) -> StoreResult<Option<Lead>> {
-        let mut data = write(&self.data);
-        let Some(lead) = data.leads.get_mut(&id.get()) else {
-            return Ok(None);
-        };
-        if lead.quarantine.take().is_none() {
-            return Ok(Some(lead.clone()));
-        }
-        let lead = lead.clone();
-        data.index(&lead);
-        let created = LeadCreated::for_stored(&lead, now, effects);
-        for message in created.messages(id, data.webhooks.values()) {
-            data.enqueue(message, now);
-        }
-        Ok(Some(lead))
-    }
-
-    async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {
-        Ok(read(&self.data).leads.get(&id.get()).cloned())
-    }
-
-    async fn update_lead(
-        &self,
-        id: LeadId,
-        patch: &LeadPatch,
-        now: Timestamp,
-    ) -> StoreResult<Option<Lead>> {
-        let mut data = write(&self.data);
-        let Some(lead) = data.leads.get_mut(&id.get()) else {
-            return Ok(None);
-        };
-        let was = lead.status;
-        patch.apply(lead, now);
-        let lead = lead.clone();
-        // Quarantined leads are in no index.
-        if lead.status != was && lead.quarantine.is_none() {
-            let entry = (lead.created_at, id.get());
-            if let Some(set) = data.by_status_created.get_mut(&was) {
-                set.remove(&entry);
-            }
-            data.by_status_created
-                .entry(lead.status)
-                .or_default()
-                .insert(entry);
-        }
-        // A quarantined lead is silent until released.
-        if lead.quarantine.is_none() {
-            data.announce(Some(Event::lead_updated(&lead, now)), now);
-        }
-        Ok(Some(lead))
-    }
-
-    async fn delete_lead(&self, id: LeadId, now: Timestamp) -> StoreResult<bool> {
-        let mut data = write(&self.data);
-        let Some(lead) = data.leads.remove(&id.get()) else {
-            return Ok(false);
-        };
-        if lead.quarantine.is_none() {
-            data.announce(Some(Event::lead_deleted(id, now)), now);
-        }
-        data.unindex(&lead);
-        Ok(true)
-    }
-
-    async fn list_leads(
-        &self,
-        filter: &LeadFilter,
-        ordering: Ordering,
-        page: PageRequest,
-    ) -> StoreResult<Page<Lead>> {
-        let data = read(&self.data);
-        if let Some(listed) = data.list_by_creation(filter, ordering, page) {
-            return Ok(listed);
-        }
-        let page = page_of(
-            data.leads.values(),
-            |l| filter.matches(l),
-            |a, b| ordering.compare_leads(a, b),
-            page,
-        );
-        Ok(page.map(Lead::clone))
-    }
-
-    async fn count_leads_by_day(&self, first: Timestamp, days: u32) -> StoreResult<Vec<u64>> {
-        const DAY: i64 = 86_400_000_000;
-        let start = to_micros(first);
-        let end = start.saturating_add(DAY.saturating_mul(i64::from(days)));
-        let mut counts = vec![0; days as usize];
-        // Accepted leads only: the creation-order set holds exactly those.
-        for (created, _) in read(&self.data)
-            .by_created
-            .range((first, i64::MIN)..)
-            .take_while(|(c, _)| to_micros(*c) < end)
-        {
-            let day = (to_micros(*created) - start) / DAY;
-            if let Some(n) = usize::try_from(day).ok().and_then(|d| counts.get_mut(d)) {
-                *n += 1;
-            }
-        }
-        Ok(counts)
     }
 }
 

@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use exit3_core::{
-    SubscriberId, Timestamp,
+    Actor, HistoryAction, HistoryObject, LeadId, SubscriberId, Timestamp,
+    domain::NewHistoryEntry,
     events::Event,
     outbox::OutboxMessage,
     privacy::{Erased, MailRecord, Person, PersonData},
@@ -15,7 +16,7 @@ use crate::{MemoryStore, lock, read, write};
 impl PrivacyStore for MemoryStore {
     async fn person_data(&self, person: &Person) -> StoreResult<PersonData> {
         let data = read(&self.data);
-        let leads = data
+        let leads: Vec<exit3_core::Lead> = data
             .leads
             .values()
             .filter(|l| l.email.as_deref().is_some_and(|e| person.is(e)))
@@ -38,10 +39,19 @@ impl PrivacyStore for MemoryStore {
                     .collect()
             })
             .unwrap_or_default();
+        let lead_ids: Vec<LeadId> = leads.iter().map(|l| l.id).collect();
+        let history = data
+            .history
+            .iter()
+            .rev()
+            .filter(|e| person.concerns_entry(e, &lead_ids, subscriber.as_ref().map(|s| s.id)))
+            .cloned()
+            .collect();
         Ok(PersonData {
             leads,
             subscriber,
             deliveries,
+            history,
         })
     }
 
@@ -49,6 +59,7 @@ impl PrivacyStore for MemoryStore {
         &self,
         person: &Person,
         erased: &Event,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Erased> {
         let mut data = write(&self.data);
@@ -73,7 +84,19 @@ impl PrivacyStore for MemoryStore {
         data.outbox.retain(|_, q| !person.concerns(&q.message, to));
         let deliveries = (before - data.outbox.len()) as u64;
         lock(&self.idempotency).forget(|body| person.is_mentioned_in(body));
+        let lead_ids: Vec<LeadId> = leads.iter().copied().filter_map(LeadId::new).collect();
+        for entry in &mut data.history {
+            if person.concerns_entry(entry, &lead_ids, to) {
+                entry.redact();
+            }
+        }
         data.announce(Some(erased.clone()), now);
+        data.record(Some(NewHistoryEntry::new(
+            actor,
+            HistoryAction::Erased,
+            HistoryObject::Person,
+            now,
+        )))?;
         Ok(Erased {
             leads: leads.len() as u64,
             subscribers: u64::from(subscriber.is_some()),

@@ -3,9 +3,12 @@
 
 use async_trait::async_trait;
 use exit3_core::{
-    Ordering, Page, PageRequest, SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId,
-    SubscriberPatch, SubscriberStatus, Timestamp,
-    domain::{ConfirmDecision, RequestFacts, SubscribeRequest, UnsubscribeMethod, subscription},
+    Actor, HistoryAction, HistoryObject, Ordering, Page, PageRequest, SubscribeOutcome, Subscriber,
+    SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStatus, Timestamp,
+    domain::{
+        ConfirmDecision, NewHistoryEntry, RequestFacts, SubscribeRequest, UnsubscribeMethod,
+        subscription,
+    },
     events::Event,
     outbox::OutboxMessage,
     store::{
@@ -43,15 +46,17 @@ impl SubscriberStore for MemoryStore {
     async fn subscribe(
         &self,
         request: &SubscribeRequest,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
         let mut data = write(&self.data);
-        let (subscriber, effect, before) =
+        let (subscriber, effect, before, was) =
             match data.subscriber_by_email(request.subscriber.email())? {
                 Some(existing) => {
+                    let was = existing.clone();
                     let before = existing.announced_status();
                     let effect = request.apply(existing, now);
-                    (existing.clone(), effect, before)
+                    (existing.clone(), effect, before, Some(was))
                 }
                 None => {
                     let id = data.last_subscriber_id + 1;
@@ -61,27 +66,43 @@ impl SubscriberStore for MemoryStore {
                     data.last_subscriber_id = id;
                     data.emails.insert(subscriber.email.clone(), id);
                     data.subscribers.insert(id, subscriber.clone());
-                    (subscriber, effect, None)
+                    (subscriber, effect, None, None)
                 }
             };
         data.side_effects(before, &subscriber, effect.confirmation_mail, now);
+        data.record(NewHistoryEntry::subscriber(
+            actor,
+            HistoryAction::Changed,
+            was.as_ref(),
+            &subscriber,
+            now,
+        ))?;
         Ok((subscriber, effect.outcome))
     }
 
     async fn release_subscriber(
         &self,
         id: SubscriberId,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Subscriber>> {
         let mut data = write(&self.data);
         let Some(subscriber) = data.subscribers.get_mut(&id.get()) else {
             return Ok(None);
         };
+        let before = subscriber.clone();
         let Some(released) = subscription::release(subscriber, now) else {
             return Ok(Some(subscriber.clone()));
         };
         let subscriber = subscriber.clone();
         data.side_effects(None, &subscriber, released.confirmation_mail, now);
+        data.record(NewHistoryEntry::subscriber(
+            actor,
+            HistoryAction::Released,
+            Some(&before),
+            &subscriber,
+            now,
+        ))?;
         Ok(Some(subscriber))
     }
 
@@ -93,6 +114,7 @@ impl SubscriberStore for MemoryStore {
         &self,
         id: SubscriberId,
         patch: &SubscriberPatch,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Subscriber>> {
         let mut data = write(&self.data);
@@ -113,20 +135,39 @@ impl SubscriberStore for MemoryStore {
             emails.remove(&subscriber.email);
             emails.insert(email.to_owned(), id.get());
         }
+        let was = subscriber.clone();
         let before = subscriber.announced_status();
         patch.apply(subscriber, now);
         let after = subscriber.clone();
         data.announce(Event::subscriber_change(before, &after, now), now);
+        data.record(NewHistoryEntry::subscriber(
+            actor,
+            HistoryAction::Changed,
+            Some(&was),
+            &after,
+            now,
+        ))?;
         Ok(Some(after))
     }
 
-    async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {
+    async fn delete_subscriber(
+        &self,
+        id: SubscriberId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
         let mut data = write(&self.data);
         let Some(gone) = data.subscribers.remove(&id.get()) else {
             return Ok(false);
         };
         data.emails.remove(&gone.email);
         data.tokens.retain(|_, t| t.subscriber != id);
+        data.record(Some(NewHistoryEntry::new(
+            actor,
+            HistoryAction::Deleted,
+            HistoryObject::Subscriber(id),
+            now,
+        )))?;
         Ok(true)
     }
 
@@ -134,6 +175,7 @@ impl SubscriberStore for MemoryStore {
         &self,
         target: UnsubscribeTarget<'_>,
         method: UnsubscribeMethod,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<bool> {
         let mut data = write(&self.data);
@@ -144,12 +186,21 @@ impl SubscriberStore for MemoryStore {
         let Some(subscriber) = subscriber else {
             return Ok(false);
         };
+        let was = subscriber.clone();
         let before = subscriber.announced_status();
         if !subscription::unsubscribe(subscriber, method, now) {
             return Ok(false);
         }
         let event = Event::subscriber_change(before, subscriber, now);
+        let entry = NewHistoryEntry::subscriber(
+            actor,
+            HistoryAction::Unsubscribed,
+            Some(&was),
+            subscriber,
+            now,
+        );
         data.announce(event, now);
+        data.record(entry)?;
         Ok(true)
     }
 
@@ -157,6 +208,7 @@ impl SubscriberStore for MemoryStore {
         &self,
         token: TokenHash,
         facts: &RequestFacts,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<ConfirmOutcome> {
         let mut data = write(&self.data);
@@ -173,10 +225,18 @@ impl SubscriberStore for MemoryStore {
         Ok(match (decision, record, subscriber) {
             (ConfirmDecision::Confirm, Some(record), Some(subscriber)) => {
                 record.used_at = Some(now);
+                let was = subscriber.clone();
                 let before = subscriber.announced_status();
                 subscription::confirm(subscriber, facts, now);
                 let confirmed = subscriber.clone();
                 data.announce(Event::subscriber_change(before, &confirmed, now), now);
+                data.record(NewHistoryEntry::subscriber(
+                    actor,
+                    HistoryAction::Confirmed,
+                    Some(&was),
+                    &confirmed,
+                    now,
+                ))?;
                 ConfirmOutcome::Confirmed(confirmed)
             }
             (ConfirmDecision::AlreadyConfirmed, Some(record), Some(subscriber)) => {

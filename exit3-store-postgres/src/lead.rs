@@ -2,26 +2,29 @@
 
 use async_trait::async_trait;
 use exit3_core::{
-    ClientInfo, Lead, LeadFilter, LeadId, LeadPatch, LeadStatus, NewLead, Ordering, Page,
-    PageRequest, QuarantineFilter, Timestamp,
+    Actor, ClientInfo, HistoryAction, HistoryObject, Lead, LeadFilter, LeadId, LeadPatch,
+    LeadStatus, NewLead, Ordering, Page, PageRequest, Timestamp,
+    domain::NewHistoryEntry,
     events::{Event, EventType, LeadCreated, LeadEffects},
     outbox::LEAD_NOTIFICATION_TOPIC,
     store::{LeadStore, StoreResult},
 };
-use sqlx::{FromRow, Postgres, QueryBuilder};
+use sqlx::FromRow;
 
 use crate::{
     PostgresStore,
     error::{corrupt, from_sqlx},
+    history,
+    lead_list::{count_query, page_query},
     outbox::enqueue,
     quarantine::{quarantine_of, reasons_column},
-    query::{TOTAL, fetch_page, push_order, push_page, push_search},
+    query::fetch_page,
     webhook::{self, announce},
 };
 
 /// The columns every lead query reads: the lead `l` and its client info `c`.
 pub(crate) const LEAD_COLUMNS: &str = "l.id, l.full_name, l.position, l.company_name, l.email, \
-    l.phone, l.message, l.status, l.source, l.category, l.created_at, l.updated_at, \
+    l.phone, l.message, l.status, l.source, l.category, l.notes, l.created_at, l.updated_at, \
     l.quarantine_reasons, l.quarantined_at, \
     c.lead_id IS NOT NULL AS has_client_info, host(c.ip_address) AS ip_address, \
     c.user_agent, c.referrer, c.utm_source, c.utm_medium, c.utm_campaign";
@@ -38,6 +41,7 @@ pub(crate) struct LeadRow {
     status: String,
     source: String,
     category: String,
+    notes: String,
     created_at: Timestamp,
     updated_at: Timestamp,
     has_client_info: bool,
@@ -83,115 +87,12 @@ impl TryFrom<LeadRow> for Lead {
             message: r.message,
             source: r.source,
             category: r.category,
+            notes: r.notes,
             client_info,
             created_at: r.created_at,
             updated_at: r.updated_at,
             quarantine: quarantine_of(r.quarantine_reasons, r.quarantined_at)?,
         })
-    }
-}
-
-fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
-    push_where(qb, filter, filter.quarantined);
-}
-
-/// The `WHERE` of `filter`, with `quarantined` for its quarantine condition.
-fn push_where(
-    qb: &mut QueryBuilder<'_, Postgres>,
-    filter: &LeadFilter,
-    quarantined: QuarantineFilter,
-) {
-    qb.push(match quarantined {
-        QuarantineFilter::Exclude => " WHERE l.quarantined_at IS NULL",
-        QuarantineFilter::Only => " WHERE l.quarantined_at IS NOT NULL",
-        QuarantineFilter::All => " WHERE TRUE",
-    });
-    if let Some(status) = filter.status {
-        qb.push(" AND l.status = ").push_bind(status.as_str());
-    }
-    if let Some(source) = &filter.source {
-        qb.push(" AND l.source = ").push_bind(source.clone());
-    }
-    if let Some(category) = &filter.category {
-        qb.push(" AND l.category = ").push_bind(category.clone());
-    }
-    if let Some(after) = filter.created_after {
-        qb.push(" AND l.created_at >= ").push_bind(after);
-    }
-    if let Some(before) = filter.created_before {
-        qb.push(" AND l.created_at < ").push_bind(before);
-    }
-    if let Some(search) = &filter.search {
-        qb.push(" AND ");
-        push_search(
-            qb,
-            &["l.full_name", "l.position", "l.company_name", "l.email"],
-            search,
-        );
-    }
-}
-
-/// The page query of a lead list, after `prefix` (`EXPLAIN …` or nothing), each row
-/// with the count of all matches in [`TOTAL`].
-fn page_query(
-    prefix: &str,
-    filter: &LeadFilter,
-    ordering: Ordering,
-    page: PageRequest,
-) -> QueryBuilder<'static, Postgres> {
-    let mut qb = QueryBuilder::new(format!("{prefix}SELECT {LEAD_COLUMNS}, ("));
-    push_count(&mut qb, filter);
-    qb.push(format_args!(
-        ") AS {TOTAL} FROM leads l LEFT JOIN client_info c ON c.lead_id = l.id"
-    ));
-    push_filter(&mut qb, filter);
-    push_order(&mut qb, "l", ordering);
-    push_page(&mut qb, page);
-    qb
-}
-
-/// The count query of a lead list, after `prefix`.
-fn count_query(prefix: &str, filter: &LeadFilter) -> QueryBuilder<'static, Postgres> {
-    let mut qb = QueryBuilder::new(prefix);
-    push_count(&mut qb, filter);
-    qb
-}
-
-/// Appends a query for the count of the leads `filter` matches: the sum of the
-/// trigger-kept `lead_status_counts` (accepted leads) when it filters by status alone or
-/// not at all (a few rows, whatever the number of leads), plus the quarantined ones
-/// through their partial index when those are shown too; `count(*)` over the matching
-/// leads otherwise.
-fn push_count(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
-    let kept = |qb: &mut QueryBuilder<'_, Postgres>, status: Option<LeadStatus>| {
-        qb.push("SELECT coalesce(sum(n), 0)::int8 FROM lead_status_counts");
-        if let Some(status) = status {
-            qb.push(" WHERE status = ").push_bind(status.as_str());
-        }
-    };
-    match filter.status_and_quarantine() {
-        Some((status, QuarantineFilter::Exclude)) => kept(qb, status),
-        Some((status, QuarantineFilter::All)) => {
-            qb.push("SELECT (");
-            kept(qb, status);
-            qb.push(") + (SELECT count(*) FROM leads l");
-            push_where(qb, filter, QuarantineFilter::Only);
-            qb.push(")");
-        }
-        // The accepted leads are all matches less the quarantined ones: the first count
-        // stays on the filter's own indexes (index-only where they allow), the second
-        // reads the few quarantined rows through their partial index.
-        None if filter.quarantined == QuarantineFilter::Exclude => {
-            qb.push("SELECT (SELECT count(*) FROM leads l");
-            push_where(qb, filter, QuarantineFilter::All);
-            qb.push(") - (SELECT count(*) FROM leads l");
-            push_where(qb, filter, QuarantineFilter::Only);
-            qb.push(")");
-        }
-        _ => {
-            qb.push("SELECT count(*) FROM leads l");
-            push_filter(qb, filter);
-        }
     }
 }
 
@@ -201,6 +102,7 @@ impl LeadStore for PostgresStore {
         &self,
         lead: &NewLead,
         effects: &LeadEffects,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Lead> {
         let info = lead.client_info();
@@ -209,7 +111,8 @@ impl LeadStore for PostgresStore {
         let created = effects
             .heard(!self.checks.recorded.no_lead_listeners())
             .then(|| LeadCreated::new(lead, now, effects));
-        // One statement: the lead, its client info, and — when heard — `lead.created` to
+        // One statement: the lead, its client info, its history entry (`created`, no
+        // field changes: NewHistoryEntry::new), and — when heard — `lead.created` to
         // every listening endpoint (with its delivery row) and one notification per staff
         // address, each body the event's with the new id filled in. Endpoints are not
         // locked: a delivery to an endpoint deleted or disabled meanwhile is skipped by
@@ -224,9 +127,9 @@ impl LeadStore for PostgresStore {
                     INSERT INTO outbox (kind, topic, payload, next_attempt_at, created_at,
                                         updated_at)
                     SELECT 'webhook', 'webhook',
-                           json_build_object('endpoint', endpoint_id, 'message_id', $19::text,
+                           json_build_object('endpoint', endpoint_id, 'message_id', $21::text,
                                              'type', '{created}',
-                                             'body', $20::text || lead_id || $21::text)::text,
+                                             'body', $22::text || lead_id || $23::text)::text,
                            $10, $10, $10
                     FROM w
                     RETURNING id, payload
@@ -238,9 +141,9 @@ impl LeadStore for PostgresStore {
                                         updated_at)
                     SELECT 'mail', '{notification}',
                            json_build_object('to', t.address,
-                                             'body', $20::text || l.id || $21::text)::text,
+                                             'body', $22::text || l.id || $23::text)::text,
                            $10, $10, $10
-                    FROM l, unnest($22::text[]) AS t(address)
+                    FROM l, unnest($24::text[]) AS t(address)
                 )",
                 created = EventType::LeadCreated.as_str(),
                 notification = LEAD_NOTIFICATION_TOPIC,
@@ -252,14 +155,17 @@ impl LeadStore for PostgresStore {
             "WITH l AS (
                 INSERT INTO leads (full_name, position, company_name, email, phone, message,
                                    status, source, category, created_at, updated_at,
-                                   quarantine_reasons, quarantined_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $17, $18)
+                                   quarantine_reasons, quarantined_at, notes)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $17, $18, $19)
                 RETURNING *
             ), c AS (
                 INSERT INTO client_info (lead_id, ip_address, user_agent, referrer,
                                          utm_source, utm_medium, utm_campaign)
                 SELECT id, $11::inet, $12, $13, $14, $15, $16 FROM l
                 RETURNING *
+            ), h AS (
+                INSERT INTO history (at, actor, action, object_kind, object_id)
+                SELECT $10, $20, 'created', 'lead', id FROM l
             ){events}
             SELECT {LEAD_COLUMNS} FROM l JOIN c ON c.lead_id = l.id"
         );
@@ -281,7 +187,9 @@ impl LeadStore for PostgresStore {
             .bind(info.utm_medium.as_deref())
             .bind(info.utm_campaign.as_deref())
             .bind(reasons_column(lead.quarantine()))
-            .bind(lead.quarantine().map(|q| q.at));
+            .bind(lead.quarantine().map(|q| q.at))
+            .bind(lead.notes())
+            .bind(actor.to_string());
         if let Some(created) = &created {
             query = query
                 .bind(created.message_id())
@@ -310,49 +218,53 @@ impl LeadStore for PostgresStore {
         &self,
         id: LeadId,
         patch: &LeadPatch,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Lead>> {
-        let sql = format!(
-            "WITH l AS (
-                UPDATE leads SET
-                    full_name = COALESCE($2::text, full_name),
-                    position = COALESCE($3::text, position),
-                    company_name = CASE WHEN $4 THEN $5::text ELSE company_name END,
-                    email = CASE WHEN $6 THEN $7::text ELSE email END,
-                    phone = CASE WHEN $8 THEN $9::text ELSE phone END,
-                    message = CASE WHEN $10 THEN $11::text ELSE message END,
-                    status = COALESCE($12::text, status),
-                    source = COALESCE($13::text, source),
-                    category = COALESCE($14::text, category),
-                    updated_at = $15
-                WHERE id = $1
-                RETURNING *
-            )
-            SELECT {LEAD_COLUMNS} FROM l LEFT JOIN client_info c ON c.lead_id = l.id"
-        );
         let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
-        let row: Option<LeadRow> = sqlx::query_as(&sql)
+        // The lead as it is, locked: the core applies the patch to it, and its history
+        // entry is the difference.
+        let sql = format!(
+            "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN client_info c ON c.lead_id = l.id \
+             WHERE l.id = $1 FOR UPDATE OF l"
+        );
+        let before: Option<LeadRow> = sqlx::query_as(&sql)
             .bind(id.get())
-            .bind(patch.full_name())
-            .bind(patch.position())
-            .bind(patch.company_name().is_some())
-            .bind(patch.company_name().flatten())
-            .bind(patch.email().is_some())
-            .bind(patch.email().flatten())
-            .bind(patch.phone().is_some())
-            .bind(patch.phone().flatten())
-            .bind(patch.message().is_some())
-            .bind(patch.message().flatten())
-            .bind(patch.status().map(LeadStatus::as_str))
-            .bind(patch.source())
-            .bind(patch.category())
-            .bind(now)
             .fetch_optional(&mut *tx)
             .await
             .map_err(from_sqlx)?;
-        let Some(lead) = row.map(Lead::try_from).transpose()? else {
+        let Some(before) = before.map(Lead::try_from).transpose()? else {
             return Ok(None);
         };
+        let mut lead = before.clone();
+        patch.apply(&mut lead, now);
+        sqlx::query(
+            "UPDATE leads SET full_name = $2, position = $3, company_name = $4, email = $5,
+                 phone = $6, message = $7, status = $8, source = $9, category = $10,
+                 notes = $11, updated_at = $12
+             WHERE id = $1",
+        )
+        .bind(id.get())
+        .bind(&lead.full_name)
+        .bind(&lead.position)
+        .bind(&lead.company_name)
+        .bind(&lead.email)
+        .bind(&lead.phone)
+        .bind(&lead.message)
+        .bind(lead.status.as_str())
+        .bind(&lead.source)
+        .bind(&lead.category)
+        .bind(&lead.notes)
+        .bind(lead.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(from_sqlx)?;
+        history::record(
+            &mut tx,
+            NewHistoryEntry::lead(actor, HistoryAction::Changed, &before, &lead, now),
+        )
+        .await
+        .map_err(from_sqlx)?;
         // A quarantined lead is silent until released.
         if lead.quarantine.is_none() {
             announce(&mut tx, Some(Event::lead_updated(&lead, now)), now)
@@ -367,6 +279,7 @@ impl LeadStore for PostgresStore {
         &self,
         id: LeadId,
         effects: &LeadEffects,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Lead>> {
         let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
@@ -397,11 +310,16 @@ impl LeadStore for PostgresStore {
                 .await
                 .map_err(from_sqlx)?;
         }
+        let released =
+            NewHistoryEntry::new(actor, HistoryAction::Released, HistoryObject::Lead(id), now);
+        history::record(&mut tx, Some(released))
+            .await
+            .map_err(from_sqlx)?;
         tx.commit().await.map_err(from_sqlx)?;
         Ok(Some(lead))
     }
 
-    async fn delete_lead(&self, id: LeadId, now: Timestamp) -> StoreResult<bool> {
+    async fn delete_lead(&self, id: LeadId, actor: &Actor, now: Timestamp) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(from_sqlx)?;
         // The client info goes with it (ON DELETE CASCADE).
         let quarantined: Option<bool> = sqlx::query_scalar(
@@ -414,6 +332,11 @@ impl LeadStore for PostgresStore {
         let Some(quarantined) = quarantined else {
             return Ok(false);
         };
+        let deleted =
+            NewHistoryEntry::new(actor, HistoryAction::Deleted, HistoryObject::Lead(id), now);
+        history::record(&mut tx, Some(deleted))
+            .await
+            .map_err(from_sqlx)?;
         if !quarantined {
             announce(&mut tx, Some(Event::lead_deleted(id, now)), now)
                 .await
@@ -441,37 +364,5 @@ impl LeadStore for PostgresStore {
 
     async fn count_leads_by_day(&self, first: Timestamp, days: u32) -> StoreResult<Vec<u64>> {
         self.leads_by_day(first, days).await
-    }
-}
-
-impl PostgresStore {
-    /// PostgreSQL's plans (`EXPLAIN`, not executed; text format, one line per row) of the
-    /// two queries that [`LeadStore::list_leads`] sends for this list: the page with the
-    /// count, then the count alone (sent only for an empty page past the first). For checking that
-    /// the indexes serve the lists on real data.
-    pub async fn explain_list_leads(
-        &self,
-        filter: &LeadFilter,
-        ordering: Ordering,
-        page: PageRequest,
-    ) -> StoreResult<(String, String)> {
-        const EXPLAIN: &str = "EXPLAIN ";
-        let lines = |rows: Vec<(String,)>| {
-            rows.into_iter()
-                .map(|(line,)| line)
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        let page_plan: Vec<(String,)> = page_query(EXPLAIN, filter, ordering, page)
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
-        let count_plan: Vec<(String,)> = count_query(EXPLAIN, filter)
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
-        Ok((lines(page_plan), lines(count_plan)))
     }
 }

@@ -2,9 +2,11 @@
 
 mod checked;
 mod error;
+mod history;
 mod idempotency;
 mod lead;
 mod lead_counts;
+mod lead_list;
 mod options;
 mod outbox;
 mod privacy;

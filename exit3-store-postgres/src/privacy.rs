@@ -6,7 +6,8 @@
 
 use async_trait::async_trait;
 use exit3_core::{
-    Lead, Subscriber, Timestamp,
+    Actor, HistoryAction, HistoryEntry, HistoryObject, Lead, Subscriber, Timestamp,
+    domain::NewHistoryEntry,
     events::Event,
     outbox::DeliveryStatus,
     privacy::{Erased, MailRecord, Person, PersonData},
@@ -17,6 +18,7 @@ use sqlx::FromRow;
 use crate::{
     PostgresStore,
     error::{TxError, corrupt, from_sqlx, retrying},
+    history::{self, HISTORY_COLUMNS, HistoryRow},
     lead::{LEAD_COLUMNS, LeadRow},
     subscriber::{COLUMNS as SUBSCRIBER_COLUMNS, SubscriberRow},
     webhook::announce,
@@ -46,6 +48,14 @@ fn mention_patterns(person: &Person) -> Vec<String> {
         .collect()
 }
 
+/// The history entries [`Person::concerns_entry`], for `lead_ids` as `$1`, the subscriber's
+/// id as `$2` and the address as `$3`: by object on `history_object`, and by value among
+/// the entries with values (`history_with_changes`).
+const CONCERNS_ENTRY: &str = "((h.object_kind = 'lead' AND h.object_id = ANY ($1)) \
+     OR (h.object_kind = 'subscriber' AND h.object_id = $2) \
+     OR (h.changes IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(h.changes) c \
+         WHERE lower(c ->> 'old') = $3 OR lower(c ->> 'new') = $3)))";
+
 #[derive(Debug, FromRow)]
 struct MailRow {
     created_at: Timestamp,
@@ -57,14 +67,15 @@ impl PostgresStore {
         &self,
         person: &Person,
         erased: &Event,
+        actor: &Actor,
         now: Timestamp,
     ) -> Result<Erased, TxError> {
         let mut tx = self.pool.begin().await?;
-        let leads = sqlx::query("DELETE FROM leads WHERE lower(email) = $1")
-            .bind(person.email())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let leads: Vec<i64> =
+            sqlx::query_scalar("DELETE FROM leads WHERE lower(email) = $1 RETURNING id")
+                .bind(person.email())
+                .fetch_all(&mut *tx)
+                .await?;
         let subscriber: Option<i64> = sqlx::query_scalar(
             "DELETE FROM newsletter_subscribers WHERE lower(email) = $1 RETURNING id",
         )
@@ -90,10 +101,25 @@ impl PostgresStore {
             .bind(&patterns)
             .execute(&mut *tx)
             .await?;
+        // The values go, the entries (who did what, when) stay: HistoryEntry::redact.
+        sqlx::query(&format!(
+            "UPDATE history h SET redacted = true, changes = (
+                 SELECT jsonb_agg(jsonb_build_object('field', c -> 'field', 'old', NULL,
+                                                     'new', NULL) ORDER BY n)
+                 FROM jsonb_array_elements(h.changes) WITH ORDINALITY AS t(c, n))
+             WHERE h.changes IS NOT NULL AND {CONCERNS_ENTRY}"
+        ))
+        .bind(&leads)
+        .bind(subscriber)
+        .bind(person.email())
+        .execute(&mut *tx)
+        .await?;
         announce(&mut tx, Some(erased.clone()), now).await?;
+        let entry = NewHistoryEntry::new(actor, HistoryAction::Erased, HistoryObject::Person, now);
+        history::record(&mut tx, Some(entry)).await?;
         tx.commit().await?;
         Ok(Erased {
-            leads,
+            leads: leads.len() as u64,
             subscribers: u64::from(subscriber.is_some()),
             deliveries,
         })
@@ -143,10 +169,25 @@ impl PrivacyStore for PostgresStore {
                     .collect::<StoreResult<Vec<_>>>()?
             }
         };
+        let lead_ids: Vec<i64> = leads.iter().map(|l: &Lead| l.id.get()).collect();
+        let history: Vec<HistoryRow> = sqlx::query_as(&format!(
+            "SELECT {HISTORY_COLUMNS} FROM history h WHERE {CONCERNS_ENTRY} ORDER BY h.id DESC"
+        ))
+        .bind(&lead_ids)
+        .bind(subscriber.as_ref().map(|s| s.id.get()))
+        .bind(person.email())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
+        let history = history
+            .into_iter()
+            .map(HistoryEntry::try_from)
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok(PersonData {
             leads,
             subscriber,
             deliveries,
+            history,
         })
     }
 
@@ -154,8 +195,9 @@ impl PrivacyStore for PostgresStore {
         &self,
         person: &Person,
         erased: &Event,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Erased> {
-        retrying(ATTEMPTS, || self.try_erase(person, erased, now)).await
+        retrying(ATTEMPTS, || self.try_erase(person, erased, actor, now)).await
     }
 }

@@ -104,6 +104,7 @@ fn every_value_the_core_accepts_satisfies_the_schemas_checks() {
         .block_on(store.insert_lead(
             &exit3_core::testing::new_lead(json!({"full_name": "A", "position": "B"})),
             &Default::default(),
+            &exit3_core::Actor::System,
             at(0),
         ))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -128,14 +129,23 @@ fn every_value_the_core_accepts_satisfies_the_schemas_checks() {
                     {
                         let lead = lead.with_quarantine(quarantine.clone());
                         accepted.borrow_mut()[0] += 1;
-                        let stored = store.insert_lead(&lead, &Default::default(), at(1)).await;
+                        let stored = store
+                            .insert_lead(
+                                &lead,
+                                &Default::default(),
+                                &exit3_core::Actor::System,
+                                at(1),
+                            )
+                            .await;
                         prop_assert!(stored.is_ok(), "{lead:?}: {stored:?}");
                     }
                 }
                 Write::Patch(body) => {
                     if let Ok(patch) = LeadPatch::partial(&Payload::from(body.clone()), &policy) {
                         accepted.borrow_mut()[1] += 1;
-                        let stored = store.update_lead(some_lead.id, &patch, at(2)).await;
+                        let stored = store
+                            .update_lead(some_lead.id, &patch, &exit3_core::Actor::System, at(2))
+                            .await;
                         prop_assert!(stored.is_ok(), "{patch:?}: {stored:?}");
                     }
                 }
@@ -149,7 +159,9 @@ fn every_value_the_core_accepts_satisfies_the_schemas_checks() {
                             double_opt_in: *double_opt_in,
                             quarantine: quarantine.clone(),
                         };
-                        let stored = store.subscribe(&request, at(3)).await;
+                        let stored = store
+                            .subscribe(&request, &exit3_core::Actor::System, at(3))
+                            .await;
                         prop_assert!(stored.is_ok(), "{request:?}: {stored:?}");
                     }
                 }

@@ -16,9 +16,10 @@ use exit3_core::{
     Payload, Policy, QuarantineFilter, QueryParams, Search, SortField, SubscriberFilter,
     SubscriberId, SubscriberPatch, SubscriberStatus, ThrottleHit, Timestamp,
     clock::{from_micros, to_micros},
+    domain::{HistoryEntry, HistoryFilter, HistoryObject},
     domain::{SubscribeRequest, UnsubscribeMethod},
     spam::{Quarantine, SpamReason},
-    store::{LeadStore, SubscriberStore, ThrottleStore, UnsubscribeTarget},
+    store::{HistoryStore, LeadStore, SubscriberStore, ThrottleStore, UnsubscribeTarget},
     testing::{at, new_lead, subscribe_request},
     throttle::Rate,
 };
@@ -307,6 +308,25 @@ fn key_rate(i: usize) -> Rate {
 }
 
 /// Maps PostgreSQL's ids to the memory store's.
+/// The whole history of a store, newest first.
+async fn history(store: &dyn HistoryStore) -> Vec<HistoryEntry> {
+    let mut all = Vec::new();
+    for page in 1.. {
+        let got = store
+            .list_history(
+                &HistoryFilter::default(),
+                PageRequest::new(page, 100).unwrap_or_default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("history: {e}"));
+        if got.items.is_empty() {
+            break;
+        }
+        all.extend(got.items);
+    }
+    all
+}
+
 #[derive(Default)]
 struct Ids {
     leads: HashMap<i64, i64>,
@@ -360,8 +380,12 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
         let (want, got) = match &op {
             Op::CreateLead(body) => {
                 let lead = new_lead(body.clone());
-                let a = mem.insert_lead(&lead, &Default::default(), t).await;
-                let b = pg.insert_lead(&lead, &Default::default(), t).await;
+                let a = mem
+                    .insert_lead(&lead, &Default::default(), &exit3_core::Actor::System, t)
+                    .await;
+                let b = pg
+                    .insert_lead(&lead, &Default::default(), &exit3_core::Actor::System, t)
+                    .await;
                 if let (Ok(a), Ok(b)) = (&a, &b) {
                     ids.leads.insert(b.id.get(), a.id.get());
                     ids.lead_list.push((a.id, b.id));
@@ -375,15 +399,25 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
                 let (a_id, b_id) = ids.lead_list[i % ids.lead_list.len()];
                 let patch = LeadPatch::partial(&payload(body), &policy)
                     .unwrap_or_else(|e| panic!("patch: {e}"));
-                let a = mem.update_lead(a_id, &patch, t).await;
-                let b = pg.update_lead(b_id, &patch, t).await;
+                let a = mem
+                    .update_lead(a_id, &patch, &exit3_core::Actor::System, t)
+                    .await;
+                let b = pg
+                    .update_lead(b_id, &patch, &exit3_core::Actor::System, t)
+                    .await;
                 (show(&a), show(&b.map(|l| l.map(|l| map_lead(&ids, l)))))
             }
             Op::DeleteLead(i) => {
                 let (a_id, b_id) = ids.lead_list[i % ids.lead_list.len()];
                 (
-                    show(&mem.delete_lead(a_id, at(0)).await),
-                    show(&pg.delete_lead(b_id, at(0)).await),
+                    show(
+                        &mem.delete_lead(a_id, &exit3_core::Actor::System, at(0))
+                            .await,
+                    ),
+                    show(
+                        &pg.delete_lead(b_id, &exit3_core::Actor::System, at(0))
+                            .await,
+                    ),
                 )
             }
             Op::GetLead(i) => {
@@ -402,8 +436,8 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
                     }),
                     ..subscribe_request(body.clone(), *double_opt_in)
                 };
-                let a = mem.subscribe(&s, t).await;
-                let b = pg.subscribe(&s, t).await;
+                let a = mem.subscribe(&s, &exit3_core::Actor::System, t).await;
+                let b = pg.subscribe(&s, &exit3_core::Actor::System, t).await;
                 if let (Ok((a, _)), Ok((b, _))) = (&a, &b)
                     && !ids.subscribers.contains_key(&b.id.get())
                 {
@@ -419,8 +453,14 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
                 let email = EMAILS[*i].to_lowercase();
                 let target = UnsubscribeTarget::Email(&email);
                 (
-                    show(&mem.unsubscribe(target, *method, t).await),
-                    show(&pg.unsubscribe(target, *method, t).await),
+                    show(
+                        &mem.unsubscribe(target, *method, &exit3_core::Actor::System, t)
+                            .await,
+                    ),
+                    show(
+                        &pg.unsubscribe(target, *method, &exit3_core::Actor::System, t)
+                            .await,
+                    ),
                 )
             }
             Op::PatchSubscriber(..) | Op::DeleteSubscriber(_) if ids.subscriber_list.is_empty() => {
@@ -430,8 +470,12 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
                 let (a_id, b_id) = ids.subscriber_list[i % ids.subscriber_list.len()];
                 let patch = SubscriberPatch::parse(&payload(body), &policy)
                     .unwrap_or_else(|e| panic!("patch: {e}"));
-                let a = mem.update_subscriber(a_id, &patch, t).await;
-                let b = pg.update_subscriber(b_id, &patch, t).await;
+                let a = mem
+                    .update_subscriber(a_id, &patch, &exit3_core::Actor::System, t)
+                    .await;
+                let b = pg
+                    .update_subscriber(b_id, &patch, &exit3_core::Actor::System, t)
+                    .await;
                 (
                     show(&a),
                     show(&b.map(|s| s.map(|s| map_subscriber(&ids, s)))),
@@ -440,8 +484,14 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
             Op::DeleteSubscriber(i) => {
                 let (a_id, b_id) = ids.subscriber_list[i % ids.subscriber_list.len()];
                 (
-                    show(&mem.delete_subscriber(a_id).await),
-                    show(&pg.delete_subscriber(b_id).await),
+                    show(
+                        &mem.delete_subscriber(a_id, &exit3_core::Actor::System, t)
+                            .await,
+                    ),
+                    show(
+                        &pg.delete_subscriber(b_id, &exit3_core::Actor::System, t)
+                            .await,
+                    ),
                 )
             }
             Op::ListLeads(filter, ordering, page, size) => {
@@ -502,6 +552,45 @@ async fn run_case(ops: Vec<(Op, u64)>) -> Result<(), TestCaseError> {
         };
         prop_assert_eq!(want, got, "step {}: {:?}", step, op);
     }
+    // Both kept the same history: every write's entry, in order, with its values.
+    let (a, b) = (history(&mem).await, history(&pg).await);
+    let b: Vec<HistoryEntry> = b
+        .into_iter()
+        .map(|mut e| {
+            e.object = match e.object {
+                HistoryObject::Lead(id) => HistoryObject::Lead(
+                    ids.leads
+                        .get(&id.get())
+                        .and_then(|&i| LeadId::new(i))
+                        .unwrap_or(id),
+                ),
+                HistoryObject::Subscriber(id) => HistoryObject::Subscriber(
+                    ids.subscribers
+                        .get(&id.get())
+                        .and_then(|&i| SubscriberId::new(i))
+                        .unwrap_or(id),
+                ),
+                other => other,
+            };
+            e
+        })
+        .collect();
+    let strip = |entries: Vec<HistoryEntry>| -> Vec<String> {
+        entries
+            .into_iter()
+            .map(|e| {
+                format!(
+                    "{} {} {} {} {:?}",
+                    e.at,
+                    e.actor,
+                    e.action.as_str(),
+                    e.object,
+                    e.changes
+                )
+            })
+            .collect()
+    };
+    prop_assert_eq!(strip(a), strip(b));
     pg.close().await;
     db.drop_database().await;
     Ok(())

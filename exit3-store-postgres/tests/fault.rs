@@ -128,6 +128,7 @@ async fn insert(store: &PostgresStore, name: &str) -> Result<(), StoreError> {
         .insert_lead(
             &new_lead(json!({"full_name": name, "position": "P"})),
             &Default::default(),
+            &exit3_core::Actor::System,
             at(0),
         )
         .await
@@ -184,7 +185,11 @@ async fn a_cut_connection_is_unavailable_and_the_store_recovers() {
     assert_unavailable("list_leads", r, t);
     let t = Instant::now();
     let r = store
-        .subscribe(&new_subscriber(json!({"email": "cut@example.com"})), at(1))
+        .subscribe(
+            &new_subscriber(json!({"email": "cut@example.com"})),
+            &exit3_core::Actor::System,
+            at(1),
+        )
         .await;
     assert_unavailable("subscribe", r, t);
     let t = Instant::now();
@@ -205,7 +210,11 @@ async fn a_cut_connection_is_unavailable_and_the_store_recovers() {
         .await
         .unwrap_or_else(|e| panic!("health after restore: {e:?}"));
     let (s, _) = store
-        .subscribe(&new_subscriber(json!({"email": "cut@example.com"})), at(2))
+        .subscribe(
+            &new_subscriber(json!({"email": "cut@example.com"})),
+            &exit3_core::Actor::System,
+            at(2),
+        )
         .await
         .unwrap_or_else(|e| panic!("subscribe after restore: {e:?}"));
     assert_eq!(s.email, "cut@example.com");

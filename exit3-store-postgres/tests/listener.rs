@@ -100,7 +100,7 @@ async fn creates_announce_to_endpoints_another_instance_adds() {
     let (a, b) = (db.store().await, db.store().await);
     let lead = new_lead(json!({"full_name": "Ada", "position": "CTO"}));
     let effects = LeadEffects::default();
-    b.insert_lead(&lead, &effects, at(0))
+    b.insert_lead(&lead, &effects, &exit3_core::Actor::System, at(0))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let due = |store: PostgresStore, t: i64| async move {
@@ -122,7 +122,7 @@ async fn creates_announce_to_endpoints_another_instance_adds() {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut t = 2;
     loop {
-        b.insert_lead(&lead, &effects, at(t))
+        b.insert_lead(&lead, &effects, &exit3_core::Actor::System, at(t))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         if due(b.clone(), t).await == 1 {

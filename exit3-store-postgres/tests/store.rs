@@ -303,6 +303,7 @@ async fn lead_counts_stay_exact_under_concurrent_writes_and_folds() {
                     .insert_lead(
                         &new_lead(json!({"full_name": format!("L {i} {j}"), "position": "P"})),
                         &Default::default(),
+                        &exit3_core::Actor::System,
                         at(j),
                     )
                     .await
@@ -316,13 +317,13 @@ async fn lead_counts_stay_exact_under_concurrent_writes_and_folds() {
                         )
                         .unwrap_or_else(|e| panic!("{e}"));
                         store
-                            .update_lead(lead.id, &patch, at(j))
+                            .update_lead(lead.id, &patch, &exit3_core::Actor::System, at(j))
                             .await
                             .unwrap_or_else(|e| panic!("{e:?}"));
                     }
                     2 => {
                         store
-                            .delete_lead(lead.id, at(0))
+                            .delete_lead(lead.id, &exit3_core::Actor::System, at(0))
                             .await
                             .unwrap_or_else(|e| panic!("{e:?}"));
                     }

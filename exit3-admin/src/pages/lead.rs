@@ -1,15 +1,16 @@
 //! `leads/{id}/`: every field and the client info; the edit form with the API's
-//! validation messages next to their fields; status buttons; delete with confirmation.
+//! validation messages next to their fields; status buttons; the internal notes; the
+//! lead's history; delete with confirmation.
 
 use askama::Template;
-use exit3_core::{Error, FieldErrors, Lead, LeadStatus, Payload};
+use exit3_core::{Error, FieldErrors, Lead, LeadStatus, Payload, QueryParams};
 use poem::{
     Body, Request, Response, handler,
     http::StatusCode,
     web::{Data, Path},
 };
 
-use super::when;
+use super::{history::EntryRow, when};
 use crate::{
     Site,
     auth::{self, Staff},
@@ -60,10 +61,18 @@ struct LeadPage {
     choices: Vec<Choice>,
     facts: Vec<(&'static str, String)>,
     quarantine: Option<String>,
+    notes: Field,
+    /// The newest entries of the lead's history.
+    entries: Vec<EntryRow>,
+    /// How many there are in all.
+    history_count: u64,
     notice: Option<&'static str>,
     invalid: bool,
     can_edit: bool,
 }
+
+/// How many history entries the lead's page shows (the history page has the rest).
+const HISTORY_SHOWN: u32 = 20;
 
 #[derive(Debug, Template)]
 #[template(path = "confirm_delete.html")]
@@ -87,13 +96,23 @@ fn text(value: Option<&String>) -> String {
     value.cloned().unwrap_or_default()
 }
 
-fn lead_page(
+/// The lead's page; `typed`: a refused form's values and messages, shown instead of
+/// the stored values of the fields it sent.
+async fn lead_page(
     site: &Site,
     staff: &Staff,
     lead: &Lead,
     typed: Option<(&Payload, &FieldErrors)>,
     notice: Option<&'static str>,
-) -> LeadPage {
+) -> Result<LeadPage, Error> {
+    let history = site
+        .exit3
+        .lead_history(
+            &staff.ctx,
+            lead.id.get(),
+            &QueryParams::new([("page_size", HISTORY_SHOWN.to_string())]),
+        )
+        .await?;
     let stored = |name: &str| -> String {
         match name {
             "full_name" => lead.full_name.clone(),
@@ -105,12 +124,14 @@ fn lead_page(
             "status" => lead.status.as_str().to_owned(),
             "source" => lead.source.clone(),
             "category" => lead.category.clone(),
+            "notes" => lead.notes.clone(),
             _ => String::new(),
         }
     };
-    let value = |name: &str| match typed {
-        Some((payload, _)) => payload.text(name).unwrap_or_default(),
-        None => stored(name),
+    let value = |name: &str| {
+        typed
+            .and_then(|(payload, _)| payload.text(name))
+            .unwrap_or_else(|| stored(name))
     };
     let errors = |name: &str| -> Vec<String> {
         typed
@@ -172,7 +193,7 @@ fn lead_page(
         ("utm_campaign", text(info.utm_campaign.as_ref())),
     ];
     let can_edit = staff.user.role.allows(exit3_core::Operation::UpdateLead);
-    LeadPage {
+    Ok(LeadPage {
         chrome: Chrome::signed_in(site, &staff.user, &staff.csrf, "leads"),
         id: lead.id.get(),
         title: lead.to_string(),
@@ -192,9 +213,38 @@ fn lead_page(
                 .collect::<Vec<_>>()
                 .join(", ")
         }),
+        notes: Field {
+            name: "notes",
+            label: "Notes",
+            value: value("notes"),
+            errors: errors("notes"),
+            multiline: true,
+            required: false,
+        },
+        entries: history
+            .items
+            .iter()
+            .map(|e| EntryRow::new(site, e))
+            .collect(),
+        history_count: history.count,
         notice,
         invalid: typed.is_some(),
         can_edit,
+    })
+}
+
+/// The lead's page, or the page of what went wrong instead.
+async fn respond(
+    site: &Site,
+    staff: &Staff,
+    status: StatusCode,
+    lead: &Lead,
+    typed: Option<(&Payload, &FieldErrors)>,
+    notice: Option<&'static str>,
+) -> Response {
+    match lead_page(site, staff, lead, typed, notice).await {
+        Ok(p) => page(status, &p),
+        Err(e) => auth::failure(site, staff, "leads", &e),
     }
 }
 
@@ -203,6 +253,7 @@ fn notice_of(req: &Request) -> Option<&'static str> {
     match req.uri().query() {
         Some("saved=1") => Some("Saved."),
         Some("status=1") => Some("Status changed."),
+        Some("notes=1") => Some("Notes saved."),
         _ => None,
     }
 }
@@ -215,10 +266,9 @@ pub(crate) async fn show(
     Path(raw): Path<String>,
 ) -> Response {
     match load(req, site, &raw).await {
-        Ok((staff, lead)) => page(
-            StatusCode::OK,
-            &lead_page(site, &staff, &lead, None, notice_of(req)),
-        ),
+        Ok((staff, lead)) => {
+            respond(site, &staff, StatusCode::OK, &lead, None, notice_of(req)).await
+        }
         Err(resp) => *resp,
     }
 }
@@ -264,17 +314,50 @@ pub(crate) async fn save(
         .chain(["status", "source", "category"])
         .collect();
     let payload = form.payload(&names);
-    match site.exit3.put_lead(&staff.ctx, id, &payload).await {
-        Ok(_) => render::see_other(&site.url(&format!("leads/{id}/?saved=1"))),
+    let saved = site.exit3.put_lead(&staff.ctx, id, &payload).await;
+    after_save(site, &staff, id, &payload, saved, "saved=1").await
+}
+
+/// The answer to a save: back to the lead with `notice`, or its page with the refused
+/// values and their messages (400).
+async fn after_save(
+    site: &Site,
+    staff: &Staff,
+    id: i64,
+    payload: &Payload,
+    saved: Result<Lead, Error>,
+    notice: &str,
+) -> Response {
+    match saved {
+        Ok(_) => render::see_other(&site.url(&format!("leads/{id}/?{notice}"))),
         Err(Error::Validation(errors)) => match site.exit3.get_lead(&staff.ctx, id).await {
-            Ok(lead) => page(
-                StatusCode::BAD_REQUEST,
-                &lead_page(site, &staff, &lead, Some((&payload, &errors)), None),
-            ),
-            Err(e) => auth::failure(site, &staff, "leads", &e),
+            Ok(lead) => {
+                let typed = Some((payload, &errors));
+                respond(site, staff, StatusCode::BAD_REQUEST, &lead, typed, None).await
+            }
+            Err(e) => auth::failure(site, staff, "leads", &e),
         },
-        Err(e) => auth::failure(site, &staff, "leads", &e),
+        Err(e) => auth::failure(site, staff, "leads", &e),
     }
+}
+
+/// `POST leads/{id}/notes/`: saves the internal notes alone (as `PATCH {"notes"}`).
+#[handler]
+pub(crate) async fn save_notes(
+    req: &Request,
+    Data(site): Data<&Site>,
+    Path(raw): Path<String>,
+    body: Body,
+) -> Response {
+    let (staff, id, form) = match posted(req, site, &raw, body).await {
+        Ok(p) => p,
+        Err(resp) => return *resp,
+    };
+    // An empty textarea clears the notes: always send the field.
+    let notes = form.get("notes").unwrap_or_default().to_owned();
+    let payload = Payload::from_pairs([("notes", notes)]);
+    let saved = site.exit3.patch_lead(&staff.ctx, id, &payload).await;
+    after_save(site, &staff, id, &payload, saved, "notes=1").await
 }
 
 /// `POST leads/{id}/status/`: one click to the next status.

@@ -3,12 +3,14 @@
 
 pub(crate) mod bulk;
 pub(crate) mod dashboard;
+pub(crate) mod history;
 pub(crate) mod lead;
 pub(crate) mod leads;
 pub(crate) mod login;
 pub(crate) mod quarantine;
 pub(crate) mod staff;
 pub(crate) mod subscribers;
+pub(crate) mod webhooks;
 
 use exit3_core::{Lead, Timestamp};
 use time::{format_description::BorrowedFormatItem, macros::format_description};

@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 use super::{Operation, Scope};
 use crate::{
-    domain::{StaffId, StaffRole, StaffUser, Username},
+    domain::{Actor, StaffId, StaffRole, StaffUser, Username},
     error::{Denial, Error},
 };
 
@@ -73,11 +73,11 @@ impl Caller {
 
     /// Who did it, as history records it (admin.md "History"): `staff:<username>`,
     /// `api:admin:<fingerprint>`, `api:public`.
-    pub fn actor(&self) -> String {
+    pub fn actor(&self) -> Actor {
         match (&self.staff, self.scope) {
-            (Some(staff), _) => format!("staff:{}", staff.username),
-            (None, Scope::Admin) => format!("api:admin:{}", self.key_fingerprint()),
-            (None, Scope::Public) => "api:public".to_owned(),
+            (Some(staff), _) => Actor::Staff(staff.username.as_str().to_owned()),
+            (None, Scope::Admin) => Actor::AdminKey(self.key_fingerprint()),
+            (None, Scope::Public) => Actor::Public,
         }
     }
 

@@ -1,9 +1,9 @@
-//! Leads: the stored [`Lead`], its [`ClientInfo`], and the inputs [`NewLead`] and
-//! [`LeadPatch`] that can only exist valid.
+//! Leads: the stored [`Lead`], its [`ClientInfo`], and the input [`NewLead`] that can
+//! only exist valid (its changes: [`LeadPatch`](super::LeadPatch)).
 
 use std::fmt;
 
-use super::{ClientInfo, LeadId, Origin, Policy};
+use super::{ClientInfo, LeadId, LeadPatch, Origin, Policy};
 use crate::{
     access::Scope,
     choice_enum,
@@ -11,7 +11,7 @@ use crate::{
     error::{Error, FieldErrors},
     input::{self, Payload, TextKind, TextRule},
     spam::Quarantine,
-    text::{self, EmailAddress},
+    text,
 };
 
 choice_enum!(
@@ -53,6 +53,9 @@ pub struct Lead {
     pub source: String,
     /// One of the policy's categories.
     pub category: String,
+    /// Staff's internal notes (admin.md): at most 10,000 characters, line breaks kept;
+    /// empty when there are none. Never written by, nor shown to, the public key.
+    pub notes: String,
     /// Captured at creation.
     pub client_info: Option<ClientInfo>,
     /// When the store created it.
@@ -72,10 +75,17 @@ impl fmt::Display for Lead {
     }
 }
 
-const NAME: TextRule = TextRule::plain(255);
-const PHONE: TextRule = TextRule::of(TextKind::Phone, 32);
-const MESSAGE: TextRule = TextRule {
+pub(super) const NAME: TextRule = TextRule::plain(255);
+pub(super) const PHONE: TextRule = TextRule::of(TextKind::Phone, 32);
+pub(super) const MESSAGE: TextRule = TextRule {
     max: 5000,
+    multiline: true,
+    kind: TextKind::Plain,
+};
+/// The most characters of a lead's `notes`.
+pub const NOTES_MAX: usize = 10_000;
+pub(super) const NOTES: TextRule = TextRule {
+    max: NOTES_MAX,
     multiline: true,
     kind: TextKind::Plain,
 };
@@ -92,6 +102,7 @@ pub struct NewLead {
     status: LeadStatus,
     source: String,
     category: String,
+    notes: String,
     client_info: ClientInfo,
     quarantine: Option<Quarantine>,
 }
@@ -134,6 +145,7 @@ impl NewLead {
             category: fields
                 .category
                 .unwrap_or_else(|| policy.default_category().to_owned()),
+            notes: fields.notes.unwrap_or_default(),
             client_info: ClientInfo {
                 ip_address: origin.ip,
                 user_agent: text::header_text(origin.user_agent.as_deref()),
@@ -182,6 +194,10 @@ impl NewLead {
     pub fn category(&self) -> &str {
         &self.category
     }
+    /// Empty unless the admin wrote some.
+    pub fn notes(&self) -> &str {
+        &self.notes
+    }
     /// Captured from the request.
     pub fn client_info(&self) -> &ClientInfo {
         &self.client_info
@@ -211,140 +227,12 @@ impl NewLead {
             status: self.status,
             source: self.source,
             category: self.category,
+            notes: self.notes,
             client_info: Some(self.client_info),
             created_at: now,
             updated_at: now,
             quarantine: self.quarantine,
         }
-    }
-}
-
-impl LeadPatch {
-    /// Reads the writable fields a body gives, recording failures in `errors`.
-    fn read(
-        payload: &Payload,
-        policy: &Policy,
-        scope: Scope,
-        partial: bool,
-        errors: &mut FieldErrors,
-    ) -> Self {
-        Self {
-            full_name: input::required_text(payload, errors, "full_name", NAME, partial),
-            position: input::required_text(payload, errors, "position", NAME, partial),
-            company_name: input::optional_text(payload, errors, "company_name", NAME),
-            email: input::optional_email(
-                payload,
-                errors,
-                "email",
-                Some(policy.disposable_domains()),
-            )
-            .map(|e| e.map(EmailAddress::into_string)),
-            phone: input::optional_text(payload, errors, "phone", PHONE),
-            message: input::optional_text(payload, errors, "message", MESSAGE),
-            status: match scope {
-                Scope::Admin => input::choice(payload, errors, "status", LeadStatus::parse),
-                Scope::Public => None,
-            },
-            source: input::choice(payload, errors, "source", |s| policy.source(s)),
-            category: input::choice(payload, errors, "category", |s| policy.category(s)),
-        }
-    }
-}
-
-/// A valid change to a stored lead: only the fields given are changed. Made by
-/// [`LeadPatch::partial`] (PATCH) or [`LeadPatch::full`] (PUT).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LeadPatch {
-    full_name: Option<String>,
-    position: Option<String>,
-    company_name: Option<Option<String>>,
-    email: Option<Option<String>>,
-    phone: Option<Option<String>>,
-    message: Option<Option<String>>,
-    status: Option<LeadStatus>,
-    source: Option<String>,
-    category: Option<String>,
-}
-
-impl LeadPatch {
-    /// A PATCH body: every field optional.
-    pub fn partial(payload: &Payload, policy: &Policy) -> Result<Self, Error> {
-        Self::parse(payload, policy, true)
-    }
-
-    /// A PUT body: `full_name` and `position` required; as in DRF, optional fields that
-    /// are left out keep their values.
-    pub fn full(payload: &Payload, policy: &Policy) -> Result<Self, Error> {
-        Self::parse(payload, policy, false)
-    }
-
-    fn parse(payload: &Payload, policy: &Policy, partial: bool) -> Result<Self, Error> {
-        let mut errors = FieldErrors::new();
-        let patch = Self::read(payload, policy, Scope::Admin, partial, &mut errors);
-        errors.into_result(patch)
-    }
-
-    /// New full name, if given.
-    pub fn full_name(&self) -> Option<&str> {
-        self.full_name.as_deref()
-    }
-    /// New position, if given.
-    pub fn position(&self) -> Option<&str> {
-        self.position.as_deref()
-    }
-    /// `Some(None)` clears the company.
-    pub fn company_name(&self) -> Option<Option<&str>> {
-        self.company_name.as_ref().map(Option::as_deref)
-    }
-    /// `Some(None)` clears the address.
-    pub fn email(&self) -> Option<Option<&str>> {
-        self.email.as_ref().map(Option::as_deref)
-    }
-    /// `Some(None)` clears the phone number.
-    pub fn phone(&self) -> Option<Option<&str>> {
-        self.phone.as_ref().map(Option::as_deref)
-    }
-    /// `Some(None)` clears the message.
-    pub fn message(&self) -> Option<Option<&str>> {
-        self.message.as_ref().map(Option::as_deref)
-    }
-    /// New status, if given.
-    pub fn status(&self) -> Option<LeadStatus> {
-        self.status
-    }
-    /// New source, if given.
-    pub fn source(&self) -> Option<&str> {
-        self.source.as_deref()
-    }
-    /// New category, if given.
-    pub fn category(&self) -> Option<&str> {
-        self.category.as_deref()
-    }
-
-    /// Sets a new status (a building block for embedders' own workflows).
-    pub fn with_status(mut self, status: LeadStatus) -> Self {
-        self.status = Some(status);
-        self
-    }
-
-    /// Applies the change to `lead` and moves its `updated_at` to `now`. `updated_at`
-    /// moves even when no field is given, as DRF's `save()` does.
-    pub fn apply(&self, lead: &mut Lead, now: Timestamp) {
-        fn set<T: Clone>(target: &mut T, value: &Option<T>) {
-            if let Some(v) = value {
-                target.clone_from(v);
-            }
-        }
-        set(&mut lead.full_name, &self.full_name);
-        set(&mut lead.position, &self.position);
-        set(&mut lead.company_name, &self.company_name);
-        set(&mut lead.email, &self.email);
-        set(&mut lead.phone, &self.phone);
-        set(&mut lead.message, &self.message);
-        set(&mut lead.status, &self.status);
-        set(&mut lead.source, &self.source);
-        set(&mut lead.category, &self.category);
-        lead.updated_at = now;
     }
 }
 

@@ -37,6 +37,7 @@ pub fn lead_json(lead: &Lead) -> Value {
         "status": lead.status.as_str(),
         "source": lead.source,
         "category": lead.category,
+        "notes": lead.notes,
         "client_info": client_info,
         "created_at": rfc3339(lead.created_at),
         "updated_at": rfc3339(lead.updated_at),

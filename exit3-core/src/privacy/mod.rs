@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     Lead, Subscriber,
     clock::Timestamp,
-    domain::SubscriberId,
+    domain::{HistoryEntry, HistoryObject, LeadId, SubscriberId},
     error::{Error, FieldErrors},
     input::{self, Payload},
     messages,
@@ -83,6 +83,30 @@ impl Person {
             other => self.is_mentioned_in(&other.payload().to_string()),
         }
     }
+
+    /// Whether a history entry is about the person, so that an export shows it and an
+    /// erasure redacts its values: an entry about one of their leads (`leads`) or their
+    /// subscriber, or one whose values hold the address (a lead's address changed from
+    /// or to theirs). The reference rule; a store may decide it in its own query language.
+    pub fn concerns_entry(
+        &self,
+        entry: &HistoryEntry,
+        leads: &[LeadId],
+        subscriber: Option<SubscriberId>,
+    ) -> bool {
+        let about = match entry.object {
+            HistoryObject::Lead(id) => leads.contains(&id),
+            HistoryObject::Subscriber(id) => Some(id) == subscriber,
+            HistoryObject::Person => false,
+        };
+        about
+            || entry.changes.iter().any(|c| {
+                [&c.old, &c.new]
+                    .into_iter()
+                    .flatten()
+                    .any(|value| self.is(value))
+            })
+    }
 }
 
 /// See [`Person::json_forms`].
@@ -125,6 +149,8 @@ pub struct PersonData {
     pub subscriber: Option<Subscriber>,
     /// The mails to the address.
     pub deliveries: Vec<MailRecord>,
+    /// The history entries about them ([`Person::concerns_entry`]), newest first.
+    pub history: Vec<HistoryEntry>,
 }
 
 /// What an erasure removed.

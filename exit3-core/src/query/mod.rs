@@ -10,5 +10,5 @@ pub use self::{
     filter::{LeadFilter, QuarantineFilter, Search, SubscriberFilter},
     ordering::{Ordering, SortField},
     page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest, paginate},
-    params::{LeadQuery, QueryParams, SubscriberQuery, parse_datetime},
+    params::{HistoryQuery, LeadQuery, QueryParams, SubscriberQuery, parse_datetime},
 };

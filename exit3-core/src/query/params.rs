@@ -9,7 +9,7 @@ use time::{
 use super::{LeadFilter, Ordering, PageRequest, QuarantineFilter, Search, SubscriberFilter};
 use crate::{
     clock::Timestamp,
-    domain::{LeadStatus, Policy, SubscriberStatus},
+    domain::{Actor, HistoryFilter, HistoryObject, LeadStatus, Policy, SubscriberStatus},
     error::{Error, FieldErrors},
     messages,
 };
@@ -154,6 +154,34 @@ impl LeadQuery {
     }
 }
 
+/// A parsed history list request: `actor` (`staff:<username>`, `api:admin:<fingerprint>`,
+/// `api:public`, `system`), `object` (`lead:<id>`, `subscriber:<id>`, `person`), pages.
+/// Always newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Which entries.
+    pub filter: HistoryFilter,
+    /// Which page.
+    pub page: PageRequest,
+}
+
+impl HistoryQuery {
+    /// Reads a history list request, with the rules of [`LeadQuery::from_params`]: a
+    /// value that names no actor or object is a field error.
+    pub fn from_params(params: &QueryParams) -> Result<Self, Error> {
+        let mut errors = FieldErrors::new();
+        let filter = HistoryFilter {
+            actor: choice_filter(params, &mut errors, "actor", Actor::parse),
+            object: choice_filter(params, &mut errors, "object", HistoryObject::parse),
+        };
+        let filter = errors.into_result(filter)?;
+        Ok(Self {
+            filter,
+            page: PageRequest::from_params(params.get("page"), params.get("page_size"))?,
+        })
+    }
+}
+
 impl SubscriberQuery {
     /// Reads a subscriber list request, with the rules of [`LeadQuery::from_params`].
     pub fn from_params(params: &QueryParams, policy: &Policy) -> Result<Self, Error> {
@@ -226,6 +254,22 @@ mod tests {
         );
         let r = SubscriberQuery::from_params(&params(&[("search", "\0")]), &Policy::default());
         assert!(matches!(r, Err(Error::Validation(_))), "{r:?}");
+    }
+
+    #[test]
+    fn history_filters_name_an_actor_and_an_object_or_are_field_errors() {
+        let q = HistoryQuery::from_params(&params(&[("actor", "staff:ada"), ("object", "lead:4")]));
+        let q = q.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(q.filter.actor, Some(Actor::Staff("ada".into())));
+        assert_eq!(
+            q.filter.object.map(|o| o.to_string()).as_deref(),
+            Some("lead:4")
+        );
+        let r = HistoryQuery::from_params(&params(&[("actor", "root"), ("object", "lead:-1")]));
+        let Err(Error::Validation(e)) = r else {
+            panic!("expected errors, got {r:?}")
+        };
+        assert_eq!(e.iter().count(), 2);
     }
 
     #[test]

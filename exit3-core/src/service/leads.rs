@@ -3,11 +3,11 @@
 use super::{Exit3, RequestContext};
 use crate::{
     access::{Operation, Scope},
-    domain::{Lead, LeadId, LeadPatch, NewLead},
+    domain::{HistoryEntry, HistoryFilter, HistoryObject, Lead, LeadId, LeadPatch, NewLead},
     error::Error,
     events::LeadEffects,
     input::Payload,
-    query::{LeadQuery, Page, QueryParams},
+    query::{HistoryQuery, LeadQuery, Page, PageRequest, QueryParams},
 };
 
 impl Exit3 {
@@ -36,6 +36,17 @@ impl Exit3 {
         ctx: &RequestContext,
         payload: &Payload,
     ) -> Result<Lead, Error> {
+        Ok(self.create_lead_scoped(ctx, payload).await?.0)
+    }
+
+    /// [`create_lead`](Self::create_lead), with the caller's scope: what a frontend
+    /// needs to answer the public key without the internal fields (admin.md: `notes`
+    /// is never in the public answer).
+    pub async fn create_lead_scoped(
+        &self,
+        ctx: &RequestContext,
+        payload: &Payload,
+    ) -> Result<(Lead, Scope), Error> {
         let caller = self.admit(ctx, Operation::CreateLead).await?;
         let lead = NewLead::parse(payload, self.policy(), caller.scope(), &ctx.origin)?;
         let now = self.now();
@@ -49,8 +60,12 @@ impl Exit3 {
             self.lead_effects()
         };
         let lead = lead.with_quarantine(quarantine);
-        let stored = self.inner.store.insert_lead(&lead, &effects, now).await?;
-        Ok(Self::as_seen_by(caller.scope(), stored))
+        let stored = self
+            .inner
+            .store
+            .insert_lead(&lead, &effects, &caller.actor(), now)
+            .await?;
+        Ok((Self::as_seen_by(caller.scope(), stored), caller.scope()))
     }
 
     /// What accepting a lead sets off.
@@ -72,11 +87,11 @@ impl Exit3 {
     /// `POST leads/{id}/release/`: clears the quarantine and only then sends what
     /// acceptance would have (the staff mail, `lead.created`).
     pub async fn release_lead(&self, ctx: &RequestContext, id: i64) -> Result<Lead, Error> {
-        self.admit(ctx, Operation::ReleaseLead).await?;
+        let caller = self.admit(ctx, Operation::ReleaseLead).await?;
         let id = LeadId::new(id).ok_or(Error::NotFound)?;
         self.inner
             .store
-            .release_lead(id, &self.lead_effects(), self.now())
+            .release_lead(id, &self.lead_effects(), &caller.actor(), self.now())
             .await?
             .ok_or(Error::NotFound)
     }
@@ -115,7 +130,7 @@ impl Exit3 {
         payload: &Payload,
         partial: bool,
     ) -> Result<Lead, Error> {
-        self.admit(ctx, Operation::UpdateLead).await?;
+        let caller = self.admit(ctx, Operation::UpdateLead).await?;
         let id = LeadId::new(id).ok_or(Error::NotFound)?;
         // DRF looks the object up before it validates the body: an unknown id is a 404
         // whatever the body holds.
@@ -129,7 +144,7 @@ impl Exit3 {
         };
         self.inner
             .store
-            .update_lead(id, &patch, self.now())
+            .update_lead(id, &patch, &caller.actor(), self.now())
             .await?
             .ok_or(Error::NotFound)
     }
@@ -156,11 +171,62 @@ impl Exit3 {
             .collect())
     }
 
+    /// `GET leads/{id}/history/`: the lead's history, newest first. A lead that is gone
+    /// keeps its history (its `deleted` entry first); an id that never had a lead is a
+    /// 404, and a lead stored before the history existed has an empty one.
+    pub async fn lead_history(
+        &self,
+        ctx: &RequestContext,
+        id: i64,
+        params: &QueryParams,
+    ) -> Result<Page<HistoryEntry>, Error> {
+        self.admit(ctx, Operation::ReadHistory).await?;
+        let id = LeadId::new(id).ok_or(Error::NotFound)?;
+        let page = PageRequest::from_params(params.get("page"), params.get("page_size"))?;
+        let page = self
+            .inner
+            .store
+            .list_history(&HistoryFilter::of(HistoryObject::Lead(id)), page)
+            .await?;
+        if page.count == 0 && self.inner.store.get_lead(id).await?.is_none() {
+            return Err(Error::NotFound);
+        }
+        if page.is_past_end() {
+            return Err(Error::InvalidPage);
+        }
+        Ok(page)
+    }
+
+    /// Every change (the staff site's history page), newest first, filtered by actor
+    /// and object.
+    pub async fn list_history(
+        &self,
+        ctx: &RequestContext,
+        params: &QueryParams,
+    ) -> Result<Page<HistoryEntry>, Error> {
+        self.admit(ctx, Operation::ReadHistory).await?;
+        let query = HistoryQuery::from_params(params)?;
+        let page = self
+            .inner
+            .store
+            .list_history(&query.filter, query.page)
+            .await?;
+        if page.is_past_end() {
+            return Err(Error::InvalidPage);
+        }
+        Ok(page)
+    }
+
     /// `DELETE leads/{id}/`.
     pub async fn delete_lead(&self, ctx: &RequestContext, id: i64) -> Result<(), Error> {
-        self.admit(ctx, Operation::DeleteLead).await?;
+        let caller = self.admit(ctx, Operation::DeleteLead).await?;
         let id = LeadId::new(id).ok_or(Error::NotFound)?;
-        if self.inner.store.delete_lead(id, self.now()).await? {
+        if self
+            .inner
+            .store
+            .delete_lead(id, &caller.actor(), self.now())
+            .await?
+        {
             Ok(())
         } else {
             Err(Error::NotFound)

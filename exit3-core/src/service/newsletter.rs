@@ -8,7 +8,7 @@ use super::{Exit3, RequestContext, Subscribed, SubscriberView};
 use crate::{
     access::{Operation, Scope},
     domain::{
-        NewSubscriber, Origin, RequestFacts, SubscribeRequest, Subscriber, SubscriberId,
+        Actor, NewSubscriber, Origin, RequestFacts, SubscribeRequest, Subscriber, SubscriberId,
         SubscriberPatch, Unsubscribe, UnsubscribeMethod,
     },
     error::{Error, FieldErrors},
@@ -131,7 +131,11 @@ impl Exit3 {
             double_opt_in: settings.double_opt_in,
             quarantine,
         };
-        let (subscriber, outcome) = self.inner.store.subscribe(&request, now).await?;
+        let (subscriber, outcome) = self
+            .inner
+            .store
+            .subscribe(&request, &caller.actor(), now)
+            .await?;
         let view = match caller.scope() {
             Scope::Admin => SubscriberView::Full(Box::new(subscriber)),
             Scope::Public => SubscriberView::Receipt {
@@ -160,7 +164,7 @@ impl Exit3 {
         id: i64,
         payload: &Payload,
     ) -> Result<Subscriber, Error> {
-        self.admit(ctx, Operation::UpdateSubscriber).await?;
+        let caller = self.admit(ctx, Operation::UpdateSubscriber).await?;
         let id = SubscriberId::new(id).ok_or(Error::NotFound)?;
         if self.inner.store.get_subscriber(id).await?.is_none() {
             return Err(Error::NotFound);
@@ -168,7 +172,7 @@ impl Exit3 {
         let patch = SubscriberPatch::parse(payload, self.policy())?;
         self.inner
             .store
-            .update_subscriber(id, &patch, self.now())
+            .update_subscriber(id, &patch, &caller.actor(), self.now())
             .await?
             .ok_or(Error::NotFound)
     }
@@ -180,20 +184,25 @@ impl Exit3 {
         ctx: &RequestContext,
         id: i64,
     ) -> Result<Subscriber, Error> {
-        self.admit(ctx, Operation::ReleaseSubscriber).await?;
+        let caller = self.admit(ctx, Operation::ReleaseSubscriber).await?;
         let id = SubscriberId::new(id).ok_or(Error::NotFound)?;
         self.inner
             .store
-            .release_subscriber(id, self.now())
+            .release_subscriber(id, &caller.actor(), self.now())
             .await?
             .ok_or(Error::NotFound)
     }
 
     /// `DELETE newsletter/{id}/`.
     pub async fn delete_subscriber(&self, ctx: &RequestContext, id: i64) -> Result<(), Error> {
-        self.admit(ctx, Operation::DeleteSubscriber).await?;
+        let caller = self.admit(ctx, Operation::DeleteSubscriber).await?;
         let id = SubscriberId::new(id).ok_or(Error::NotFound)?;
-        if self.inner.store.delete_subscriber(id).await? {
+        if self
+            .inner
+            .store
+            .delete_subscriber(id, &caller.actor(), self.now())
+            .await?
+        {
             Ok(())
         } else {
             Err(Error::NotFound)
@@ -207,13 +216,14 @@ impl Exit3 {
         ctx: &RequestContext,
         payload: &Payload,
     ) -> Result<&'static str, Error> {
-        self.admit(ctx, Operation::Unsubscribe).await?;
+        let caller = self.admit(ctx, Operation::Unsubscribe).await?;
         let request = Unsubscribe::parse(payload)?;
         self.inner
             .store
             .unsubscribe(
                 UnsubscribeTarget::Email(request.email()),
                 UnsubscribeMethod::Api,
+                &caller.actor(),
                 self.now(),
             )
             .await?;
@@ -227,9 +237,9 @@ impl Exit3 {
         ctx: &RequestContext,
         payload: &Payload,
     ) -> Result<Confirmed, Error> {
-        self.admit(ctx, Operation::ConfirmSubscription).await?;
+        let caller = self.admit(ctx, Operation::ConfirmSubscription).await?;
         let token = payload.text("token").unwrap_or_default();
-        self.confirm_link(&token, &ctx.origin).await
+        self.confirm_as(&token, &ctx.origin, &caller.actor()).await
     }
 
     /// The server's confirmation page (`POST /backend/newsletter/confirm/`): no key, the
@@ -237,12 +247,21 @@ impl Exit3 {
     /// active now: a double click answers as a success) is the field error
     /// [`messages::LINK_INVALID_OR_EXPIRED`] on `token`.
     pub async fn confirm_link(&self, token: &str, origin: &Origin) -> Result<Confirmed, Error> {
+        self.confirm_as(token, origin, &Actor::Public).await
+    }
+
+    async fn confirm_as(
+        &self,
+        token: &str,
+        origin: &Origin,
+        actor: &Actor,
+    ) -> Result<Confirmed, Error> {
         let invalid = || FieldErrors::single("token", messages::LINK_INVALID_OR_EXPIRED);
         let hash = ConfirmationToken::hash_of(token).ok_or_else(invalid)?;
         match self
             .inner
             .store
-            .confirm(hash, &RequestFacts::from_origin(origin), self.now())
+            .confirm(hash, &RequestFacts::from_origin(origin), actor, self.now())
             .await?
         {
             ConfirmOutcome::Confirmed(subscriber) => Ok(Confirmed {
@@ -276,7 +295,12 @@ impl Exit3 {
         let id = self.check_unsubscribe_link(token)?;
         self.inner
             .store
-            .unsubscribe(UnsubscribeTarget::Id(id), method, self.now())
+            .unsubscribe(
+                UnsubscribeTarget::Id(id),
+                method,
+                &Actor::Public,
+                self.now(),
+            )
             .await?;
         Ok(())
     }

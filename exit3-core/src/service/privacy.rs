@@ -5,6 +5,7 @@
 use super::{Exit3, RequestContext};
 use crate::{
     access::Operation,
+    domain::Actor,
     error::Error,
     events::Event,
     input::Payload,
@@ -32,9 +33,9 @@ impl Exit3 {
         ctx: &RequestContext,
         payload: &Payload,
     ) -> Result<Erased, Error> {
-        self.admit(ctx, Operation::ErasePerson).await?;
+        let caller = self.admit(ctx, Operation::ErasePerson).await?;
         let person = Person::parse(payload)?;
-        self.erase(&person).await
+        self.erase_as(&person, &caller.actor()).await
     }
 
     /// The export of `person`, for a frontend that authorised its caller itself.
@@ -42,11 +43,20 @@ impl Exit3 {
         Ok(self.inner.store.person_data(person).await?)
     }
 
-    /// The erasure of `person`, for a frontend that authorised its caller itself: one
-    /// store call that also fans out `person.erased`.
+    /// The erasure of `person`, for a frontend that authorised its caller itself (the
+    /// command line: the history says `system`): one store call that also fans out
+    /// `person.erased`.
     pub async fn erase(&self, person: &Person) -> Result<Erased, Error> {
+        self.erase_as(person, &Actor::System).await
+    }
+
+    async fn erase_as(&self, person: &Person, actor: &Actor) -> Result<Erased, Error> {
         let now = self.now();
         let event = Event::person_erased(person, now);
-        Ok(self.inner.store.erase_person(person, &event, now).await?)
+        Ok(self
+            .inner
+            .store
+            .erase_person(person, &event, actor, now)
+            .await?)
     }
 }

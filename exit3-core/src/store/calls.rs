@@ -40,6 +40,8 @@ store_calls! {
     ListLeads = "list_leads",
     /// [`LeadStore::count_leads_by_day`](super::LeadStore::count_leads_by_day).
     CountLeadsByDay = "count_leads_by_day",
+    /// [`HistoryStore::list_history`](super::HistoryStore::list_history).
+    ListHistory = "list_history",
     /// [`SubscriberStore::subscribe`](super::SubscriberStore::subscribe).
     Subscribe = "subscribe",
     /// [`SubscriberStore::get_subscriber`](super::SubscriberStore::get_subscriber).

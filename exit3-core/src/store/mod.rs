@@ -10,6 +10,7 @@
 mod calls;
 mod decorate;
 mod error;
+mod staff;
 
 use std::{fmt::Debug, sync::Arc};
 
@@ -19,14 +20,14 @@ pub use self::{
     calls::StoreCall,
     decorate::{Decorated, StoreHook},
     error::{Conflict, StoreError, StoreResult},
+    staff::{SessionStore, StaffStore},
 };
 use crate::{
-    access::PasswordHash,
     clock::Timestamp,
     domain::{
-        Lead, LeadId, LeadPatch, NewLead, NewStaffUser, RequestFacts, StaffId, StaffPatch,
-        StaffUser, SubscribeOutcome, SubscribeRequest, Subscriber, SubscriberId, SubscriberPatch,
-        UnsubscribeMethod, Username,
+        Actor, HistoryEntry, HistoryFilter, Lead, LeadId, LeadPatch, NewLead, RequestFacts,
+        SubscribeOutcome, SubscribeRequest, Subscriber, SubscriberId, SubscriberPatch,
+        UnsubscribeMethod,
     },
     events::{Event, LeadEffects},
     idempotency::{Begun, Fingerprint, RecordKey, StoredAnswer},
@@ -40,19 +41,22 @@ use crate::{
     },
 };
 
-/// Persistence of leads.
+/// Persistence of leads. Every write also writes its history entry by `actor`, made by
+/// [`NewHistoryEntry`](crate::domain::NewHistoryEntry)'s constructors from the lead before
+/// and after, in the same call (admin.md "History").
 #[async_trait]
 pub trait LeadStore: Send + Sync + Debug + 'static {
     /// Stores `lead` with a new id (unique, positive, larger than every id given before)
     /// and `created_at = updated_at = now`, together with its client info and the
     /// messages of `effects` ([`LeadCreated::messages`](crate::events::LeadCreated::messages):
     /// `lead.created` to every enabled endpoint that listens for it, a notification to
-    /// each staff address; nothing when silent), atomically.
-    /// Returns the lead exactly as [`LeadStore::get_lead`] would read it back.
+    /// each staff address; nothing when silent) and a `created` history entry,
+    /// atomically. Returns the lead exactly as [`LeadStore::get_lead`] would read it back.
     async fn insert_lead(
         &self,
         lead: &NewLead,
         effects: &LeadEffects,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Lead>;
 
@@ -62,30 +66,33 @@ pub trait LeadStore: Send + Sync + Debug + 'static {
     /// Applies `patch` as [`LeadPatch::apply`] does (only the given fields change;
     /// `updated_at = now`; `created_at` and client info never change), atomically with
     /// its `lead.updated` event ([`Event::lead_updated`](crate::events::Event::lead_updated),
-    /// fanned out by [`fan_out`](crate::webhooks::fan_out)), and returns the changed
-    /// lead; `None` when there is no such lead.
+    /// fanned out by [`fan_out`](crate::webhooks::fan_out)) and its `changed` history
+    /// entry (none when no field changed), and returns the changed lead; `None` when
+    /// there is no such lead.
     async fn update_lead(
         &self,
         id: LeadId,
         patch: &LeadPatch,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Lead>>;
 
     /// Clears the lead's quarantine and, in the same call, writes what its acceptance
     /// would have: the messages of `effects` for it as it is now
-    /// ([`LeadCreated::for_stored`](crate::events::LeadCreated::for_stored)). A lead that
-    /// is not quarantined is answered as it is, and nothing is written. `None` when there
-    /// is no such lead.
+    /// ([`LeadCreated::for_stored`](crate::events::LeadCreated::for_stored)), and a
+    /// `released` history entry. A lead that is not quarantined is answered as it is,
+    /// and nothing is written. `None` when there is no such lead.
     async fn release_lead(
         &self,
         id: LeadId,
         effects: &LeadEffects,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Lead>>;
 
-    /// Deletes the lead (and its client info) with its `lead.deleted` event at `now`;
-    /// `false` when there was none.
-    async fn delete_lead(&self, id: LeadId, now: Timestamp) -> StoreResult<bool>;
+    /// Deletes the lead (and its client info) with its `lead.deleted` event and a
+    /// `deleted` history entry at `now`; `false` when there was none.
+    async fn delete_lead(&self, id: LeadId, actor: &Actor, now: Timestamp) -> StoreResult<bool>;
 
     /// The leads that [`LeadFilter::matches`], in the order of
     /// [`Ordering::compare_leads`], cut to `page`, with the count of all matches. A page
@@ -106,7 +113,10 @@ pub trait LeadStore: Send + Sync + Debug + 'static {
 
 /// Persistence of newsletter subscribers, with their consent records and confirmation
 /// tokens. The transitions are the core's ([`subscription`](crate::domain::subscription));
-/// a store applies them under its lock or in one transaction.
+/// a store applies them under its lock or in one transaction, together with the history
+/// entry by `actor` that
+/// [`NewHistoryEntry::subscriber`](crate::domain::NewHistoryEntry::subscriber) makes of
+/// the subscriber before and after (a call that changes nothing writes none).
 #[async_trait]
 pub trait SubscriberStore: Send + Sync + Debug + 'static {
     /// Subscribes `request.subscriber.email()` atomically, even under concurrent calls
@@ -116,10 +126,12 @@ pub trait SubscriberStore: Send + Sync + Debug + 'static {
     /// other). When the effect asks for a confirmation mail, an
     /// [`OutboxMessage::Confirmation`](crate::outbox::OutboxMessage::Confirmation) is queued in the same transaction: no mail without
     /// its subscriber, no pending subscriber without its mail. Addresses are unique
-    /// case-insensitively; there is never more than one row per address.
+    /// case-insensitively; there is never more than one row per address. History:
+    /// `created`, or `changed`.
     async fn subscribe(
         &self,
         request: &SubscribeRequest,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<(Subscriber, SubscribeOutcome)>;
 
@@ -129,11 +141,12 @@ pub trait SubscriberStore: Send + Sync + Debug + 'static {
     /// Applies `patch` as [`SubscriberPatch::apply`] does, atomically. An e-mail address
     /// that another subscriber has answers
     /// [`StoreError::Conflict`]`{ what: `[`Conflict::SubscriberEmail`]` }` and changes
-    /// nothing. `None` when there is no such subscriber.
+    /// nothing. `None` when there is no such subscriber. History: `changed`.
     async fn update_subscriber(
         &self,
         id: SubscriberId,
         patch: &SubscriberPatch,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Subscriber>>;
 
@@ -142,23 +155,31 @@ pub trait SubscriberStore: Send + Sync + Debug + 'static {
     /// its confirmation mail (when the release asks for one) and its
     /// [`Event::subscriber_change`](crate::events::Event::subscriber_change) from "unheard"
     /// are written in the same transaction. A subscriber that is not quarantined is
-    /// answered as it is; `None` when there is no such subscriber.
+    /// answered as it is; `None` when there is no such subscriber. History: `released`.
     async fn release_subscriber(
         &self,
         id: SubscriberId,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Subscriber>>;
 
-    /// Deletes the subscriber, with its tokens; `false` when there was none.
-    async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool>;
+    /// Deletes the subscriber, with its tokens, and writes a `deleted` history entry;
+    /// `false` when there was none.
+    async fn delete_subscriber(
+        &self,
+        id: SubscriberId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 
     /// Unsubscribes the subscriber `target` names as
     /// [`subscription::unsubscribe`](crate::domain::subscription::unsubscribe) does, with
-    /// `method`; `true` when a subscriber changed.
+    /// `method`; `true` when a subscriber changed. History: `unsubscribed`.
     async fn unsubscribe(
         &self,
         target: UnsubscribeTarget<'_>,
         method: UnsubscribeMethod,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<bool>;
 
@@ -166,11 +187,13 @@ pub trait SubscriberStore: Send + Sync + Debug + 'static {
     /// subscriber, decides by [`decide_confirm`](crate::domain::subscription::decide_confirm),
     /// and on [`ConfirmDecision::Confirm`](crate::domain::ConfirmDecision::Confirm) confirms the subscriber
     /// ([`subscription::confirm`](crate::domain::subscription::confirm), with `facts`)
-    /// and marks the token used. Two uses of one token at once confirm once.
+    /// and marks the token used. Two uses of one token at once confirm once. History:
+    /// `confirmed`.
     async fn confirm(
         &self,
         token: TokenHash,
         facts: &RequestFacts,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<ConfirmOutcome>;
 
@@ -385,78 +408,40 @@ pub trait WebhookStore: Send + Sync + Debug + 'static {
 /// One person's data (privacy.md §1): what an export reads and an erasure removes.
 #[async_trait]
 pub trait PrivacyStore: Send + Sync + Debug {
-    /// Every lead and the subscriber whose address [`Person::is`] the person's, and the
-    /// mails queued to that subscriber.
+    /// Every lead and the subscriber whose address [`Person::is`] the person's, the
+    /// mails queued to that subscriber, and the history entries that
+    /// [`Person::concerns_entry`] (newest first).
     async fn person_data(&self, person: &Person) -> StoreResult<PersonData>;
 
     /// Erases the person in one transaction: every lead with the address (and its
     /// client info), the subscriber (its tokens and consent record), every outbox
     /// message to that subscriber or whose text [`Person::is_mentioned_in`] (in any
-    /// state), and every idempotency record whose kept answer mentions it; then fans out
-    /// `erased` (`person.erased`) to the endpoints that listen — even when nothing was
-    /// found, so that receivers erase their own copies.
+    /// state), and every idempotency record whose kept answer mentions it; the values of
+    /// every history entry that [`Person::concerns_entry`] are
+    /// [redacted](crate::domain::HistoryEntry::redact) (entries without values stay as
+    /// they are); then fans out `erased`
+    /// (`person.erased`) to the endpoints that listen — even when nothing was found, so
+    /// that receivers erase their own copies — and writes one `erased` history entry by
+    /// `actor` about [`HistoryObject::Person`](crate::domain::HistoryObject::Person).
     async fn erase_person(
         &self,
         person: &Person,
         erased: &Event,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Erased>;
 }
 
-/// Staff users of the staff site.
+/// The change history, written by the other capabilities' writes (admin.md "History").
 #[async_trait]
-pub trait StaffStore: Send + Sync + Debug + 'static {
-    /// Stores a new staff user (active, never signed in, `created_at = now`) with a new
-    /// id. A username another user has, compared case-insensitively, answers
-    /// [`StoreError::Conflict`]`{ what: `[`Conflict::StaffUsername`]` }`.
-    async fn create_staff(&self, user: &NewStaffUser, now: Timestamp) -> StoreResult<StaffUser>;
-
-    /// The user whose username is `username` case-insensitively, with their password
-    /// hash: what a sign-in checks.
-    async fn staff_for_login(
+pub trait HistoryStore: Send + Sync + Debug + 'static {
+    /// The entries that [`HistoryFilter::matches`], newest first (by id, descending),
+    /// cut to `page`, with the count of all matches.
+    async fn list_history(
         &self,
-        username: &Username,
-    ) -> StoreResult<Option<(StaffUser, PasswordHash)>>;
-
-    /// The user with `id`, or `None`.
-    async fn get_staff(&self, id: StaffId) -> StoreResult<Option<StaffUser>>;
-
-    /// Every staff user, by username.
-    async fn list_staff(&self) -> StoreResult<Vec<StaffUser>>;
-
-    /// Applies `patch` atomically; when [`StaffPatch::ends_sessions`], every session of
-    /// the user ends in the same call. `None` when there is no such user.
-    async fn update_staff(&self, id: StaffId, patch: &StaffPatch)
-    -> StoreResult<Option<StaffUser>>;
-}
-
-/// Staff sessions, kept in the store so that every instance knows them and signing
-/// out is real. Only a token's hash is kept.
-#[async_trait]
-pub trait SessionStore: Send + Sync + Debug + 'static {
-    /// Starts a session `token` for `staff` valid until `expires_at`, and records the
-    /// sign-in as the user's `last_login = now`, atomically. `None` (and nothing
-    /// stored) when the user does not exist or is not active.
-    async fn start_session(
-        &self,
-        staff: StaffId,
-        token: TokenHash,
-        now: Timestamp,
-        expires_at: Timestamp,
-    ) -> StoreResult<Option<StaffUser>>;
-
-    /// The user of session `token` when the session has not expired at `now` and the
-    /// user is active; the session's expiry moves to `renew_until` (idle expiry). `None`
-    /// otherwise.
-    async fn session_user(
-        &self,
-        token: TokenHash,
-        now: Timestamp,
-        renew_until: Timestamp,
-    ) -> StoreResult<Option<StaffUser>>;
-
-    /// Ends session `token`; `false` when there was none.
-    async fn end_session(&self, token: TokenHash) -> StoreResult<bool>;
+        filter: &HistoryFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<HistoryEntry>>;
 }
 
 /// A complete backend: every capability.
@@ -468,6 +453,7 @@ pub trait Store:
     + ThrottleStore
     + IdempotencyStore
     + PrivacyStore
+    + HistoryStore
     + StaffStore
     + SessionStore
     + Maintenance
@@ -483,6 +469,7 @@ impl<T> Store for T where
         + ThrottleStore
         + IdempotencyStore
         + PrivacyStore
+        + HistoryStore
         + StaffStore
         + SessionStore
         + Maintenance

@@ -99,6 +99,7 @@ pub async fn lead_events_fan_out_with_their_change(store: DynStore) {
             &new_lead(json!({"full_name": "Ada \"id\":1", "position": "CTO",
                              "email": "ada@example.com", "company_name": "Engines"})),
             &staff,
+            &crate::Actor::System,
             at(1),
         )
         .await
@@ -134,6 +135,7 @@ pub async fn lead_events_fan_out_with_their_change(store: DynStore) {
         .insert_lead(
             &new_lead(json!({"full_name": "Bot", "position": "Spam"})),
             &LeadEffects::silent(),
+            &crate::Actor::System,
             at(2),
         )
         .await
@@ -142,7 +144,7 @@ pub async fn lead_events_fan_out_with_their_change(store: DynStore) {
 
     let patch = crate::LeadPatch::default().with_status(crate::LeadStatus::Contacted);
     let changed = store
-        .update_lead(lead.id, &patch, at(3))
+        .update_lead(lead.id, &patch, &crate::Actor::System, at(3))
         .await
         .expect("update")
         .expect("exists");
@@ -158,7 +160,12 @@ pub async fn lead_events_fan_out_with_their_change(store: DynStore) {
     assert_eq!(hooks[0].3["data"], lead_json(&changed));
     assert_eq!(hooks[0].3["data"]["status"], "contacted");
 
-    assert!(store.delete_lead(lead.id, at(4)).await.expect("delete"));
+    assert!(
+        store
+            .delete_lead(lead.id, &crate::Actor::System, at(4))
+            .await
+            .expect("delete")
+    );
     let (hooks, _) = due(&store, 4).await;
     assert_eq!(
         hooks.iter().map(|(e, t, ..)| (*e, *t)).collect::<Vec<_>>(),
@@ -172,13 +179,13 @@ pub async fn lead_events_fan_out_with_their_change(store: DynStore) {
 
     assert!(
         !store
-            .delete_lead(lead.id, at(5))
+            .delete_lead(lead.id, &crate::Actor::System, at(5))
             .await
             .expect("delete again")
     );
     assert!(
         store
-            .update_lead(lead.id, &patch, at(5))
+            .update_lead(lead.id, &patch, &crate::Actor::System, at(5))
             .await
             .expect("update")
             .is_none()

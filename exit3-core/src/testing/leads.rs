@@ -21,7 +21,12 @@ fn lead_patch(body: Value) -> LeadPatch {
 
 async fn insert(store: &DynStore, body: Value, now: Timestamp) -> Lead {
     store
-        .insert_lead(&new_lead(body), &Default::default(), now)
+        .insert_lead(
+            &new_lead(body),
+            &Default::default(),
+            &crate::Actor::System,
+            now,
+        )
         .await
         .expect("insert")
 }
@@ -56,7 +61,12 @@ pub async fn lead_round_trip(store: DynStore) {
         "utm_source": "news", "utm_medium": "mail", "utm_campaign": "launch"
     });
     let first = store
-        .insert_lead(&new_lead_from(body, &origin), &Default::default(), at(1))
+        .insert_lead(
+            &new_lead_from(body, &origin),
+            &Default::default(),
+            &crate::Actor::System,
+            at(1),
+        )
         .await
         .expect("insert");
     assert!(first.id.get() > 0);
@@ -92,10 +102,18 @@ pub async fn lead_missing_ids(store: DynStore) {
     assert_eq!(store.get_lead(id).await.expect("get"), None);
     let patch = lead_patch(json!({"status": "lost"}));
     assert_eq!(
-        store.update_lead(id, &patch, at(1)).await.expect("update"),
+        store
+            .update_lead(id, &patch, &crate::Actor::System, at(1))
+            .await
+            .expect("update"),
         None
     );
-    assert!(!store.delete_lead(id, at(0)).await.expect("delete"));
+    assert!(
+        !store
+            .delete_lead(id, &crate::Actor::System, at(0))
+            .await
+            .expect("delete")
+    );
 }
 
 /// An update changes only the given fields, clears optional ones given as null, moves
@@ -109,7 +127,7 @@ pub async fn lead_update_changes_only_given_fields(store: DynStore) {
     .await;
     let patch = lead_patch(json!({"status": "contacted", "company_name": null, "message": "m"}));
     let updated = store
-        .update_lead(lead.id, &patch, at(5))
+        .update_lead(lead.id, &patch, &crate::Actor::System, at(5))
         .await
         .expect("update")
         .expect("exists");
@@ -126,7 +144,7 @@ pub async fn lead_update_changes_only_given_fields(store: DynStore) {
 
     let empty = lead_patch(json!({}));
     let touched = store
-        .update_lead(lead.id, &empty, at(9))
+        .update_lead(lead.id, &empty, &crate::Actor::System, at(9))
         .await
         .expect("update");
     assert_eq!(touched.map(|l| l.updated_at), Some(at(9)));
@@ -136,8 +154,18 @@ pub async fn lead_update_changes_only_given_fields(store: DynStore) {
 pub async fn lead_delete_removes_the_lead(store: DynStore) {
     let a = insert(&store, json!({"full_name": "A", "position": "P"}), at(1)).await;
     let b = insert(&store, json!({"full_name": "B", "position": "P"}), at(2)).await;
-    assert!(store.delete_lead(a.id, at(0)).await.expect("delete"));
-    assert!(!store.delete_lead(a.id, at(0)).await.expect("delete twice"));
+    assert!(
+        store
+            .delete_lead(a.id, &crate::Actor::System, at(0))
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_lead(a.id, &crate::Actor::System, at(0))
+            .await
+            .expect("delete twice")
+    );
     assert_eq!(store.get_lead(a.id).await.expect("get"), None);
     let left = all_leads(&store, &LeadFilter::default(), Ordering::default()).await;
     assert_eq!(ids(&left), vec![b.id.get()]);
@@ -274,7 +302,7 @@ pub async fn lead_orderings_break_ties_by_id(store: DynStore) {
     for (i, lead) in leads.iter_mut().enumerate() {
         let t = at(1000 + i64::try_from(i % 3).expect("small"));
         *lead = store
-            .update_lead(lead.id, &lead_patch(json!({})), t)
+            .update_lead(lead.id, &lead_patch(json!({})), &crate::Actor::System, t)
             .await
             .expect("update")
             .expect("exists");
@@ -339,11 +367,19 @@ pub async fn lead_counts_by_day(store: DynStore) {
         },
     ));
     store
-        .insert_lead(&doubtful, &Default::default(), at(10))
+        .insert_lead(
+            &doubtful,
+            &Default::default(),
+            &crate::Actor::System,
+            at(10),
+        )
         .await
         .expect("insert");
     let gone = insert(&store, json!({"full_name": "D", "position": "B"}), at(20)).await;
-    store.delete_lead(gone.id, at(21)).await.expect("delete");
+    store
+        .delete_lead(gone.id, &crate::Actor::System, at(21))
+        .await
+        .expect("delete");
     assert_eq!(
         store.count_leads_by_day(at(0), 3).await.expect("counts"),
         [3, 1, 1]

@@ -66,6 +66,7 @@ pub async fn maintenance_keeps_counts_exact(store: DynStore) {
             .insert_lead(
                 &new_lead(json!({"full_name": format!("L{i}"), "position": "P"})),
                 &Default::default(),
+                &crate::Actor::System,
                 at(i),
             )
             .await
@@ -75,12 +76,15 @@ pub async fn maintenance_keeps_counts_exact(store: DynStore) {
     let contacted = LeadPatch::default().with_status(LeadStatus::Contacted);
     for id in &ids[..7] {
         store
-            .update_lead(*id, &contacted, at(40))
+            .update_lead(*id, &contacted, &crate::Actor::System, at(40))
             .await
             .expect("update");
     }
     for id in &ids[20..] {
-        store.delete_lead(*id, at(0)).await.expect("delete");
+        store
+            .delete_lead(*id, &crate::Actor::System, at(0))
+            .await
+            .expect("delete");
     }
     let counts = |store: DynStore| async move {
         let mut out = Vec::new();

@@ -16,6 +16,7 @@
 
 use serde_json::Value;
 
+mod history;
 mod idempotency;
 mod lead_events;
 mod leads;
@@ -31,8 +32,8 @@ mod throttle;
 mod webhooks;
 
 pub use self::{
-    idempotency::*, lead_events::*, leads::*, maintenance::*, outbox::*, privacy::*, quarantine::*,
-    staff::*, subscriber_quarantine::*, subscribers::*, throttle::*, webhooks::*,
+    history::*, idempotency::*, lead_events::*, leads::*, maintenance::*, outbox::*, privacy::*,
+    quarantine::*, staff::*, subscriber_quarantine::*, subscribers::*, throttle::*, webhooks::*,
 };
 use crate::{
     access::Scope,
@@ -103,6 +104,9 @@ macro_rules! store_conformance {
             quarantined_leads_are_silent_until_released,
             quarantined_subscriptions_are_silent_until_released,
             erasure_removes_one_person_and_only_them,
+            lead_writes_leave_their_history,
+            subscriber_writes_leave_their_history,
+            erasure_redacts_the_persons_history,
             webhook_pings_go_to_one_endpoint,
             throttle_follows_the_model,
             throttle_follows_the_model_when_the_limit_changes,

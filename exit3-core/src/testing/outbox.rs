@@ -52,7 +52,10 @@ fn confirmations_of(claimed: &[Claimed]) -> Vec<SubscriberId> {
 /// nothing is queued. Every message names its subscriber.
 pub async fn double_opt_in_queues_each_confirmation_with_its_change(store: DynStore) {
     let request = subscribe_request(json!({"email": "ada@example.com"}), true);
-    let (ada, outcome) = store.subscribe(&request, at(0)).await.expect("subscribe");
+    let (ada, outcome) = store
+        .subscribe(&request, &crate::Actor::System, at(0))
+        .await
+        .expect("subscribe");
     assert_eq!(
         (outcome, ada.status),
         (SubscribeOutcome::Created, SubscriberStatus::Pending)
@@ -69,11 +72,17 @@ pub async fn double_opt_in_queues_each_confirmation_with_its_change(store: DynSt
     assert_eq!(claimed[0].attempt, 1);
     assert_eq!(claimed[0].message.kind(), OutboxKind::Mail);
     // Again within 10 minutes: the same answer, no mail.
-    let (_, outcome) = store.subscribe(&request, at(300)).await.expect("again");
+    let (_, outcome) = store
+        .subscribe(&request, &crate::Actor::System, at(300))
+        .await
+        .expect("again");
     assert_eq!(outcome, SubscribeOutcome::StillPending);
     assert!(deliver_all(&store, 301).await.is_empty());
     // After 10 minutes: another mail.
-    store.subscribe(&request, at(601)).await.expect("later");
+    store
+        .subscribe(&request, &crate::Actor::System, at(601))
+        .await
+        .expect("later");
     assert_eq!(
         confirmations_of(&deliver_all(&store, 602).await),
         vec![ada.id]
@@ -88,7 +97,10 @@ pub async fn double_opt_in_queues_each_confirmation_with_its_change(store: DynSt
     assert_eq!(read.consent, ada.consent);
     // Without double opt-in: active, nothing queued.
     let plain = subscribe_request(json!({"email": "bob@example.com"}), false);
-    let (bob, outcome) = store.subscribe(&plain, at(700)).await.expect("bob");
+    let (bob, outcome) = store
+        .subscribe(&plain, &crate::Actor::System, at(700))
+        .await
+        .expect("bob");
     assert_eq!(
         (outcome, bob.status),
         (SubscribeOutcome::Created, SubscriberStatus::Active)
@@ -99,12 +111,16 @@ pub async fn double_opt_in_queues_each_confirmation_with_its_change(store: DynSt
         .unsubscribe(
             UnsubscribeTarget::Id(bob.id),
             UnsubscribeMethod::Api,
+            &crate::Actor::System,
             at(800),
         )
         .await
         .expect("unsubscribe");
     let back = subscribe_request(json!({"email": "BOB@example.com"}), true);
-    let (bob, outcome) = store.subscribe(&back, at(900)).await.expect("back");
+    let (bob, outcome) = store
+        .subscribe(&back, &crate::Actor::System, at(900))
+        .await
+        .expect("back");
     assert_eq!(
         (outcome, bob.status, bob.unsubscribed_at),
         (
@@ -127,6 +143,7 @@ pub async fn confirmation_tokens_confirm_once_until_they_expire(store: DynStore)
     let (ada, _) = store
         .subscribe(
             &subscribe_request(json!({"email": "ada@example.com"}), true),
+            &crate::Actor::System,
             at(0),
         )
         .await
@@ -148,20 +165,25 @@ pub async fn confirmation_tokens_confirm_once_until_they_expire(store: DynStore)
     };
     assert_eq!(
         store
-            .confirm(stale.hash(), &facts, at(10))
+            .confirm(stale.hash(), &facts, &crate::Actor::System, at(10))
             .await
             .expect("expired"),
         ConfirmOutcome::Invalid
     );
     assert_eq!(
         store
-            .confirm(ConfirmationToken::generate().hash(), &facts, at(11))
+            .confirm(
+                ConfirmationToken::generate().hash(),
+                &facts,
+                &crate::Actor::System,
+                at(11)
+            )
             .await
             .expect("unknown"),
         ConfirmOutcome::Invalid
     );
     let ConfirmOutcome::Confirmed(confirmed) = store
-        .confirm(token.hash(), &facts, at(12))
+        .confirm(token.hash(), &facts, &crate::Actor::System, at(12))
         .await
         .expect("confirm")
     else {
@@ -174,7 +196,7 @@ pub async fn confirmation_tokens_confirm_once_until_they_expire(store: DynStore)
     assert_eq!(confirmed.consent.confirmed_ip, facts.ip);
     assert_eq!(confirmed.consent.confirmed_user_agent, facts.user_agent);
     let again = store
-        .confirm(token.hash(), &facts, at(500))
+        .confirm(token.hash(), &facts, &crate::Actor::System, at(500))
         .await
         .expect("again");
     assert!(
@@ -204,13 +226,14 @@ pub async fn confirmation_tokens_confirm_once_until_they_expire(store: DynStore)
         .unsubscribe(
             UnsubscribeTarget::Id(ada.id),
             UnsubscribeMethod::Link,
+            &crate::Actor::System,
             at(700),
         )
         .await
         .expect("unsubscribe");
     assert_eq!(
         store
-            .confirm(token.hash(), &facts, at(701))
+            .confirm(token.hash(), &facts, &crate::Actor::System, at(701))
             .await
             .expect("after"),
         ConfirmOutcome::Invalid
@@ -223,6 +246,7 @@ pub async fn concurrent_confirmations_confirm_once(store: DynStore) {
     let (ada, _) = store
         .subscribe(
             &subscribe_request(json!({"email": "ada@example.com"}), true),
+            &crate::Actor::System,
             at(0),
         )
         .await
@@ -237,7 +261,9 @@ pub async fn concurrent_confirmations_confirm_once(store: DynStore) {
         let store = Arc::clone(&store);
         let hash = token.hash();
         tasks.push(tokio::spawn(async move {
-            store.confirm(hash, &RequestFacts::default(), at(2)).await
+            store
+                .confirm(hash, &RequestFacts::default(), &crate::Actor::System, at(2))
+                .await
         }));
     }
     let mut confirmed = 0;
@@ -257,6 +283,7 @@ pub async fn unsubscribing_records_how(store: DynStore) {
     let (ada, _) = store
         .subscribe(
             &subscribe_request(json!({"email": "ada@example.com"}), true),
+            &crate::Actor::System,
             at(0),
         )
         .await
@@ -266,6 +293,7 @@ pub async fn unsubscribing_records_how(store: DynStore) {
             .unsubscribe(
                 UnsubscribeTarget::Id(ada.id),
                 UnsubscribeMethod::OneClick,
+                &crate::Actor::System,
                 at(1)
             )
             .await
@@ -276,6 +304,7 @@ pub async fn unsubscribing_records_how(store: DynStore) {
             .unsubscribe(
                 UnsubscribeTarget::Id(ada.id),
                 UnsubscribeMethod::Link,
+                &crate::Actor::System,
                 at(2)
             )
             .await
@@ -304,6 +333,7 @@ pub async fn unsubscribing_records_how(store: DynStore) {
             .unsubscribe(
                 UnsubscribeTarget::Id(unknown),
                 UnsubscribeMethod::Link,
+                &crate::Actor::System,
                 at(3)
             )
             .await
@@ -317,6 +347,7 @@ async fn queue(store: &DynStore, n: usize) -> HashSet<SubscriberId> {
         let (s, _) = store
             .subscribe(
                 &subscribe_request(json!({"email": format!("q{i}@example.com")}), true),
+                &crate::Actor::System,
                 at(0),
             )
             .await

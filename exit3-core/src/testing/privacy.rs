@@ -39,13 +39,17 @@ pub async fn erasure_removes_one_person_and_only_them(store: DynStore) {
     ] {
         let lead = new_lead(json!({"full_name": "A", "position": "B", "email": email}));
         store
-            .insert_lead(&lead, &effects, at(t))
+            .insert_lead(&lead, &effects, &crate::Actor::System, at(t))
             .await
             .expect("insert");
     }
     for email in ["ada@example.com", "bob@example.com"] {
         store
-            .subscribe(&subscribe_request(json!({ "email": email }), true), at(4))
+            .subscribe(
+                &subscribe_request(json!({ "email": email }), true),
+                &crate::Actor::System,
+                at(4),
+            )
             .await
             .expect("subscribe");
     }
@@ -62,7 +66,12 @@ pub async fn erasure_removes_one_person_and_only_them(store: DynStore) {
     assert_eq!(data.deliveries[0].at, at(4));
 
     let erased = store
-        .erase_person(&ada, &Event::person_erased(&ada, at(5)), at(5))
+        .erase_person(
+            &ada,
+            &Event::person_erased(&ada, at(5)),
+            &crate::Actor::System,
+            at(5),
+        )
         .await
         .expect("erase");
     // Two leads × (notification + `lead.created`) + the confirmation mail.
@@ -95,7 +104,12 @@ pub async fn erasure_removes_one_person_and_only_them(store: DynStore) {
     );
     assert_eq!(
         store
-            .erase_person(&ada, &Event::person_erased(&ada, at(7)), at(7))
+            .erase_person(
+                &ada,
+                &Event::person_erased(&ada, at(7)),
+                &crate::Actor::System,
+                at(7)
+            )
             .await
             .expect("erase again"),
         Erased::default()

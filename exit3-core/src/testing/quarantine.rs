@@ -48,6 +48,7 @@ pub async fn quarantined_leads_are_silent_until_released(store: DynStore) {
         .insert_lead(
             &new_lead(json!({"full_name": "Ada", "position": "CTO"})),
             &LeadEffects::default(),
+            &crate::Actor::System,
             at(1),
         )
         .await
@@ -61,6 +62,7 @@ pub async fn quarantined_leads_are_silent_until_released(store: DynStore) {
             &new_lead(json!({"full_name": "Bot", "position": "Spam"}))
                 .with_quarantine(Some(quarantine.clone())),
             &LeadEffects::silent(),
+            &crate::Actor::System,
             at(2),
         )
         .await
@@ -97,7 +99,7 @@ pub async fn quarantined_leads_are_silent_until_released(store: DynStore) {
 
     let contacted = LeadPatch::default().with_status(LeadStatus::Contacted);
     store
-        .update_lead(doubtful.id, &contacted, at(3))
+        .update_lead(doubtful.id, &contacted, &crate::Actor::System, at(3))
         .await
         .expect("update");
     assert_eq!(
@@ -120,7 +122,7 @@ pub async fn quarantined_leads_are_silent_until_released(store: DynStore) {
         announce: true,
     };
     let released = store
-        .release_lead(doubtful.id, &effects, at(4))
+        .release_lead(doubtful.id, &effects, &crate::Actor::System, at(4))
         .await
         .expect("release")
         .expect("exists");
@@ -152,7 +154,7 @@ pub async fn quarantined_leads_are_silent_until_released(store: DynStore) {
     );
 
     let again = store
-        .release_lead(doubtful.id, &effects, at(5))
+        .release_lead(doubtful.id, &effects, &crate::Actor::System, at(5))
         .await
         .expect("release");
     assert_eq!(again, Some(released));
@@ -163,7 +165,7 @@ pub async fn quarantined_leads_are_silent_until_released(store: DynStore) {
     );
     assert_eq!(
         store
-            .release_lead(crate::LeadId::MAX, &effects, at(5))
+            .release_lead(crate::LeadId::MAX, &effects, &crate::Actor::System, at(5))
             .await
             .expect("release"),
         None
@@ -175,10 +177,16 @@ pub async fn quarantined_leads_are_silent_until_released(store: DynStore) {
             &new_lead(json!({"full_name": "Bot 2", "position": "Spam"}))
                 .with_quarantine(Some(quarantine)),
             &LeadEffects::silent(),
+            &crate::Actor::System,
             at(6),
         )
         .await
         .expect("insert quarantined");
-    assert!(store.delete_lead(gone.id, at(7)).await.expect("delete"));
+    assert!(
+        store
+            .delete_lead(gone.id, &crate::Actor::System, at(7))
+            .await
+            .expect("delete")
+    );
     assert_eq!(due(&store, 7).await, vec![]);
 }

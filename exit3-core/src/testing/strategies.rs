@@ -17,6 +17,7 @@ pub const FIELDS: &[&str] = &[
     "status",
     "source",
     "category",
+    "notes",
     "utm_source",
     "utm_medium",
     "utm_campaign",

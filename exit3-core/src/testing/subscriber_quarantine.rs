@@ -57,6 +57,7 @@ pub async fn quarantined_subscriptions_are_silent_until_released(store: DynStore
     let (active, _) = store
         .subscribe(
             &subscribe_request(json!({"email": "ada@example.com"}), false),
+            &crate::Actor::System,
             at(1),
         )
         .await
@@ -68,7 +69,11 @@ pub async fn quarantined_subscriptions_are_silent_until_released(store: DynStore
 
     // Pending (double opt-in), quarantined: no mail, no event.
     let (pending, outcome) = store
-        .subscribe(&doubtful("bot@example.com", true), at(2))
+        .subscribe(
+            &doubtful("bot@example.com", true),
+            &crate::Actor::System,
+            at(2),
+        )
         .await
         .expect("subscribe quarantined");
     assert_eq!(outcome, SubscribeOutcome::Created);
@@ -81,13 +86,21 @@ pub async fn quarantined_subscriptions_are_silent_until_released(store: DynStore
     );
     // Active (no double opt-in), quarantined: no `subscriber.confirmed`.
     let (silent, _) = store
-        .subscribe(&doubtful("bot2@example.com", false), at(2))
+        .subscribe(
+            &doubtful("bot2@example.com", false),
+            &crate::Actor::System,
+            at(2),
+        )
         .await
         .expect("subscribe quarantined");
     assert_eq!(silent.status, SubscriberStatus::Active);
     // A quarantined request for an accepted subscriber changes nothing.
     let (same, outcome) = store
-        .subscribe(&doubtful("ada@example.com", true), at(2))
+        .subscribe(
+            &doubtful("ada@example.com", true),
+            &crate::Actor::System,
+            at(2),
+        )
         .await
         .expect("subscribe again");
     assert_eq!(outcome, SubscribeOutcome::AlreadyActive);
@@ -107,14 +120,14 @@ pub async fn quarantined_subscriptions_are_silent_until_released(store: DynStore
     assert_eq!(listed(&store, QuarantineFilter::All).await.0, 3);
 
     let released = store
-        .release_subscriber(pending.id, at(3))
+        .release_subscriber(pending.id, &crate::Actor::System, at(3))
         .await
         .expect("release")
         .expect("exists");
     assert_eq!(released.quarantine, None);
     assert_eq!(released.confirmations_sent, vec![at(3)]);
     let released_active = store
-        .release_subscriber(silent.id, at(3))
+        .release_subscriber(silent.id, &crate::Actor::System, at(3))
         .await
         .expect("release")
         .expect("exists");
@@ -128,7 +141,7 @@ pub async fn quarantined_subscriptions_are_silent_until_released(store: DynStore
     );
     assert_eq!(
         store
-            .release_subscriber(pending.id, at(4))
+            .release_subscriber(pending.id, &crate::Actor::System, at(4))
             .await
             .expect("release"),
         Some(released),
@@ -138,7 +151,7 @@ pub async fn quarantined_subscriptions_are_silent_until_released(store: DynStore
     assert_eq!(listed(&store, QuarantineFilter::Exclude).await.0, 3);
     assert_eq!(
         store
-            .release_subscriber(crate::SubscriberId::MAX, at(4))
+            .release_subscriber(crate::SubscriberId::MAX, &crate::Actor::System, at(4))
             .await
             .expect("release"),
         None
@@ -146,7 +159,11 @@ pub async fn quarantined_subscriptions_are_silent_until_released(store: DynStore
 
     // Leaving while quarantined is not announced either.
     let (gone, _) = store
-        .subscribe(&doubtful("bot3@example.com", false), at(5))
+        .subscribe(
+            &doubtful("bot3@example.com", false),
+            &crate::Actor::System,
+            at(5),
+        )
         .await
         .expect("subscribe quarantined");
     assert!(
@@ -154,6 +171,7 @@ pub async fn quarantined_subscriptions_are_silent_until_released(store: DynStore
             .unsubscribe(
                 UnsubscribeTarget::Id(gone.id),
                 UnsubscribeMethod::Api,
+                &crate::Actor::System,
                 at(6)
             )
             .await

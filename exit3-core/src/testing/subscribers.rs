@@ -29,6 +29,7 @@ pub async fn subscribe_is_idempotent_and_case_insensitive(store: DynStore) {
     let (first, outcome) = store
         .subscribe(
             &new_subscriber(json!({"email": "Ada@Example.com", "full_name": "Ada"})),
+            &crate::Actor::System,
             at(1),
         )
         .await
@@ -48,6 +49,7 @@ pub async fn subscribe_is_idempotent_and_case_insensitive(store: DynStore) {
     let (again, outcome) = store
         .subscribe(
             &new_subscriber(json!({"email": "ADA@example.COM", "full_name": "Other"})),
+            &crate::Actor::System,
             at(2),
         )
         .await
@@ -60,13 +62,18 @@ pub async fn subscribe_is_idempotent_and_case_insensitive(store: DynStore) {
             .unsubscribe(
                 UnsubscribeTarget::Email("ada@example.com"),
                 UnsubscribeMethod::Api,
+                &crate::Actor::System,
                 at(3)
             )
             .await
             .expect("unsubscribe")
     );
     let (back, outcome) = store
-        .subscribe(&new_subscriber(json!({"email": "ada@example.com"})), at(4))
+        .subscribe(
+            &new_subscriber(json!({"email": "ada@example.com"})),
+            &crate::Actor::System,
+            at(4),
+        )
         .await
         .expect("re-subscribe");
     assert_eq!(outcome, SubscribeOutcome::Reactivated);
@@ -91,7 +98,11 @@ pub async fn concurrent_subscribes_give_one_subscriber(store: DynStore) {
         };
         tasks.push(tokio::spawn(async move {
             store
-                .subscribe(&new_subscriber(json!({"email": email})), at(1))
+                .subscribe(
+                    &new_subscriber(json!({"email": email})),
+                    &crate::Actor::System,
+                    at(1),
+                )
                 .await
         }));
     }
@@ -119,18 +130,26 @@ pub async fn concurrent_subscribes_give_one_subscriber(store: DynStore) {
 /// another subscriber's address is refused with the contract's field error.
 pub async fn subscriber_update_and_email_conflict(store: DynStore) {
     let (a, _) = store
-        .subscribe(&new_subscriber(json!({"email": "a@example.com"})), at(1))
+        .subscribe(
+            &new_subscriber(json!({"email": "a@example.com"})),
+            &crate::Actor::System,
+            at(1),
+        )
         .await
         .expect("a");
     let (b, _) = store
-        .subscribe(&new_subscriber(json!({"email": "b@example.com"})), at(1))
+        .subscribe(
+            &new_subscriber(json!({"email": "b@example.com"})),
+            &crate::Actor::System,
+            at(1),
+        )
         .await
         .expect("b");
 
     let patch =
         subscriber_patch(json!({"status": "unsubscribed", "full_name": "Bee", "source": "event"}));
     let changed = store
-        .update_subscriber(b.id, &patch, at(2))
+        .update_subscriber(b.id, &patch, &crate::Actor::System, at(2))
         .await
         .expect("update")
         .expect("exists");
@@ -140,7 +159,10 @@ pub async fn subscriber_update_and_email_conflict(store: DynStore) {
     assert_eq!(changed.unsubscribed_at, Some(at(2)));
 
     let conflict = subscriber_patch(json!({"email": "A@EXAMPLE.com", "full_name": "x"}));
-    match store.update_subscriber(b.id, &conflict, at(3)).await {
+    match store
+        .update_subscriber(b.id, &conflict, &crate::Actor::System, at(3))
+        .await
+    {
         Err(StoreError::Conflict {
             what: Conflict::SubscriberEmail,
         }) => {}
@@ -154,7 +176,7 @@ pub async fn subscriber_update_and_email_conflict(store: DynStore) {
 
     let own = subscriber_patch(json!({"email": "A@example.com"}));
     let same = store
-        .update_subscriber(a.id, &own, at(4))
+        .update_subscriber(a.id, &own, &crate::Actor::System, at(4))
         .await
         .expect("own address")
         .expect("exists");
@@ -162,7 +184,7 @@ pub async fn subscriber_update_and_email_conflict(store: DynStore) {
 
     let moved = subscriber_patch(json!({"email": "c@example.com", "status": "active"}));
     let c = store
-        .update_subscriber(b.id, &moved, at(5))
+        .update_subscriber(b.id, &moved, &crate::Actor::System, at(5))
         .await
         .expect("update")
         .expect("exists");
@@ -171,7 +193,11 @@ pub async fn subscriber_update_and_email_conflict(store: DynStore) {
         ("c@example.com", SubscriberStatus::Active, None)
     );
     let (again, outcome) = store
-        .subscribe(&new_subscriber(json!({"email": "b@example.com"})), at(6))
+        .subscribe(
+            &new_subscriber(json!({"email": "b@example.com"})),
+            &crate::Actor::System,
+            at(6),
+        )
         .await
         .expect("b again");
     assert_eq!(
@@ -190,21 +216,39 @@ pub async fn subscriber_missing_ids(store: DynStore) {
     let patch = subscriber_patch(json!({"full_name": "x"}));
     assert_eq!(
         store
-            .update_subscriber(id, &patch, at(1))
+            .update_subscriber(id, &patch, &crate::Actor::System, at(1))
             .await
             .expect("update"),
         None
     );
-    assert!(!store.delete_subscriber(id).await.expect("delete"));
+    assert!(
+        !store
+            .delete_subscriber(id, &crate::Actor::System, at(1))
+            .await
+            .expect("delete")
+    );
 
     let (s, _) = store
-        .subscribe(&new_subscriber(json!({"email": "gone@example.com"})), at(1))
+        .subscribe(
+            &new_subscriber(json!({"email": "gone@example.com"})),
+            &crate::Actor::System,
+            at(1),
+        )
         .await
         .expect("s");
-    assert!(store.delete_subscriber(s.id).await.expect("delete"));
+    assert!(
+        store
+            .delete_subscriber(s.id, &crate::Actor::System, at(1))
+            .await
+            .expect("delete")
+    );
     assert_eq!(store.get_subscriber(s.id).await.expect("get"), None);
     let (_, outcome) = store
-        .subscribe(&new_subscriber(json!({"email": "gone@example.com"})), at(2))
+        .subscribe(
+            &new_subscriber(json!({"email": "gone@example.com"})),
+            &crate::Actor::System,
+            at(2),
+        )
         .await
         .expect("s");
     assert_eq!(outcome, SubscribeOutcome::Created);
@@ -225,7 +269,7 @@ pub async fn subscriber_lists(store: DynStore) {
         let t = at(i64::try_from(i / 2).expect("small"));
         subs.push(
             store
-                .subscribe(&new_subscriber(body), t)
+                .subscribe(&new_subscriber(body), &crate::Actor::System, t)
                 .await
                 .expect("subscribe")
                 .0,
@@ -236,6 +280,7 @@ pub async fn subscriber_lists(store: DynStore) {
             .unsubscribe(
                 UnsubscribeTarget::Email("max@example.com"),
                 UnsubscribeMethod::Api,
+                &crate::Actor::System,
                 at(10)
             )
             .await
@@ -311,13 +356,18 @@ pub async fn unsubscribe_marks_only_active_subscribers(store: DynStore) {
             .unsubscribe(
                 UnsubscribeTarget::Email("nobody@example.com"),
                 UnsubscribeMethod::Api,
+                &crate::Actor::System,
                 at(1)
             )
             .await
             .expect("unknown")
     );
     let (s, _) = store
-        .subscribe(&new_subscriber(json!({"email": "u@example.com"})), at(1))
+        .subscribe(
+            &new_subscriber(json!({"email": "u@example.com"})),
+            &crate::Actor::System,
+            at(1),
+        )
         .await
         .expect("s");
     assert!(
@@ -325,6 +375,7 @@ pub async fn unsubscribe_marks_only_active_subscribers(store: DynStore) {
             .unsubscribe(
                 UnsubscribeTarget::Email("u@example.com"),
                 UnsubscribeMethod::Api,
+                &crate::Actor::System,
                 at(2)
             )
             .await
@@ -335,6 +386,7 @@ pub async fn unsubscribe_marks_only_active_subscribers(store: DynStore) {
             .unsubscribe(
                 UnsubscribeTarget::Email("u@example.com"),
                 UnsubscribeMethod::Api,
+                &crate::Actor::System,
                 at(3)
             )
             .await

@@ -158,6 +158,7 @@ pub async fn subscriber_events_fan_out_with_their_change(store: DynStore) {
     let (bob, _) = store
         .subscribe(
             &subscribe_request(json!({"email": "bob@example.com"}), false),
+            &crate::Actor::System,
             at(1),
         )
         .await
@@ -176,6 +177,7 @@ pub async fn subscriber_events_fan_out_with_their_change(store: DynStore) {
     store
         .subscribe(
             &subscribe_request(json!({"email": "bob@example.com"}), false),
+            &crate::Actor::System,
             at(2),
         )
         .await
@@ -186,6 +188,7 @@ pub async fn subscriber_events_fan_out_with_their_change(store: DynStore) {
     let (ada, _) = store
         .subscribe(
             &subscribe_request(json!({"email": "ada@example.com"}), true),
+            &crate::Actor::System,
             at(3),
         )
         .await
@@ -198,7 +201,7 @@ pub async fn subscriber_events_fan_out_with_their_change(store: DynStore) {
         .expect("issue");
     let facts = RequestFacts::default();
     let outcome = store
-        .confirm(token.hash(), &facts, at(5))
+        .confirm(token.hash(), &facts, &crate::Actor::System, at(5))
         .await
         .expect("confirm");
     assert!(matches!(outcome, ConfirmOutcome::Confirmed(_)));
@@ -214,7 +217,7 @@ pub async fn subscriber_events_fan_out_with_their_change(store: DynStore) {
     );
     // A double click: no second event.
     store
-        .confirm(token.hash(), &facts, at(6))
+        .confirm(token.hash(), &facts, &crate::Actor::System, at(6))
         .await
         .expect("again");
     assert_eq!(webhooks_due(&store, 6).await, vec![]);
@@ -225,6 +228,7 @@ pub async fn subscriber_events_fan_out_with_their_change(store: DynStore) {
             .unsubscribe(
                 UnsubscribeTarget::Id(ada.id),
                 UnsubscribeMethod::Link,
+                &crate::Actor::System,
                 at(7)
             )
             .await
@@ -243,6 +247,7 @@ pub async fn subscriber_events_fan_out_with_their_change(store: DynStore) {
         .unsubscribe(
             UnsubscribeTarget::Id(ada.id),
             UnsubscribeMethod::Link,
+            &crate::Actor::System,
             at(8),
         )
         .await
@@ -253,7 +258,7 @@ pub async fn subscriber_events_fan_out_with_their_change(store: DynStore) {
     let payload = Payload::from_json(json!({"status": "active"})).expect("an object");
     let patch = SubscriberPatch::parse(&payload, &Policy::default()).expect("a patch");
     store
-        .update_subscriber(ada.id, &patch, at(9))
+        .update_subscriber(ada.id, &patch, &crate::Actor::System, at(9))
         .await
         .expect("patch");
     let due = webhooks_due(&store, 9).await;

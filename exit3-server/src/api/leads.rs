@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use exit3_core::{Operation, Payload, RequestContext};
+use exit3_core::{Operation, Payload, RequestContext, Scope};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, param::Query, payload::Json};
 
 use super::{ApiState, ApiTags};
 use crate::{
-    dto::{LeadOut, LeadPage, LeadStatusWire, SerdeJson},
+    dto::{HistoryPage, LeadOut, LeadPage, LeadStatusWire, SerdeJson},
     errors::{BodyErrors, CaptureError, PlainError, ReadError, WriteError},
     extract::{ApiKey, Client, IdempotencyKeyHeader, LenientBody, ListQuery},
 };
@@ -39,6 +39,10 @@ pub struct LeadInput {
     pub source: Option<String>,
     /// One of the configured categories; default `other`.
     pub category: Option<String>,
+    /// Staff's internal notes: up to 10,000 characters, line breaks allowed; null or
+    /// `""` clears them. Admin key only: ignored when sent with the public key.
+    #[oai(nullable)]
+    pub notes: Option<String>,
     /// Kept in `client_info` (create only); up to 255 characters.
     #[oai(nullable)]
     pub utm_source: Option<String>,
@@ -76,6 +80,10 @@ pub struct LeadPatchInput {
     pub source: Option<String>,
     /// One of the configured categories.
     pub category: Option<String>,
+    /// Staff's internal notes: up to 10,000 characters, line breaks allowed; null or
+    /// `""` clears them.
+    #[oai(nullable)]
+    pub notes: Option<String>,
 }
 
 /// `GET leads/`.
@@ -158,12 +166,15 @@ async fn create(
     body: LenientBody<LeadInput>,
 ) -> Result<LeadCreated, CaptureError> {
     let payload = payload_or_admit(state, &ctx, Operation::CreateLead, body).await?;
-    let lead = state
+    let (lead, scope) = state
         .exit3
-        .create_lead(&ctx, &payload)
+        .create_lead_scoped(&ctx, &payload)
         .await
         .map_err(|e| CaptureError::from_core(e, state.debug))?;
-    Ok(LeadCreated::Created(SerdeJson(lead.into())))
+    Ok(LeadCreated::Created(SerdeJson(match scope {
+        Scope::Admin => lead.into(),
+        Scope::Public => LeadOut::public(lead),
+    })))
 }
 
 async fn get(state: &ApiState, ctx: RequestContext, id: &str) -> Result<LeadFound, ReadError> {
@@ -208,7 +219,7 @@ macro_rules! leads_api {
         prefix = $prefix:tt,
         deprecated = $deprecated:tt,
         ids = [$list_id:tt, $create_id:tt, $get_id:tt, $put_id:tt, $patch_id:tt, $delete_id:tt,
-               $release_id:tt, $token_id:tt]
+               $release_id:tt, $token_id:tt, $history_id:tt]
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
@@ -340,6 +351,28 @@ macro_rules! leads_api {
                 release(&self.0, key.context(client), &id.0).await
             }
 
+            /// A lead's history (admin)
+            ///
+            /// Every write to the lead, newest first: who (`staff:<username>`,
+            /// `api:admin:<fingerprint>`, `api:public`, `system`), what, when, and for
+            /// changes the fields with their old and new values. A deleted lead keeps its
+            /// history; an id that never had a lead is a 404.
+            #[oai(path = "/leads/:id/history/", method = "get", operation_id = $history_id, deprecated = $deprecated)]
+            async fn history(
+                &self,
+                key: ApiKey,
+                client: Client,
+                /// The lead's id.
+                id: Path<String>,
+                query: ListQuery,
+                /// Page number, from 1 (default 1).
+                #[oai(name = "page")] _page: Query<Option<String>>,
+                /// Rows per page (default 50, at most 100).
+                #[oai(name = "page_size")] _page_size: Query<Option<String>>,
+            ) -> Result<HistoryList, ReadError> {
+                history(&self.0, key.context(client), &id.0, query).await
+            }
+
             /// A form token (admin, public)
             ///
             /// For the website's form, as its hidden `form_token` field: a form sent
@@ -364,6 +397,34 @@ async fn release(state: &ApiState, ctx: RequestContext, id: &str) -> Result<Lead
         .await
         .map_err(|e| ReadError::from_core(e, state.debug))?;
     Ok(LeadFound::Ok(SerdeJson(lead.into())))
+}
+
+/// `GET leads/{id}/history/`.
+#[derive(Debug, ApiResponse)]
+pub enum HistoryList {
+    /// A page of the lead's history, newest first.
+    #[oai(status = 200)]
+    Ok(SerdeJson<HistoryPage>),
+}
+
+async fn history(
+    state: &ApiState,
+    ctx: RequestContext,
+    id: &str,
+    q: ListQuery,
+) -> Result<HistoryList, ReadError> {
+    let page = state
+        .exit3
+        .lead_history(&ctx, path_id(id), &q.params)
+        .await
+        .map_err(|e| ReadError::from_core(e, state.debug))?;
+    let (next, previous) = q.links.of(&page);
+    Ok(HistoryList::Ok(SerdeJson(HistoryPage {
+        count: page.count,
+        next,
+        previous,
+        results: page.items.into_iter().map(Into::into).collect(),
+    })))
 }
 
 async fn form_token(state: &ApiState, ctx: RequestContext) -> Result<FormTokenIssued, PlainError> {
@@ -404,7 +465,7 @@ leads_api!(
     prefix = "/backend/api/v1",
     deprecated = false,
     ids = ["leads_list", "leads_create", "leads_retrieve", "leads_update", "leads_partial_update", "leads_destroy",
-           "leads_release", "form_token_retrieve"]
+           "leads_release", "form_token_retrieve", "leads_history"]
 );
 
 leads_api!(
@@ -413,5 +474,5 @@ leads_api!(
     prefix = "/backend/api",
     deprecated = true,
     ids = ["legacy_leads_list", "legacy_leads_create", "legacy_leads_retrieve", "legacy_leads_update", "legacy_leads_partial_update", "legacy_leads_destroy",
-           "legacy_leads_release", "legacy_form_token_retrieve"]
+           "legacy_leads_release", "legacy_form_token_retrieve", "legacy_leads_history"]
 );

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::{ApiState, ApiTags, leads::payload_or_admit};
 use crate::{
-    dto::{DeliveryStatusWire, LeadOut, SubscriberDetail, WireTime},
+    dto::{DeliveryStatusWire, HistoryEntryOut, LeadOut, SubscriberDetail, WireTime},
     errors::{CreateError, PlainError},
     extract::{ApiKey, Client, LenientBody},
 };
@@ -50,9 +50,9 @@ pub struct PersonExport {
     /// The subscriber with the address, with its consent record; null when none.
     #[oai(nullable)]
     pub subscriber: Option<SubscriberDetail>,
-    /// Change-history entries about the person (none are kept before the staff site's
-    /// history exists).
-    pub history: Vec<Value>,
+    /// The change-history entries about the person (their leads, their subscriber, and
+    /// changes whose values held their address), newest first.
+    pub history: Vec<HistoryEntryOut>,
     /// The mails sent (or to be sent) to the address.
     pub deliveries: Vec<MailRecordOut>,
 }
@@ -104,7 +104,7 @@ pub fn export_body(person: &Person, data: PersonData) -> PersonExport {
         email: person.email().to_owned(),
         leads: data.leads.into_iter().map(Into::into).collect(),
         subscriber: data.subscriber.map(Into::into),
-        history: Vec::new(),
+        history: data.history.into_iter().map(Into::into).collect(),
         deliveries: data
             .deliveries
             .into_iter()

@@ -4,8 +4,8 @@
 use std::borrow::Cow;
 
 use exit3_core::{
-    Choice, LeadStatus, SubscriberStatus, domain::UnsubscribeMethod, events::EventType,
-    outbox::DeliveryStatus,
+    Choice, HistoryAction, LeadStatus, SubscriberStatus, domain::UnsubscribeMethod,
+    events::EventType, outbox::DeliveryStatus,
 };
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef, Registry},
@@ -43,6 +43,11 @@ impl WireChoice for EventType {
     const DESCRIPTION: &'static str = "What an event announces (capture.md §3).";
 }
 
+impl WireChoice for HistoryAction {
+    const SCHEMA: &'static str = "HistoryActionWire";
+    const DESCRIPTION: &'static str = "What a write did (admin.md \"History\").";
+}
+
 impl WireChoice for DeliveryStatus {
     const SCHEMA: &'static str = "DeliveryStatusWire";
     const DESCRIPTION: &'static str = "Where a delivery is: waiting for its (next) attempt, \
@@ -63,6 +68,8 @@ pub type UnsubscribeMethodWire = Wire<UnsubscribeMethod>;
 pub type EventTypeWire = Wire<EventType>;
 /// A delivery status on the wire.
 pub type DeliveryStatusWire = Wire<DeliveryStatus>;
+/// A history action on the wire.
+pub type HistoryActionWire = Wire<HistoryAction>;
 
 impl<T: WireChoice> From<T> for Wire<T> {
     fn from(value: T) -> Self {

@@ -70,6 +70,11 @@ pub struct LeadOut {
     pub source: String,
     /// One of the configured categories.
     pub category: String,
+    /// Staff's internal notes (up to 10,000 characters, line breaks allowed; `""` when
+    /// none). Only in answers to the admin key.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
     /// Read-only; captured at creation.
     #[oai(nullable)]
     pub client_info: Option<ClientInfoOut>,
@@ -103,6 +108,16 @@ impl From<exit3_core::spam::Quarantine> for QuarantineOut {
     }
 }
 
+impl LeadOut {
+    /// The answer to the public key: the lead without its internal fields.
+    pub fn public(lead: Lead) -> Self {
+        Self {
+            notes: None,
+            ..lead.into()
+        }
+    }
+}
+
 impl From<Lead> for LeadOut {
     fn from(l: Lead) -> Self {
         Self {
@@ -116,6 +131,7 @@ impl From<Lead> for LeadOut {
             status: l.status.into(),
             source: l.source,
             category: l.category,
+            notes: Some(l.notes),
             client_info: l.client_info.map(Into::into),
             created_at: WireTime(l.created_at),
             updated_at: WireTime(l.updated_at),
@@ -162,6 +178,7 @@ mod tests {
             status,
             source: "website".into(),
             category: "consulting".into(),
+            notes: full.then(|| "Call back.\nBudget: 10k".into()),
             client_info: full.then(|| ClientInfoOut {
                 ip_address: Some("2001:db8::1".into()),
                 user_agent: Some("Mozilla/5.0".into()),
@@ -198,5 +215,36 @@ mod tests {
             serde_json::to_string(&one).unwrap_or_default(),
             one.to_json().map(|v| v.to_string()).unwrap_or_default()
         );
+    }
+
+    /// A webhook's `data` is the lead exactly as `GET leads/{id}/` answers it (capture.md
+    /// §3), so that a receiver can use one parser for both.
+    #[test]
+    fn webhook_data_is_the_admin_answer() {
+        let payload = exit3_core::Payload::from_json(serde_json::json!({
+            "full_name": "Ada", "position": "CTO", "email": "ada@example.com",
+            "message": "a\nb", "notes": "VIP", "utm_source": "news"}))
+        .unwrap_or_default();
+        let origin = exit3_core::Origin {
+            ip: "2001:db8::1".parse().ok(),
+            user_agent: Some("agent".into()),
+            referrer: None,
+        };
+        let lead = exit3_core::NewLead::parse(
+            &payload,
+            &exit3_core::Policy::default(),
+            exit3_core::Scope::Admin,
+            &origin,
+        )
+        .map(|l| {
+            l.into_lead(
+                exit3_core::LeadId::new(7).unwrap_or(exit3_core::LeadId::MAX),
+                time::macros::datetime!(2025-01-02 03:04:05.123456 UTC),
+            )
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let answered = serde_json::to_value(LeadOut::from(lead.clone())).unwrap_or_default();
+        assert_eq!(exit3_core::events::lead_json(&lead), answered);
+        assert_eq!(answered["notes"], "VIP");
     }
 }

@@ -3,6 +3,7 @@
 
 mod choice;
 mod detail;
+mod history;
 mod json;
 mod lead;
 mod page;
@@ -12,10 +13,11 @@ mod webhook;
 
 pub use self::{
     choice::{
-        DeliveryStatusWire, EventTypeWire, LeadStatusWire, SubscriberStatusWire,
+        DeliveryStatusWire, EventTypeWire, HistoryActionWire, LeadStatusWire, SubscriberStatusWire,
         UnsubscribeMethodWire, Wire, WireChoice,
     },
     detail::{BadRequestBody, Detail, FieldMessages, ServerErrorBody},
+    history::{FieldChangeOut, HistoryEntryOut, HistoryPage},
     json::SerdeJson,
     lead::{ClientInfoOut, LeadOut, LeadPage, QuarantineOut},
     page::PageLinks,

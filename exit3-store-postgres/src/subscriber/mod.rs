@@ -9,11 +9,11 @@ mod row;
 
 use async_trait::async_trait;
 use exit3_core::{
-    Ordering, Page, PageRequest, QuarantineFilter, SubscribeOutcome, Subscriber, SubscriberFilter,
-    SubscriberId, SubscriberPatch, SubscriberStatus, Timestamp,
+    Actor, HistoryAction, Ordering, Page, PageRequest, QuarantineFilter, SubscribeOutcome,
+    Subscriber, SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStatus, Timestamp,
     domain::{
-        ConfirmDecision, RequestFacts, SubscribeRequest, TokenRecord, UnsubscribeMethod,
-        subscription,
+        ConfirmDecision, NewHistoryEntry, RequestFacts, SubscribeRequest, TokenRecord,
+        UnsubscribeMethod, subscription,
     },
     events::Event,
     outbox::OutboxMessage,
@@ -27,6 +27,7 @@ use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 use crate::{
     PostgresStore,
     error::{TxError, corrupt, from_sqlx, is_unique_violation, retrying},
+    history,
     outbox::enqueue,
     query::{TOTAL, fetch_page, push_order, push_page, push_search},
     webhook::announce,
@@ -104,10 +105,11 @@ impl PostgresStore {
     async fn try_subscribe(
         &self,
         request: &SubscribeRequest,
+        actor: &Actor,
         now: Timestamp,
     ) -> Result<Option<(Subscriber, SubscribeOutcome)>, TxError> {
         let mut tx = self.pool.begin().await?;
-        let (subscriber, effect, status_before) =
+        let (subscriber, effect, before) =
             match lock_by_email(&mut tx, request.subscriber.email()).await? {
                 Some(mut existing) => {
                     let before = existing.clone();
@@ -115,7 +117,7 @@ impl PostgresStore {
                     if existing != before {
                         write(&mut tx, &existing, Write::Update).await?;
                     }
-                    (existing, effect, before.announced_status())
+                    (existing, effect, Some(before))
                 }
                 None => {
                     let (created, effect) = request.create(next_id(&mut tx).await?, now);
@@ -129,12 +131,20 @@ impl PostgresStore {
             };
         side_effects(
             &mut tx,
-            status_before,
+            before.as_ref().and_then(Subscriber::announced_status),
             &subscriber,
             effect.confirmation_mail,
             now,
         )
         .await?;
+        let entry = NewHistoryEntry::subscriber(
+            actor,
+            HistoryAction::Changed,
+            before.as_ref(),
+            &subscriber,
+            now,
+        );
+        history::record(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(Some((subscriber, effect.outcome)))
     }
@@ -145,6 +155,7 @@ impl PostgresStore {
         &self,
         token: TokenHash,
         facts: &RequestFacts,
+        actor: &Actor,
         now: Timestamp,
     ) -> Result<ConfirmOutcome, TxError> {
         let mut tx = self.pool.begin().await?;
@@ -176,15 +187,23 @@ impl PostgresStore {
             }
             ConfirmDecision::AlreadyConfirmed => ConfirmOutcome::AlreadyConfirmed(subscriber),
             ConfirmDecision::Confirm => {
-                let before = subscriber.announced_status();
+                let was = subscriber.clone();
                 subscription::confirm(&mut subscriber, facts, now);
                 write(&mut tx, &subscriber, Write::Update).await?;
                 announce(
                     &mut tx,
-                    Event::subscriber_change(before, &subscriber, now),
+                    Event::subscriber_change(was.announced_status(), &subscriber, now),
                     now,
                 )
                 .await?;
+                let entry = NewHistoryEntry::subscriber(
+                    actor,
+                    HistoryAction::Confirmed,
+                    Some(&was),
+                    &subscriber,
+                    now,
+                );
+                history::record(&mut tx, entry).await?;
                 ConfirmOutcome::Confirmed(subscriber)
             }
         };
@@ -201,6 +220,7 @@ impl PostgresStore {
         &self,
         target: UnsubscribeTarget<'_>,
         method: UnsubscribeMethod,
+        actor: &Actor,
         now: Timestamp,
     ) -> Result<bool, TxError> {
         let mut tx = self.pool.begin().await?;
@@ -211,17 +231,25 @@ impl PostgresStore {
         let Some(mut subscriber) = found else {
             return Ok(false);
         };
-        let before = subscriber.announced_status();
+        let was = subscriber.clone();
         if !subscription::unsubscribe(&mut subscriber, method, now) {
             return Ok(false);
         }
         write(&mut tx, &subscriber, Write::Update).await?;
         announce(
             &mut tx,
-            Event::subscriber_change(before, &subscriber, now),
+            Event::subscriber_change(was.announced_status(), &subscriber, now),
             now,
         )
         .await?;
+        let entry = NewHistoryEntry::subscriber(
+            actor,
+            HistoryAction::Unsubscribed,
+            Some(&was),
+            &subscriber,
+            now,
+        );
+        history::record(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -230,13 +258,14 @@ impl PostgresStore {
         &self,
         id: SubscriberId,
         patch: &SubscriberPatch,
+        actor: &Actor,
         now: Timestamp,
     ) -> Result<Option<Subscriber>, TxError> {
         let mut tx = self.pool.begin().await?;
         let Some(mut subscriber) = lock_by_id(&mut tx, id).await? else {
             return Ok(None);
         };
-        let before = subscriber.announced_status();
+        let was = subscriber.clone();
         patch.apply(&mut subscriber, now);
         write(&mut tx, &subscriber, Write::Update)
             .await
@@ -251,10 +280,18 @@ impl PostgresStore {
             })?;
         announce(
             &mut tx,
-            Event::subscriber_change(before, &subscriber, now),
+            Event::subscriber_change(was.announced_status(), &subscriber, now),
             now,
         )
         .await?;
+        let entry = NewHistoryEntry::subscriber(
+            actor,
+            HistoryAction::Changed,
+            Some(&was),
+            &subscriber,
+            now,
+        );
+        history::record(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(Some(subscriber))
     }
@@ -262,17 +299,27 @@ impl PostgresStore {
     async fn try_release(
         &self,
         id: SubscriberId,
+        actor: &Actor,
         now: Timestamp,
     ) -> Result<Option<Subscriber>, TxError> {
         let mut tx = self.pool.begin().await?;
         let Some(mut subscriber) = lock_by_id(&mut tx, id).await? else {
             return Ok(None);
         };
+        let was = subscriber.clone();
         let Some(released) = subscription::release(&mut subscriber, now) else {
             return Ok(Some(subscriber));
         };
         write(&mut tx, &subscriber, Write::Update).await?;
         side_effects(&mut tx, None, &subscriber, released.confirmation_mail, now).await?;
+        let entry = NewHistoryEntry::subscriber(
+            actor,
+            HistoryAction::Released,
+            Some(&was),
+            &subscriber,
+            now,
+        );
+        history::record(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(Some(subscriber))
     }
@@ -308,10 +355,13 @@ impl SubscriberStore for PostgresStore {
     async fn subscribe(
         &self,
         request: &SubscribeRequest,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
         for _ in 0..ATTEMPTS {
-            if let Some(done) = retrying(ATTEMPTS, || self.try_subscribe(request, now)).await? {
+            if let Some(done) =
+                retrying(ATTEMPTS, || self.try_subscribe(request, actor, now)).await?
+            {
                 return Ok(done);
             }
         }
@@ -335,26 +385,40 @@ impl SubscriberStore for PostgresStore {
         &self,
         id: SubscriberId,
         patch: &SubscriberPatch,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Subscriber>> {
-        retrying(ATTEMPTS, || self.try_update(id, patch, now)).await
+        retrying(ATTEMPTS, || self.try_update(id, patch, actor, now)).await
     }
 
     async fn release_subscriber(
         &self,
         id: SubscriberId,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Subscriber>> {
-        retrying(ATTEMPTS, || self.try_release(id, now)).await
+        retrying(ATTEMPTS, || self.try_release(id, actor, now)).await
     }
 
-    async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {
-        // Its tokens go with it (ON DELETE CASCADE).
-        let done = sqlx::query("DELETE FROM newsletter_subscribers WHERE id = $1")
-            .bind(id.get())
-            .execute(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
+    async fn delete_subscriber(
+        &self,
+        id: SubscriberId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        // Its tokens go with it (ON DELETE CASCADE); its history entry in the same
+        // statement (a `deleted` entry has no field changes: NewHistoryEntry::new).
+        let done = sqlx::query(
+            "WITH d AS (DELETE FROM newsletter_subscribers WHERE id = $1 RETURNING id) \
+             INSERT INTO history (at, actor, action, object_kind, object_id) \
+             SELECT $2, $3, 'deleted', 'subscriber', id FROM d",
+        )
+        .bind(id.get())
+        .bind(now)
+        .bind(actor.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(from_sqlx)?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -362,18 +426,23 @@ impl SubscriberStore for PostgresStore {
         &self,
         target: UnsubscribeTarget<'_>,
         method: UnsubscribeMethod,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        retrying(ATTEMPTS, || self.try_unsubscribe(target, method, now)).await
+        retrying(ATTEMPTS, || {
+            self.try_unsubscribe(target, method, actor, now)
+        })
+        .await
     }
 
     async fn confirm(
         &self,
         token: TokenHash,
         facts: &RequestFacts,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<ConfirmOutcome> {
-        retrying(ATTEMPTS, || self.try_confirm(token, facts, now)).await
+        retrying(ATTEMPTS, || self.try_confirm(token, facts, actor, now)).await
     }
 
     async fn list_subscribers(

@@ -10,15 +10,16 @@ use async_trait::async_trait;
 mod staff;
 
 use super::{
-    ConfirmOutcome, DynStore, HealthCheck, IdempotencyStore, LeadStore, Maintenance, OutboxStore,
-    PrivacyStore, StoreCall, StoreError, StoreResult, SubscriberStore, ThrottleStore,
+    ConfirmOutcome, DynStore, HealthCheck, HistoryStore, IdempotencyStore, LeadStore, Maintenance,
+    OutboxStore, PrivacyStore, StoreCall, StoreError, StoreResult, SubscriberStore, ThrottleStore,
     UnsubscribeTarget, WebhookStore,
 };
 use crate::{
     clock::Timestamp,
     domain::{
-        Lead, LeadId, LeadPatch, NewLead, RequestFacts, SubscribeOutcome, SubscribeRequest,
-        Subscriber, SubscriberId, SubscriberPatch, UnsubscribeMethod,
+        Actor, HistoryEntry, HistoryFilter, Lead, LeadId, LeadPatch, NewLead, RequestFacts,
+        SubscribeOutcome, SubscribeRequest, Subscriber, SubscriberId, SubscriberPatch,
+        UnsubscribeMethod,
     },
     events::{Event, LeadEffects},
     idempotency::{Begun, Fingerprint, RecordKey, StoredAnswer},
@@ -88,11 +89,12 @@ impl<H: StoreHook> LeadStore for Decorated<H> {
         &self,
         lead: &NewLead,
         effects: &LeadEffects,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Lead> {
         self.run(
             StoreCall::InsertLead,
-            self.inner.insert_lead(lead, effects, now),
+            self.inner.insert_lead(lead, effects, actor, now),
         )
         .await
     }
@@ -103,11 +105,12 @@ impl<H: StoreHook> LeadStore for Decorated<H> {
         &self,
         id: LeadId,
         patch: &LeadPatch,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Lead>> {
         self.run(
             StoreCall::UpdateLead,
-            self.inner.update_lead(id, patch, now),
+            self.inner.update_lead(id, patch, actor, now),
         )
         .await
     }
@@ -115,17 +118,21 @@ impl<H: StoreHook> LeadStore for Decorated<H> {
         &self,
         id: LeadId,
         effects: &LeadEffects,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Lead>> {
         self.run(
             StoreCall::ReleaseLead,
-            self.inner.release_lead(id, effects, now),
+            self.inner.release_lead(id, effects, actor, now),
         )
         .await
     }
-    async fn delete_lead(&self, id: LeadId, now: Timestamp) -> StoreResult<bool> {
-        self.run(StoreCall::DeleteLead, self.inner.delete_lead(id, now))
-            .await
+    async fn delete_lead(&self, id: LeadId, actor: &Actor, now: Timestamp) -> StoreResult<bool> {
+        self.run(
+            StoreCall::DeleteLead,
+            self.inner.delete_lead(id, actor, now),
+        )
+        .await
     }
     async fn list_leads(
         &self,
@@ -153,10 +160,14 @@ impl<H: StoreHook> SubscriberStore for Decorated<H> {
     async fn subscribe(
         &self,
         request: &SubscribeRequest,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
-        self.run(StoreCall::Subscribe, self.inner.subscribe(request, now))
-            .await
+        self.run(
+            StoreCall::Subscribe,
+            self.inner.subscribe(request, actor, now),
+        )
+        .await
     }
     async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
         self.run(StoreCall::GetSubscriber, self.inner.get_subscriber(id))
@@ -166,29 +177,36 @@ impl<H: StoreHook> SubscriberStore for Decorated<H> {
         &self,
         id: SubscriberId,
         patch: &SubscriberPatch,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Subscriber>> {
         self.run(
             StoreCall::UpdateSubscriber,
-            self.inner.update_subscriber(id, patch, now),
+            self.inner.update_subscriber(id, patch, actor, now),
         )
         .await
     }
     async fn release_subscriber(
         &self,
         id: SubscriberId,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Subscriber>> {
         self.run(
             StoreCall::ReleaseSubscriber,
-            self.inner.release_subscriber(id, now),
+            self.inner.release_subscriber(id, actor, now),
         )
         .await
     }
-    async fn delete_subscriber(&self, id: SubscriberId) -> StoreResult<bool> {
+    async fn delete_subscriber(
+        &self,
+        id: SubscriberId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
         self.run(
             StoreCall::DeleteSubscriber,
-            self.inner.delete_subscriber(id),
+            self.inner.delete_subscriber(id, actor, now),
         )
         .await
     }
@@ -196,11 +214,12 @@ impl<H: StoreHook> SubscriberStore for Decorated<H> {
         &self,
         target: UnsubscribeTarget<'_>,
         method: UnsubscribeMethod,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<bool> {
         self.run(
             StoreCall::Unsubscribe,
-            self.inner.unsubscribe(target, method, now),
+            self.inner.unsubscribe(target, method, actor, now),
         )
         .await
     }
@@ -208,10 +227,14 @@ impl<H: StoreHook> SubscriberStore for Decorated<H> {
         &self,
         token: TokenHash,
         facts: &RequestFacts,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<ConfirmOutcome> {
-        self.run(StoreCall::Confirm, self.inner.confirm(token, facts, now))
-            .await
+        self.run(
+            StoreCall::Confirm,
+            self.inner.confirm(token, facts, actor, now),
+        )
+        .await
     }
     async fn list_subscribers(
         &self,
@@ -433,11 +456,27 @@ impl<H: StoreHook> PrivacyStore for Decorated<H> {
         &self,
         person: &Person,
         erased: &Event,
+        actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Erased> {
         self.run(
             StoreCall::ErasePerson,
-            self.inner.erase_person(person, erased, now),
+            self.inner.erase_person(person, erased, actor, now),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl<H: StoreHook> HistoryStore for Decorated<H> {
+    async fn list_history(
+        &self,
+        filter: &HistoryFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<HistoryEntry>> {
+        self.run(
+            StoreCall::ListHistory,
+            self.inner.list_history(filter, page),
         )
         .await
     }

@@ -1,0 +1,148 @@
+//! A lead list as SQL: the filter's `WHERE`, the page with its count, the count alone
+//! (from the trigger-kept counts where it can), and their plans for the index checks.
+
+use exit3_core::{LeadFilter, LeadStatus, Ordering, PageRequest, QuarantineFilter, StoreResult};
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::{
+    PostgresStore,
+    error::from_sqlx,
+    lead::LEAD_COLUMNS,
+    query::{TOTAL, push_order, push_page, push_search},
+};
+
+fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
+    push_where(qb, filter, filter.quarantined);
+}
+
+/// The `WHERE` of `filter`, with `quarantined` for its quarantine condition.
+fn push_where(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    filter: &LeadFilter,
+    quarantined: QuarantineFilter,
+) {
+    qb.push(match quarantined {
+        QuarantineFilter::Exclude => " WHERE l.quarantined_at IS NULL",
+        QuarantineFilter::Only => " WHERE l.quarantined_at IS NOT NULL",
+        QuarantineFilter::All => " WHERE TRUE",
+    });
+    if let Some(status) = filter.status {
+        qb.push(" AND l.status = ").push_bind(status.as_str());
+    }
+    if let Some(source) = &filter.source {
+        qb.push(" AND l.source = ").push_bind(source.clone());
+    }
+    if let Some(category) = &filter.category {
+        qb.push(" AND l.category = ").push_bind(category.clone());
+    }
+    if let Some(after) = filter.created_after {
+        qb.push(" AND l.created_at >= ").push_bind(after);
+    }
+    if let Some(before) = filter.created_before {
+        qb.push(" AND l.created_at < ").push_bind(before);
+    }
+    if let Some(search) = &filter.search {
+        qb.push(" AND ");
+        push_search(
+            qb,
+            &["l.full_name", "l.position", "l.company_name", "l.email"],
+            search,
+        );
+    }
+}
+
+/// The page query of a lead list, after `prefix` (`EXPLAIN …` or nothing), each row
+/// with the count of all matches in [`TOTAL`].
+pub(crate) fn page_query(
+    prefix: &str,
+    filter: &LeadFilter,
+    ordering: Ordering,
+    page: PageRequest,
+) -> QueryBuilder<'static, Postgres> {
+    let mut qb = QueryBuilder::new(format!("{prefix}SELECT {LEAD_COLUMNS}, ("));
+    push_count(&mut qb, filter);
+    qb.push(format_args!(
+        ") AS {TOTAL} FROM leads l LEFT JOIN client_info c ON c.lead_id = l.id"
+    ));
+    push_filter(&mut qb, filter);
+    push_order(&mut qb, "l", ordering);
+    push_page(&mut qb, page);
+    qb
+}
+
+/// The count query of a lead list, after `prefix`.
+pub(crate) fn count_query(prefix: &str, filter: &LeadFilter) -> QueryBuilder<'static, Postgres> {
+    let mut qb = QueryBuilder::new(prefix);
+    push_count(&mut qb, filter);
+    qb
+}
+
+/// Appends a query for the count of the leads `filter` matches: the sum of the
+/// trigger-kept `lead_status_counts` (accepted leads) when it filters by status alone or
+/// not at all (a few rows, whatever the number of leads), plus the quarantined ones
+/// through their partial index when those are shown too; `count(*)` over the matching
+/// leads otherwise.
+fn push_count(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
+    let kept = |qb: &mut QueryBuilder<'_, Postgres>, status: Option<LeadStatus>| {
+        qb.push("SELECT coalesce(sum(n), 0)::int8 FROM lead_status_counts");
+        if let Some(status) = status {
+            qb.push(" WHERE status = ").push_bind(status.as_str());
+        }
+    };
+    match filter.status_and_quarantine() {
+        Some((status, QuarantineFilter::Exclude)) => kept(qb, status),
+        Some((status, QuarantineFilter::All)) => {
+            qb.push("SELECT (");
+            kept(qb, status);
+            qb.push(") + (SELECT count(*) FROM leads l");
+            push_where(qb, filter, QuarantineFilter::Only);
+            qb.push(")");
+        }
+        // The accepted leads are all matches less the quarantined ones: the first count
+        // stays on the filter's own indexes (index-only where they allow), the second
+        // reads the few quarantined rows through their partial index.
+        None if filter.quarantined == QuarantineFilter::Exclude => {
+            qb.push("SELECT (SELECT count(*) FROM leads l");
+            push_where(qb, filter, QuarantineFilter::All);
+            qb.push(") - (SELECT count(*) FROM leads l");
+            push_where(qb, filter, QuarantineFilter::Only);
+            qb.push(")");
+        }
+        _ => {
+            qb.push("SELECT count(*) FROM leads l");
+            push_filter(qb, filter);
+        }
+    }
+}
+
+impl PostgresStore {
+    /// PostgreSQL's plans (`EXPLAIN`, not executed; text format, one line per row) of the
+    /// two queries that [`LeadStore::list_leads`](exit3_core::store::LeadStore::list_leads) sends for this list: the page with the
+    /// count, then the count alone (sent only for an empty page past the first). For checking that
+    /// the indexes serve the lists on real data.
+    pub async fn explain_list_leads(
+        &self,
+        filter: &LeadFilter,
+        ordering: Ordering,
+        page: PageRequest,
+    ) -> StoreResult<(String, String)> {
+        const EXPLAIN: &str = "EXPLAIN ";
+        let lines = |rows: Vec<(String,)>| {
+            rows.into_iter()
+                .map(|(line,)| line)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let page_plan: Vec<(String,)> = page_query(EXPLAIN, filter, ordering, page)
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        let count_plan: Vec<(String,)> = count_query(EXPLAIN, filter)
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok((lines(page_plan), lines(count_plan)))
+    }
+}
