@@ -325,3 +325,67 @@ async fn subscribe_answers_outcomes_and_scoped_views() {
         Err(Error::Validation(_))
     ));
 }
+
+/// What the observer heard of maintenance.
+#[derive(Debug, Default)]
+struct Removals(std::sync::Mutex<Vec<(&'static str, u64)>>);
+
+impl exit3::Observer for Removals {
+    fn refused(&self, _: exit3::Refusal) {}
+
+    fn removed(&self, what: &'static str, count: u64) {
+        self.0.lock().expect("lock").push((what, count));
+    }
+}
+
+/// The maintenance step applies retention at the service's time — what is older than
+/// its setting goes, what is newer stays — says so in its report and to the observer,
+/// and the history shows the system's deletion.
+#[tokio::test]
+async fn maintenance_applies_retention_and_tells_the_observer() {
+    let clock = ManualClock::new(at(0));
+    let heard = Arc::new(Removals::default());
+    let exit3 = Exit3::builder(Arc::new(MemoryStore::new()))
+        .keys(ApiKeys::new([ADMIN], [PUBLIC]))
+        .rates(ThrottleRates::off())
+        .clock(clock.clone())
+        .observer(heard.clone())
+        .retention(exit3::privacy::RetentionPolicy {
+            quarantine: Some(Duration::from_secs(86_400)),
+            ..exit3::privacy::RetentionPolicy::off()
+        })
+        .build();
+    let bot = body(json!({"full_name": "Bot", "position": "Bot", "website": "http://spam"}));
+    let old = exit3
+        .create_lead(&visitor("192.0.2.7"), &bot)
+        .await
+        .expect("stored, quarantined");
+    clock.advance(Duration::from_secs(86_400 + 1));
+    let new = exit3
+        .create_lead(&visitor("192.0.2.7"), &bot)
+        .await
+        .expect("stored, quarantined");
+    let report = exit3.maintain_once().await.expect("maintenance");
+    use exit3::privacy::RetentionStep::{QuarantinedLeads, QuarantinedSubscribers};
+    assert_eq!(
+        report.retained,
+        [(QuarantinedLeads, 1), (QuarantinedSubscribers, 0)],
+        "only the steps that are on"
+    );
+    assert_eq!(*heard.0.lock().expect("lock"), [("quarantined_leads", 1)]);
+    assert!(matches!(
+        exit3.get_lead(&admin(), old.id.get()).await,
+        Err(Error::NotFound)
+    ));
+    assert!(exit3.get_lead(&admin(), new.id.get()).await.is_ok());
+    let history = exit3
+        .lead_history(&admin(), old.id.get(), &none())
+        .await
+        .expect("its history outlives it");
+    assert_eq!(history.items[0].action, exit3::HistoryAction::Deleted);
+    assert_eq!(history.items[0].actor, exit3::Actor::System);
+    assert_eq!(
+        exit3.maintain_once().await.expect("again").retained,
+        [(QuarantinedLeads, 0), (QuarantinedSubscribers, 0)]
+    );
+}

@@ -115,6 +115,8 @@ pub fn endpoint(exit3: Exit3, options: AdminOptions) -> impl Endpoint<Output = R
         .at("/logout", poem::post(pages::login::logout))
         .at("/leads", get(pages::leads::list))
         .at("/leads/bulk", poem::post(pages::bulk::apply))
+        .at("/leads/export.csv", get(pages::export::leads))
+        .at("/subscribers/export.csv", get(pages::export::subscribers))
         .at("/leads/:id", get(pages::lead::show).post(pages::lead::save))
         .at("/leads/:id/status", poem::post(pages::lead::set_status))
         .at("/leads/:id/notes", poem::post(pages::lead::save_notes))
@@ -132,6 +134,10 @@ pub fn endpoint(exit3: Exit3, options: AdminOptions) -> impl Endpoint<Output = R
             get(pages::subscribers::show).post(pages::subscribers::act),
         )
         .at("/history", get(pages::history::list))
+        .at(
+            "/privacy",
+            get(pages::privacy::show).post(pages::privacy::act),
+        )
         .at(
             "/webhooks",
             get(pages::webhooks::list).post(pages::webhooks::add),

@@ -230,7 +230,228 @@ async fn act(b: &mut Browser<'_>, path: &str, csrf: &str, action: &str, confirm:
     b.post(path, &form).await
 }
 
+async fn staff_export_the_list_or_the_ticked_leads_and_viewers_may_not(store: DynStore) {
+    let site = site(store, ThrottleRates::off());
+    add(&site, "ada", StaffRole::Staff).await;
+    add(&site, "vic", StaffRole::Viewer).await;
+    let mut ids = Vec::new();
+    for (name, status) in [("Grace", "new"), ("Alan", "contacted"), ("=Eve", "new")] {
+        ids.push(
+            lead(
+                &site,
+                json!({"full_name": name, "position": "X", "status": status}),
+                "agent",
+            )
+            .await,
+        );
+    }
+    let mut b = Browser::new(&site);
+    b.sign_in("ada", PASSWORD, "").await;
+    let list = b.get("/backend/admin/leads/?status=new").await;
+    assert!(
+        list.body
+            .contains("href=\"/backend/admin/leads/export.csv?status=new\">Export all 2 as CSV"),
+        "{}",
+        list.body
+    );
+    let csv = b.get("/backend/admin/leads/export.csv?status=new").await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(
+        csv.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/csv; charset=utf-8")
+    );
+    let lines: Vec<&str> = csv.body.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{}", csv.body);
+    assert!(lines[0].starts_with("\u{feff}id,full_name,"));
+    assert!(
+        lines[1].starts_with(&format!("{},'=Eve,", ids[2])),
+        "newest first, defused"
+    );
+    assert!(lines[2].starts_with(&format!("{},Grace,", ids[0])));
+    // A refused filter goes back to the list, which says why.
+    let bad = b.get("/backend/admin/leads/export.csv?status=bogus").await;
+    assert_eq!(
+        bad.location.as_deref(),
+        Some("/backend/admin/leads/?status=bogus")
+    );
+
+    // The ticked ones, from the bulk form.
+    let csrf = list.csrf();
+    let alan = ids[1].to_string();
+    let grace = ids[0].to_string();
+    let ticked = b
+        .post(
+            "/backend/admin/leads/bulk/",
+            &[
+                ("csrfmiddlewaretoken", &csrf),
+                ("action", "export"),
+                ("ids", &alan),
+                ("ids", &grace),
+            ],
+        )
+        .await;
+    assert_eq!(ticked.status, 200);
+    let lines: Vec<&str> = ticked
+        .body
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines[1].starts_with(&format!("{alan},Alan,")),
+        "in the order ticked"
+    );
+    let subscribers = b.get("/backend/admin/subscribers/export.csv").await;
+    assert_eq!(subscribers.status, 200);
+    assert!(
+        subscribers
+            .body
+            .starts_with("\u{feff}id,email,full_name,status")
+    );
+
+    let mut v = Browser::new(&site);
+    v.sign_in("vic", PASSWORD, "").await;
+    let list = v.get("/backend/admin/leads/").await;
+    assert!(!list.body.contains("export.csv"), "no export for viewers");
+    assert_eq!(v.get("/backend/admin/leads/export.csv").await.status, 403);
+}
+
+async fn superusers_export_and_erase_a_person_after_confirming(store: DynStore) {
+    let site = site(store, ThrottleRates::off());
+    add(&site, "root", StaffRole::Superuser).await;
+    add(&site, "ada", StaffRole::Staff).await;
+    for name in ["Grace", "Grace again"] {
+        lead(
+            &site,
+            json!({"full_name": name, "position": "X", "email": "Grace@Example.com"}),
+            "agent",
+        )
+        .await;
+    }
+    let other = lead(
+        &site,
+        json!({"full_name": "Alan", "position": "X", "email": "alan@example.com"}),
+        "agent",
+    )
+    .await;
+
+    let mut staff = Browser::new(&site);
+    staff.sign_in("ada", PASSWORD, "").await;
+    assert_eq!(staff.get("/backend/admin/privacy/").await.status, 403);
+    let csrf = staff.get("/backend/admin/").await.csrf();
+    let refused = staff
+        .post(
+            "/backend/admin/privacy/",
+            &[
+                ("csrfmiddlewaretoken", &csrf),
+                ("email", "grace@example.com"),
+                ("action", "export"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "the core refuses staff too");
+
+    let mut b = Browser::new(&site);
+    b.sign_in("root", PASSWORD, "").await;
+    let form = b.get("/backend/admin/privacy/").await;
+    assert_eq!(form.status, 200);
+    let csrf = form.csrf();
+    let bad = b
+        .post(
+            "/backend/admin/privacy/",
+            &[
+                ("csrfmiddlewaretoken", &csrf),
+                ("email", "not an address"),
+                ("action", "erase"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("Enter a valid email address."));
+    assert!(bad.body.contains("value=\"not an address\""));
+
+    let export = b
+        .post(
+            "/backend/admin/privacy/",
+            &[
+                ("csrfmiddlewaretoken", &csrf),
+                ("email", "GRACE@example.com"),
+                ("action", "export"),
+            ],
+        )
+        .await;
+    assert_eq!(export.status, 200);
+    assert!(
+        export
+            .headers
+            .get("content-disposition")
+            .is_some_and(|v| v == "attachment; filename=\"exit3-export.json\"")
+    );
+    let data: serde_json::Value = serde_json::from_str(&export.body).expect("JSON");
+    assert_eq!(data["email"], "grace@example.com");
+    assert_eq!(data["leads"].as_array().map(Vec::len), Some(2));
+    assert_eq!(data["history"].as_array().map(Vec::len), Some(2));
+
+    let confirm = b
+        .post(
+            "/backend/admin/privacy/",
+            &[
+                ("csrfmiddlewaretoken", &csrf),
+                ("email", "grace@example.com"),
+                ("action", "erase"),
+            ],
+        )
+        .await;
+    assert!(
+        confirm
+            .body
+            .contains("Erase everything about grace@example.com?")
+    );
+    assert!(confirm.body.contains("2 leads with this address"));
+    assert_eq!(
+        site.exit3
+            .list_leads(&RequestContext::with_key(ADMIN), &Default::default())
+            .await
+            .expect("list")
+            .count,
+        3,
+        "nothing erased before the confirmation"
+    );
+    let done = b
+        .post(
+            "/backend/admin/privacy/",
+            &[
+                ("csrfmiddlewaretoken", &csrf),
+                ("email", "grace@example.com"),
+                ("action", "erase"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200);
+    assert!(
+        done.body.contains("Erased: 2 leads, 0 subscribers"),
+        "{}",
+        done.body
+    );
+    let left = site
+        .exit3
+        .list_leads(&RequestContext::with_key(ADMIN), &Default::default())
+        .await
+        .expect("list");
+    assert_eq!(
+        left.items.iter().map(|l| l.id.get()).collect::<Vec<_>>(),
+        [other]
+    );
+    let history = b.get("/backend/admin/history/?actor=staff%3Aroot").await;
+    assert!(history.body.contains("erased person"), "{}", history.body);
+}
+
 on_every_store!(
+    superusers_export_and_erase_a_person_after_confirming,
     notes_are_kept_and_the_history_shows_every_write,
     superusers_manage_webhooks_and_others_may_not,
+    staff_export_the_list_or_the_ticked_leads_and_viewers_may_not,
 );

@@ -56,6 +56,7 @@ pub mod clock;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod idempotency;
 pub mod input;
 pub mod messages;

@@ -1,5 +1,6 @@
 //! What the service tells an [`Observer`] — metrics, usually — about the requests it
-//! refuses, so that every frontend's refusals are counted the same way, once.
+//! refuses (so that every frontend's refusals are counted the same way, once), the
+//! deliveries it attempts, and what maintenance removes.
 
 use std::fmt::Debug;
 
@@ -38,6 +39,12 @@ pub trait Observer: Send + Sync + Debug + 'static {
     /// `skipped`, `retried`, `failed`).
     fn delivered(&self, kind: OutboxKind, outcome: &'static str) {
         let _ = (kind, outcome);
+    }
+
+    /// The maintenance step removed `count` records of `what` (a fixed name:
+    /// [`MaintenanceReport::counts`](crate::MaintenanceReport::counts)).
+    fn removed(&self, what: &'static str, count: u64) {
+        let _ = (what, count);
     }
 }
 

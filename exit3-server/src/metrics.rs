@@ -84,6 +84,12 @@ struct DeliveryLabels {
     outcome: &'static str,
 }
 
+/// Labels of what maintenance removed.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RemovedLabels {
+    what: &'static str,
+}
+
 /// Labels of the pool gauge.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
@@ -120,6 +126,7 @@ struct Inner {
     outbox_pending: Family<KindLabels, Gauge>,
     outbox_oldest: Family<KindLabels, Gauge<f64, AtomicU64>>,
     deliveries: Family<DeliveryLabels, Counter>,
+    removed: Family<RemovedLabels, Counter>,
 }
 
 /// The server's metrics. Cheap to clone; clones share everything.
@@ -210,6 +217,14 @@ impl Metrics {
              skipped, retried, failed)",
             deliveries.clone(),
         );
+        let removed = Family::<RemovedLabels, Counter>::default();
+        registry.register(
+            "retention_removed",
+            "Records the maintenance step of this process removed (or, for client_info, \
+             cleared), by what: the retention steps of privacy.md §2 and the expired \
+             throttle keys, idempotency records and sessions",
+            removed.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -223,6 +238,7 @@ impl Metrics {
                 outbox_pending,
                 outbox_oldest,
                 deliveries,
+                removed,
             }),
         }
     }
@@ -324,6 +340,13 @@ impl Metrics {
 }
 
 impl Observer for Metrics {
+    fn removed(&self, what: &'static str, count: u64) {
+        self.inner
+            .removed
+            .get_or_create(&RemovedLabels { what })
+            .inc_by(count);
+    }
+
     fn delivered(&self, kind: OutboxKind, outcome: &'static str) {
         self.inner
             .deliveries
@@ -399,5 +422,25 @@ pub(crate) async fn answer(
                 .body(metrics.render())
         }
         Err(e) => ReadError::from_core(e, debug).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removals_are_counted_by_what() {
+        let metrics = Metrics::new(None);
+        let observer = metrics.observer();
+        observer.removed("quarantined_leads", 3);
+        observer.removed("quarantined_leads", 2);
+        observer.removed("throttle_keys", 7);
+        let text = metrics.render();
+        assert!(
+            text.contains("exit3_retention_removed_total{what=\"quarantined_leads\"} 5"),
+            "{text}"
+        );
+        assert!(text.contains("exit3_retention_removed_total{what=\"throttle_keys\"} 7"));
     }
 }

@@ -55,6 +55,20 @@ pub fn route_of(path: &str) -> Option<RouteInfo> {
     let pick = |a: &'static str, b: &'static str| if v1 { a } else { b };
     match segments.as_slice() {
         ["leads"] => info(pick("/backend/api/v1/leads/", "/backend/api/leads/"), LIST),
+        ["leads", "export.csv"] => info(
+            pick(
+                "/backend/api/v1/leads/export.csv",
+                "/backend/api/leads/export.csv",
+            ),
+            READ_ONLY,
+        ),
+        ["newsletter", "export.csv"] => info(
+            pick(
+                "/backend/api/v1/newsletter/export.csv",
+                "/backend/api/newsletter/export.csv",
+            ),
+            READ_ONLY,
+        ),
         ["leads", id] if !id.is_empty() => info(
             pick("/backend/api/v1/leads/{id}/", "/backend/api/leads/{id}/"),
             DETAIL,

@@ -187,10 +187,15 @@ fn serve_prints_the_generated_key_answers_healthcheck_and_stops_on_sigterm() {
 /// expired throttle state a serving instance left.
 #[test]
 fn maintenance_runs_one_step_and_reports_it() {
+    let now = || exit3_core::Clock::now(&exit3_core::SystemClock);
     let (code, out, err) = run(&["maintenance"], &[("LOG_LEVEL", "warn")]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("maintenance: 0 expired throttle key(s) removed"),
+        out.contains("maintenance: removed throttle_keys=0 idempotency_records=0 sessions=0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("retention: quarantine 30d, pending 30d, client info off"),
         "{out}"
     );
     let Some((runtime, db)) = database() else {
@@ -213,16 +218,36 @@ fn maintenance_runs_one_step_and_reports_it() {
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
         }
+        // A lead quarantined long ago (retention: 30 days by default), and one of today.
+        use exit3_core::store::LeadStore as _;
+        for (name, t) in [
+            ("Old spam", exit3_core::testing::at(0)),
+            ("New spam", now()),
+        ] {
+            let lead = exit3_core::testing::new_lead(
+                serde_json::json!({"full_name": name, "position": "Bot"}),
+            )
+            .with_quarantine(Some(exit3_core::spam::Quarantine {
+                reasons: vec![exit3_core::spam::SpamReason::Honeypot],
+                at: t,
+            }));
+            store
+                .insert_lead(&lead, &Default::default(), &exit3_core::Actor::Public, t)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
     });
     let (code, out, err) = run(
         &["maintenance"],
-        &[("DATABASE_URL", &db.url), ("LOG_LEVEL", "warn")],
+        &[
+            ("DATABASE_URL", &db.url),
+            ("LOG_LEVEL", "warn"),
+            ("RETENTION_LEAD_DAYS", "off"),
+        ],
     );
     assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("maintenance: 3 expired throttle key(s) removed"),
-        "{out}"
-    );
+    assert!(out.contains("throttle_keys=3 "), "{out}");
+    assert!(out.contains("quarantined_leads=1 "), "{out}");
     runtime.block_on(db.drop_database());
 }
 

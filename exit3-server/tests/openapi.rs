@@ -144,6 +144,8 @@ async fn tour(backend: Backend) {
         ("GET", format!("{V1}/form-token/")),
         ("GET", format!("{V1}/privacy/export/?email=a@example.com")),
         ("GET", format!("{lead_url}history/")),
+        ("GET", format!("{V1}/leads/export.csv")),
+        ("GET", format!("{V1}/newsletter/export.csv")),
     ] {
         let a = call(m, path.clone(), Some(ADMIN), None).await;
         assert_eq!(a.status, 200, "{m} {path}: {}", a.text);
@@ -267,6 +269,18 @@ async fn tour(backend: Backend) {
             None,
         ),
         ("GET", format!("{V1}/form-token/"), String::new(), None),
+        (
+            "GET",
+            format!("{V1}/leads/export.csv?status=bogus"),
+            String::new(),
+            None,
+        ),
+        (
+            "GET",
+            format!("{V1}/newsletter/export.csv?status=bogus"),
+            String::new(),
+            None,
+        ),
         (
             "GET",
             format!("{lead_url}history/?page=x"),

@@ -1,7 +1,7 @@
 //! Leads: the creation-order sets the usual lists read, and the lead capability, each
 //! write under the data lock with its events and history entry.
 
-use std::collections::BTreeSet;
+use std::{cmp, collections::BTreeSet};
 
 use async_trait::async_trait;
 use exit3_core::{
@@ -13,7 +13,7 @@ use exit3_core::{
     store::{LeadStore, StoreError, StoreResult},
 };
 
-use crate::{Data, MemoryStore, page_of, read, write};
+use crate::{Data, MemoryStore, first_of, page_of, read, write};
 
 impl Data {
     /// A list filtered by status alone (or not at all) in creation order, read from the
@@ -203,6 +203,26 @@ impl LeadStore for MemoryStore {
             page,
         );
         Ok(page.map(Lead::clone))
+    }
+
+    async fn list_leads_after(
+        &self,
+        filter: &LeadFilter,
+        ordering: Ordering,
+        after: Option<&Lead>,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>> {
+        let data = read(&self.data);
+        let batch = first_of(
+            data.leads.values(),
+            |l| {
+                filter.matches(l)
+                    && after.is_none_or(|a| ordering.compare_leads(l, a) == cmp::Ordering::Greater)
+            },
+            |a, b| ordering.compare_leads(a, b),
+            limit,
+        );
+        Ok(batch.into_iter().cloned().collect())
     }
 
     async fn count_leads_by_day(&self, first: Timestamp, days: u32) -> StoreResult<Vec<u64>> {

@@ -31,6 +31,7 @@ mod lead;
 mod maintenance;
 mod outbox;
 mod privacy;
+mod retention;
 mod staff;
 mod subscriber;
 mod webhook;
@@ -95,6 +96,24 @@ struct Queued {
     last_status_code: Option<u16>,
     created_at: Timestamp,
     updated_at: Timestamp,
+}
+
+/// The first `limit` of `rows` that `keep` keeps, in the order of `compare`: an
+/// export's batch, with a partial sort (O(n) to find them, then a sort of those alone).
+fn first_of<T: Clone>(
+    rows: impl Iterator<Item = T>,
+    keep: impl Fn(&T) -> bool,
+    compare: impl Fn(&T, &T) -> cmp::Ordering,
+    limit: u32,
+) -> Vec<T> {
+    let mut hits: Vec<T> = rows.filter(|r| keep(r)).collect();
+    let limit = limit as usize;
+    if limit < hits.len() {
+        hits.select_nth_unstable_by(limit, &compare);
+        hits.truncate(limit);
+    }
+    hits.sort_by(&compare);
+    hits
 }
 
 impl Data {

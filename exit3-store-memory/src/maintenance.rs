@@ -1,13 +1,15 @@
-//! Upkeep (throttle keys, idempotency records, staff sessions) and the health check.
+//! Upkeep (throttle keys, idempotency records, staff sessions, retention) and the health
+//! check.
 
 use async_trait::async_trait;
 use exit3_core::{
     Timestamp,
     clock::to_micros,
+    privacy::RetentionStep,
     store::{HealthCheck, Maintenance, StoreResult},
 };
 
-use crate::{MemoryStore, lock};
+use crate::{MemoryStore, lock, write};
 
 #[async_trait]
 impl Maintenance for MemoryStore {
@@ -38,6 +40,16 @@ impl Maintenance for MemoryStore {
 
     async fn purge_sessions(&self, now: Timestamp, batch: u32) -> StoreResult<u64> {
         Ok(lock(&self.staff).purge(now, batch))
+    }
+
+    async fn retain(
+        &self,
+        step: RetentionStep,
+        before: Timestamp,
+        batch: u32,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        write(&self.data).retain(step, before, batch as usize, now)
     }
 }
 

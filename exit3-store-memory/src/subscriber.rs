@@ -17,7 +17,7 @@ use exit3_core::{
     tokens::TokenHash,
 };
 
-use crate::{Data, MemoryStore, page_of, read, write};
+use crate::{Data, MemoryStore, first_of, page_of, read, write};
 
 impl Data {
     /// In the change's write: the event its change of status announces (from `before`,
@@ -261,5 +261,27 @@ impl SubscriberStore for MemoryStore {
             page,
         );
         Ok(page.map(Subscriber::clone))
+    }
+
+    async fn list_subscribers_after(
+        &self,
+        filter: &SubscriberFilter,
+        ordering: Ordering,
+        after: Option<&Subscriber>,
+        limit: u32,
+    ) -> StoreResult<Vec<Subscriber>> {
+        let data = read(&self.data);
+        let batch = first_of(
+            data.subscribers.values(),
+            |s| {
+                filter.matches(s)
+                    && after.is_none_or(|a| {
+                        ordering.compare_subscribers(s, a) == std::cmp::Ordering::Greater
+                    })
+            },
+            |a, b| ordering.compare_subscribers(a, b),
+            limit,
+        );
+        Ok(batch.into_iter().cloned().collect())
     }
 }

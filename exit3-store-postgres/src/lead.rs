@@ -15,7 +15,7 @@ use crate::{
     PostgresStore,
     error::{corrupt, from_sqlx},
     history,
-    lead_list::{count_query, page_query},
+    lead_list::{after_query, count_query, page_query},
     outbox::enqueue,
     quarantine::{quarantine_of, reasons_column},
     query::fetch_page,
@@ -360,6 +360,21 @@ impl LeadStore for PostgresStore {
         )
         .await?;
         Ok(listed)
+    }
+
+    async fn list_leads_after(
+        &self,
+        filter: &LeadFilter,
+        ordering: Ordering,
+        after: Option<&Lead>,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>> {
+        let rows: Vec<LeadRow> = after_query(filter, ordering, after, limit)
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        rows.into_iter().map(Lead::try_from).collect()
     }
 
     async fn count_leads_by_day(&self, first: Timestamp, days: u32) -> StoreResult<Vec<u64>> {

@@ -1,14 +1,16 @@
 //! A lead list as SQL: the filter's `WHERE`, the page with its count, the count alone
 //! (from the trigger-kept counts where it can), and their plans for the index checks.
 
-use exit3_core::{LeadFilter, LeadStatus, Ordering, PageRequest, QuarantineFilter, StoreResult};
+use exit3_core::{
+    Lead, LeadFilter, LeadStatus, Ordering, PageRequest, QuarantineFilter, SortField, StoreResult,
+};
 use sqlx::{Postgres, QueryBuilder};
 
 use crate::{
     PostgresStore,
     error::from_sqlx,
     lead::LEAD_COLUMNS,
-    query::{TOTAL, push_order, push_page, push_search},
+    query::{SortValue, TOTAL, push_after, push_order, push_page, push_search},
 };
 
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
@@ -67,6 +69,31 @@ pub(crate) fn page_query(
     push_filter(&mut qb, filter);
     push_order(&mut qb, "l", ordering);
     push_page(&mut qb, page);
+    qb
+}
+
+/// An export's batch of a lead list: the matches after `after`, at most `limit`.
+pub(crate) fn after_query(
+    filter: &LeadFilter,
+    ordering: Ordering,
+    after: Option<&Lead>,
+    limit: u32,
+) -> QueryBuilder<'static, Postgres> {
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN client_info c ON c.lead_id = l.id"
+    ));
+    push_filter(&mut qb, filter);
+    if let Some(after) = after {
+        let value = match ordering.field {
+            SortField::CreatedAt => SortValue::Time(after.created_at),
+            SortField::UpdatedAt => SortValue::Time(after.updated_at),
+            SortField::FullName => SortValue::Text(Some(after.full_name.clone())),
+            SortField::Status => SortValue::Text(Some(after.status.as_str().to_owned())),
+        };
+        push_after(&mut qb, "l", ordering, value, after.id.get());
+    }
+    push_order(&mut qb, "l", ordering);
+    qb.push(" LIMIT ").push_bind(i64::from(limit));
     qb
 }
 

@@ -12,6 +12,7 @@ mod outbox;
 mod privacy;
 mod quarantine;
 mod query;
+mod retention;
 mod staff;
 mod subscriber;
 #[cfg(feature = "testing")]

@@ -106,6 +106,64 @@ pub(crate) fn push_order(qb: &mut QueryBuilder<'_, Postgres>, table: &str, order
     ));
 }
 
+/// A row's value of the ordering's field, for a keyset condition.
+pub(crate) enum SortValue {
+    /// A time.
+    Time(exit3_core::Timestamp),
+    /// A text, compared by code point (`COLLATE "C"`); `None`: a missing name (only a
+    /// subscriber's), which sorts after every name.
+    Text(Option<String>),
+}
+
+/// Appends ` AND` the keyset condition "after (`value`, `id`)" in `ordering` (ties by
+/// id in the same direction), on `{table}.{field}` — the rows that
+/// `Ordering::compare_*` puts after that one. A missing text sorts last ascending
+/// (PostgreSQL's `NULLS LAST`) and first descending, as the reference order has it.
+pub(crate) fn push_after(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    table: &str,
+    ordering: Ordering,
+    value: SortValue,
+    id: i64,
+) {
+    let op = if ordering.descending { "<" } else { ">" };
+    let column = match ordering.field {
+        SortField::CreatedAt => "created_at",
+        SortField::UpdatedAt => "updated_at",
+        SortField::FullName => "full_name",
+        SortField::Status => "status",
+    };
+    let col = format!("{table}.{column}");
+    let id_col = format!("{table}.id");
+    match value {
+        SortValue::Time(t) => {
+            qb.push(format_args!(" AND ({col}, {id_col}) {op} ("));
+            qb.push_bind(t).push(", ").push_bind(id).push(")");
+        }
+        SortValue::Text(Some(text)) => {
+            qb.push(format_args!(" AND (({col} COLLATE \"C\", {id_col}) {op} ("));
+            qb.push_bind(text)
+                .push("::text COLLATE \"C\", ")
+                .push_bind(id)
+                .push(")");
+            if !ordering.descending {
+                // Missing names come after every name.
+                qb.push(format_args!(" OR {col} IS NULL"));
+            }
+            qb.push(")");
+        }
+        SortValue::Text(None) if ordering.descending => {
+            // Missing names came first: every name is after them, then later ids.
+            qb.push(format_args!(" AND ({col} IS NOT NULL OR {id_col} {op} "));
+            qb.push_bind(id).push(")");
+        }
+        SortValue::Text(None) => {
+            qb.push(format_args!(" AND {col} IS NULL AND {id_col} {op} "));
+            qb.push_bind(id);
+        }
+    }
+}
+
 /// Appends ` LIMIT … OFFSET …` for `page`.
 pub(crate) fn push_page(qb: &mut QueryBuilder<'_, Postgres>, page: PageRequest) {
     qb.push(" LIMIT ");

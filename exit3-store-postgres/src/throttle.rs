@@ -159,6 +159,16 @@ impl Maintenance for PostgresStore {
             .await
             .map_err(from_sqlx)
     }
+
+    async fn retain(
+        &self,
+        step: exit3_core::privacy::RetentionStep,
+        before: Timestamp,
+        batch: u32,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        self.retain_batch(step, before, batch, now).await
+    }
 }
 
 #[async_trait]

@@ -95,6 +95,28 @@ pub(crate) async fn apply(req: &Request, Data(site): Data<&Site>, body: Body) ->
         Err(resp) => return *resp,
     };
     let query = form.get("query").unwrap_or_default().to_owned();
+    if form.get("action") == Some("export") {
+        // A download, not a change: every match (streamed, no cap), or the ticked ones.
+        if form.get("scope") == Some("all") {
+            let pairs: Vec<(String, String)> = query_pairs(Some(&query))
+                .into_iter()
+                .filter(|(k, _)| NAMES.contains(&k.as_str()))
+                .collect();
+            let made = site
+                .exit3
+                .export_leads(&staff.ctx, &QueryParams::new(pairs))
+                .await;
+            return match made {
+                Ok(export) => super::export::download(export),
+                Err(e) => auth::failure(site, &staff, "leads", &e),
+            };
+        }
+        let ids: Vec<i64> = form.all("ids").filter_map(|id| id.parse().ok()).collect();
+        if ids.is_empty() {
+            return back(site, &query, "none");
+        }
+        return super::export::chosen(site, &staff, &ids).await;
+    }
     let action = match form.get("action").unwrap_or_default() {
         "delete" => Action::Delete,
         other => match other.strip_prefix("status:").and_then(LeadStatus::parse) {

@@ -47,6 +47,8 @@ struct Leads {
     notice: Option<String>,
     /// Whether the signed-in user may change leads (the bulk form is shown).
     can_edit: bool,
+    /// Whether they may export them (not viewers).
+    can_export: bool,
     statuses: Vec<&'static str>,
 }
 
@@ -248,6 +250,7 @@ pub(crate) async fn list(req: &Request, Data(site): Data<&Site>) -> Response {
                     .map(|(_, v)| v.as_str()),
             ),
             can_edit: staff.user.role.allows(exit3_core::Operation::UpdateLead),
+            can_export: staff.user.role.allows(exit3_core::Operation::ExportCsv),
             statuses: LeadStatus::ALL.iter().map(|s| s.as_str()).collect(),
         },
     )

@@ -3,10 +3,12 @@
 
 pub(crate) mod bulk;
 pub(crate) mod dashboard;
+pub(crate) mod export;
 pub(crate) mod history;
 pub(crate) mod lead;
 pub(crate) mod leads;
 pub(crate) mod login;
+pub(crate) mod privacy;
 pub(crate) mod quarantine;
 pub(crate) mod staff;
 pub(crate) mod subscribers;

@@ -17,12 +17,23 @@ use crate::{
     render::{self, Chrome, page},
 };
 
-const NAMES: [&str; 5] = ["status", "source", "search", "page", "quarantined"];
+pub(crate) const NAMES: [&str; 6] = [
+    "status",
+    "source",
+    "search",
+    "page",
+    "quarantined",
+    "ordering",
+];
 
 #[derive(Debug, Template)]
 #[template(path = "subscribers.html")]
 struct List {
     chrome: Chrome,
+    /// The list's own query string, for the export link.
+    query: String,
+    /// Whether the signed-in user may export (not viewers).
+    can_export: bool,
     search: String,
     status: String,
     source: String,
@@ -125,6 +136,8 @@ pub(crate) async fn list(req: &Request, Data(site): Data<&Site>) -> Response {
         status,
         &List {
             chrome: Chrome::signed_in(site, &staff.user, &staff.csrf, "subscribers"),
+            query: query_string(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            can_export: staff.user.role.allows(exit3_core::Operation::ExportCsv),
             search: get("search").to_owned(),
             status: get("status").to_owned(),
             source: get("source").to_owned(),

@@ -59,6 +59,9 @@ pub enum Operation {
     ManageStaff,
     /// A lead's or subscriber's change history (admin).
     ReadHistory,
+    /// `GET leads/export.csv`, `GET newsletter/export.csv` (admin; staff and superusers
+    /// on the staff site, not viewers).
+    ExportCsv,
 }
 
 impl Operation {

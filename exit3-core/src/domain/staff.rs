@@ -49,7 +49,11 @@ impl StaffRole {
         use Operation as O;
         match self {
             Self::Superuser => true,
-            Self::Staff => !matches!(operation, O::ManageWebhooks | O::ManageStaff),
+            // One person's export and erasure are the superusers' (admin.md).
+            Self::Staff => !matches!(
+                operation,
+                O::ManageWebhooks | O::ManageStaff | O::ExportPerson | O::ErasePerson
+            ),
             Self::Viewer => matches!(
                 operation,
                 O::ListLeads | O::GetLead | O::ListSubscribers | O::GetSubscriber | O::ReadHistory
@@ -210,16 +214,16 @@ mod tests {
         for op in [O::ListLeads, O::GetLead, O::ReadHistory] {
             assert!(StaffRole::ALL.iter().all(|r| r.allows(op)), "{op:?}");
         }
-        for op in [
-            O::UpdateLead,
-            O::DeleteLead,
-            O::ReleaseLead,
-            O::ExportPerson,
-        ] {
+        for op in [O::UpdateLead, O::DeleteLead, O::ReleaseLead, O::ExportCsv] {
             assert!(!StaffRole::Viewer.allows(op));
             assert!(StaffRole::Staff.allows(op));
         }
-        for op in [O::ManageWebhooks, O::ManageStaff] {
+        for op in [
+            O::ManageWebhooks,
+            O::ManageStaff,
+            O::ExportPerson,
+            O::ErasePerson,
+        ] {
             assert!(!StaffRole::Staff.allows(op));
             assert!(StaffRole::Superuser.allows(op));
         }

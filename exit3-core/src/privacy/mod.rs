@@ -1,8 +1,17 @@
 //! One person's data (privacy.md §1): what an export holds, what an erasure removes,
 //! and how a store recognises the person's address in the text it keeps (an outbox
-//! message's body, an idempotency record's answer).
+//! message's body, an idempotency record's answer); and how long anyone's data is kept
+//! (§2, [`RetentionPolicy`]).
+
+mod document;
+mod retention;
 
 use sha2::{Digest, Sha256};
+
+pub use self::{
+    document::{export_json, history_json},
+    retention::{DAY, RetentionPolicy, RetentionStep},
+};
 
 use crate::{
     Lead, Subscriber,

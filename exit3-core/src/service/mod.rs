@@ -3,6 +3,7 @@
 //! and answers a core result or a core [`Error`]. The operations live one file per area
 //! (`leads`, `newsletter`, `privacy`, …); this file holds the service, its builder and `admit`.
 
+mod export;
 mod idempotency;
 mod leads;
 mod newsletter;
@@ -106,6 +107,7 @@ struct Inner {
     idempotency_ttl: std::time::Duration,
     spam: crate::spam::SpamPolicy,
     session_age: std::time::Duration,
+    retention: crate::privacy::RetentionPolicy,
 }
 
 /// Builds an [`Exit3`]; everything but the store has a default (no keys, the contract's
@@ -127,6 +129,7 @@ pub struct Exit3Builder {
     idempotency_ttl: std::time::Duration,
     spam: crate::spam::SpamPolicy,
     session_age: std::time::Duration,
+    retention: crate::privacy::RetentionPolicy,
 }
 
 impl Exit3Builder {
@@ -214,6 +217,12 @@ impl Exit3Builder {
         self
     }
 
+    /// How long data is kept (`RETENTION_*`, privacy.md §2; default: the contract's).
+    pub fn retention(mut self, policy: crate::privacy::RetentionPolicy) -> Self {
+        self.retention = policy;
+        self
+    }
+
     /// The service.
     pub fn build(self) -> Exit3 {
         Exit3 {
@@ -232,6 +241,7 @@ impl Exit3Builder {
                 idempotency_ttl: self.idempotency_ttl,
                 spam: self.spam,
                 session_age: self.session_age,
+                retention: self.retention,
             }),
         }
     }
@@ -255,6 +265,7 @@ impl Exit3 {
             idempotency_ttl: crate::idempotency::DEFAULT_TTL,
             spam: crate::spam::SpamPolicy::default(),
             session_age: DEFAULT_SESSION_AGE,
+            retention: crate::privacy::RetentionPolicy::default(),
         }
     }
 
@@ -287,6 +298,11 @@ impl Exit3 {
     /// The observer refusals and deliveries are told to.
     pub fn observer(&self) -> &Arc<dyn Observer> {
         &self.inner.observer
+    }
+
+    /// How long data is kept.
+    pub fn retention(&self) -> &crate::privacy::RetentionPolicy {
+        &self.inner.retention
     }
 
     /// The throttle rates in force.

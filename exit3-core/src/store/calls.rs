@@ -38,6 +38,8 @@ store_calls! {
     ReleaseLead = "release_lead",
     /// [`LeadStore::list_leads`](super::LeadStore::list_leads).
     ListLeads = "list_leads",
+    /// [`LeadStore::list_leads_after`](super::LeadStore::list_leads_after).
+    ListLeadsAfter = "list_leads_after",
     /// [`LeadStore::count_leads_by_day`](super::LeadStore::count_leads_by_day).
     CountLeadsByDay = "count_leads_by_day",
     /// [`HistoryStore::list_history`](super::HistoryStore::list_history).
@@ -58,6 +60,8 @@ store_calls! {
     Confirm = "confirm",
     /// [`SubscriberStore::list_subscribers`](super::SubscriberStore::list_subscribers).
     ListSubscribers = "list_subscribers",
+    /// [`SubscriberStore::list_subscribers_after`](super::SubscriberStore::list_subscribers_after).
+    ListSubscribersAfter = "list_subscribers_after",
     /// [`OutboxStore::claim_due`](super::OutboxStore::claim_due).
     ClaimDue = "claim_due",
     /// [`OutboxStore::record_attempt`](super::OutboxStore::record_attempt).
@@ -118,6 +122,8 @@ store_calls! {
     EndSession = "end_session",
     /// [`Maintenance::purge_sessions`](super::Maintenance::purge_sessions).
     PurgeSessions = "purge_sessions",
+    /// [`Maintenance::retain`](super::Maintenance::retain).
+    Retain = "retain",
     /// [`HealthCheck::health`](super::HealthCheck::health).
     Health = "health",
 }

@@ -32,7 +32,7 @@ use crate::{
     events::{Event, LeadEffects},
     idempotency::{Begun, Fingerprint, RecordKey, StoredAnswer},
     outbox::{AttemptOutcome, Claimed, OutboxId, OutboxStats},
-    privacy::{Erased, Person, PersonData},
+    privacy::{Erased, Person, PersonData, RetentionStep},
     query::{LeadFilter, Ordering, Page, PageRequest, SubscriberFilter},
     throttle::{ThrottleDecision, ThrottleHit},
     tokens::TokenHash,
@@ -104,6 +104,19 @@ pub trait LeadStore: Send + Sync + Debug + 'static {
         ordering: Ordering,
         page: PageRequest,
     ) -> StoreResult<Page<Lead>>;
+
+    /// Up to `limit` of the leads that [`LeadFilter::matches`] that come after `after` in
+    /// the order of [`Ordering::compare_leads`] (from the first when `None`), in that
+    /// order: an export's next batch, by keyset, so that no batch costs more than the
+    /// one before. A row after `after` is one that `compare_leads(row, after)` puts
+    /// after it (`after` need not still exist).
+    async fn list_leads_after(
+        &self,
+        filter: &LeadFilter,
+        ordering: Ordering,
+        after: Option<&Lead>,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>>;
 
     /// How many accepted (not quarantined) leads were created in each of `days`
     /// consecutive 24-hour spans from `first`: `days` counts, in order (the dashboard's
@@ -205,6 +218,17 @@ pub trait SubscriberStore: Send + Sync + Debug + 'static {
         ordering: Ordering,
         page: PageRequest,
     ) -> StoreResult<Page<Subscriber>>;
+
+    /// Up to `limit` of the subscribers that [`SubscriberFilter::matches`] that come
+    /// after `after` in the order of [`Ordering::compare_subscribers`], as
+    /// [`LeadStore::list_leads_after`] does for leads.
+    async fn list_subscribers_after(
+        &self,
+        filter: &SubscriberFilter,
+        ordering: Ordering,
+        after: Option<&Subscriber>,
+        limit: u32,
+    ) -> StoreResult<Vec<Subscriber>>;
 }
 
 /// Whom an unsubscribe names.
@@ -309,6 +333,26 @@ pub trait Maintenance: Send + Sync + Debug + 'static {
     /// Removes up to `batch` staff sessions that expired at `now`, and answers how many
     /// it removed.
     async fn purge_sessions(&self, now: Timestamp, batch: u32) -> StoreResult<u64>;
+
+    /// Applies retention `step` (privacy.md §2) to up to `batch` of the oldest records it
+    /// takes at the cut-off `before` ([`RetentionStep::takes_lead`],
+    /// [`RetentionStep::takes_subscriber`]; for
+    /// [`Deliveries`](RetentionStep::Deliveries), finished outbox messages last changed
+    /// before it, with their delivery rows) and answers how many it took. Each record
+    /// goes with what belongs to it (client info, tokens, consent record) — or, for
+    /// [`ClientInfo`](RetentionStep::ClientInfo), loses its address and user agent —
+    /// in one short transaction per batch, with its history entry
+    /// ([`RetentionStep::entry`]) and, when [`RetentionStep::redacts_history`], its
+    /// earlier entries' values [redacted](crate::domain::HistoryEntry::redact); an
+    /// accepted lead that goes announces `lead.deleted` as a deletion does. A record a
+    /// concurrent write holds may be left for the next batch.
+    async fn retain(
+        &self,
+        step: RetentionStep,
+        before: Timestamp,
+        batch: u32,
+        now: Timestamp,
+    ) -> StoreResult<u64>;
 }
 
 /// Idempotency records (capture.md §2), one per caller and key, shared by every

@@ -16,6 +16,7 @@
 
 use serde_json::Value;
 
+mod export;
 mod history;
 mod idempotency;
 mod lead_events;
@@ -24,6 +25,7 @@ mod maintenance;
 mod outbox;
 mod privacy;
 mod quarantine;
+mod retention;
 mod staff;
 pub mod strategies;
 mod subscriber_quarantine;
@@ -32,8 +34,9 @@ mod throttle;
 mod webhooks;
 
 pub use self::{
-    history::*, idempotency::*, lead_events::*, leads::*, maintenance::*, outbox::*, privacy::*,
-    quarantine::*, staff::*, subscriber_quarantine::*, subscribers::*, throttle::*, webhooks::*,
+    export::*, history::*, idempotency::*, lead_events::*, leads::*, maintenance::*, outbox::*,
+    privacy::*, quarantine::*, retention::*, staff::*, subscriber_quarantine::*, subscribers::*,
+    throttle::*, webhooks::*,
 };
 use crate::{
     access::Scope,
@@ -107,6 +110,9 @@ macro_rules! store_conformance {
             lead_writes_leave_their_history,
             subscriber_writes_leave_their_history,
             erasure_redacts_the_persons_history,
+            retention_takes_only_what_is_older_than_its_cut_off,
+            retention_removes_finished_deliveries_only,
+            export_batches_walk_every_ordering_by_keyset,
             webhook_pings_go_to_one_endpoint,
             throttle_follows_the_model,
             throttle_follows_the_model_when_the_limit_changes,

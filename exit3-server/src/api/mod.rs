@@ -6,6 +6,7 @@ use std::sync::Arc;
 use exit3_core::Exit3;
 use poem_openapi::{OpenApiService, Tags};
 
+pub mod export;
 pub mod health;
 pub mod leads;
 pub mod newsletter;
@@ -30,7 +31,7 @@ pub enum ApiTags {
     Newsletter,
     /// Webhook endpoints and their deliveries.
     Webhooks,
-    /// One person's export and erasure (privacy.md §1).
+    /// One person's export and erasure, and the CSV exports (privacy.md §1, §3).
     Privacy,
     /// Readiness and liveness.
     Health,
@@ -46,6 +47,8 @@ pub type Apis = (
     webhooks::LegacyWebhooksApi,
     privacy::PrivacyApi,
     privacy::LegacyPrivacyApi,
+    export::ExportApi,
+    export::LegacyExportApi,
     health::HealthApi,
 );
 
@@ -62,6 +65,8 @@ pub fn service(state: ApiState) -> OpenApiService<Apis, ()> {
             webhooks::LegacyWebhooksApi(state.clone()),
             privacy::PrivacyApi(state.clone()),
             privacy::LegacyPrivacyApi(state.clone()),
+            export::ExportApi(state.clone()),
+            export::LegacyExportApi(state.clone()),
             health::HealthApi(state, Arc::default()),
         ),
         "Exit Three API",

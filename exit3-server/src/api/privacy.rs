@@ -226,3 +226,63 @@ privacy_api!(
     deprecated = true,
     ids = ["legacy_privacy_export", "legacy_privacy_erase"]
 );
+
+#[cfg(test)]
+mod tests {
+    use exit3_core::{
+        Actor, HistoryAction, HistoryObject, LeadId, SubscriberId,
+        domain::{HistoryId, NewHistoryEntry},
+        outbox::DeliveryStatus,
+        privacy::{MailRecord, export_json},
+        testing::{at, new_lead, subscribe_request},
+    };
+    use poem_openapi::types::ToJSON;
+    use serde_json::json;
+
+    use super::*;
+
+    /// The core's export document (the staff site's download) is the API's answer.
+    #[test]
+    fn the_cores_export_document_is_the_apis() {
+        let person = Person::parse(
+            &Payload::from_json(json!({"email": "ada@example.com"})).unwrap_or_default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let lead = new_lead(
+            json!({"full_name": "Ada", "position": "CTO", "email": "ada@example.com",
+                                    "notes": "VIP", "utm_source": "x"}),
+        )
+        .into_lead(LeadId::new(3).unwrap_or(LeadId::MAX), at(1));
+        let (subscriber, _) = subscribe_request(json!({"email": "ada@example.com"}), true)
+            .create(SubscriberId::new(4).unwrap_or(SubscriberId::MAX), at(2));
+        let mut entry = NewHistoryEntry::lead(
+            &Actor::Staff("eve".into()),
+            HistoryAction::Changed,
+            &lead,
+            &exit3_core::Lead {
+                phone: Some("+1".into()),
+                ..lead.clone()
+            },
+            at(3),
+        )
+        .unwrap_or_else(|| panic!("a change"))
+        .into_entry(HistoryId::new(9).unwrap_or(HistoryId::MAX));
+        let created = NewHistoryEntry::new(
+            &Actor::Public,
+            HistoryAction::Created,
+            HistoryObject::Lead(lead.id),
+            at(1),
+        )
+        .into_entry(HistoryId::new(8).unwrap_or(HistoryId::MAX));
+        entry.redacted = false;
+        let data = PersonData {
+            leads: vec![lead],
+            subscriber: Some(subscriber),
+            deliveries: vec![MailRecord::confirmation(at(2), DeliveryStatus::Pending)],
+            history: vec![entry, created],
+        };
+        let core = export_json(&person, &data);
+        let api = export_body(&person, data).to_json().unwrap_or_default();
+        assert_eq!(core, api);
+    }
+}

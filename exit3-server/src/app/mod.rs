@@ -151,10 +151,15 @@ async fn maintain(settings: &Settings) -> Result<(), String> {
         .maintain_once()
         .await
         .map_err(|e| format!("maintenance failed: {e}"))?;
+    let removed: Vec<String> = report
+        .counts()
+        .into_iter()
+        .map(|(what, n)| format!("{what}={n}"))
+        .collect();
     println!(
-        "maintenance: {} expired throttle key(s) removed; {} expired idempotency record(s) \
-         removed; {} expired staff session(s) removed; counts compacted",
-        report.throttle_keys_removed, report.idempotency_records_removed, report.sessions_removed
+        "maintenance: removed {}; counts compacted (retention: {})",
+        removed.join(" "),
+        settings.retention_summary()
     );
     Ok(())
 }

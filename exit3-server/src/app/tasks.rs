@@ -17,17 +17,14 @@ pub async fn maintenance(exit3: Exit3, interval: Duration, mut shutdown: watch::
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
         match exit3.maintain_once().await {
-            Ok(report)
-                if report.throttle_keys_removed > 0
-                    || report.idempotency_records_removed > 0
-                    || report.sessions_removed > 0 =>
-            {
-                tracing::debug!(
-                    throttle_keys_removed = report.throttle_keys_removed,
-                    idempotency_records_removed = report.idempotency_records_removed,
-                    sessions_removed = report.sessions_removed,
-                    "maintenance"
-                );
+            Ok(report) if report.removed_any() => {
+                let removed: Vec<String> = report
+                    .counts()
+                    .into_iter()
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(what, n)| format!("{what}={n}"))
+                    .collect();
+                tracing::debug!(removed = %removed.join(" "), "maintenance");
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "maintenance step failed"),

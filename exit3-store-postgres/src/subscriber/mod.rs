@@ -9,8 +9,9 @@ mod row;
 
 use async_trait::async_trait;
 use exit3_core::{
-    Actor, HistoryAction, Ordering, Page, PageRequest, QuarantineFilter, SubscribeOutcome,
-    Subscriber, SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStatus, Timestamp,
+    Actor, HistoryAction, Ordering, Page, PageRequest, QuarantineFilter, SortField,
+    SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId, SubscriberPatch,
+    SubscriberStatus, Timestamp,
     domain::{
         ConfirmDecision, NewHistoryEntry, RequestFacts, SubscribeRequest, TokenRecord,
         UnsubscribeMethod, subscription,
@@ -29,7 +30,7 @@ use crate::{
     error::{TxError, corrupt, from_sqlx, is_unique_violation, retrying},
     history,
     outbox::enqueue,
-    query::{TOTAL, fetch_page, push_order, push_page, push_search},
+    query::{SortValue, TOTAL, fetch_page, push_after, push_order, push_page, push_search},
     webhook::announce,
 };
 
@@ -462,5 +463,33 @@ impl SubscriberStore for PostgresStore {
         let mut count_query = QueryBuilder::new("SELECT count(*) FROM newsletter_subscribers s");
         push_filter(&mut count_query, filter);
         fetch_page::<SubscriberRow, Subscriber>(&self.pool, page_query, count_query, page).await
+    }
+
+    async fn list_subscribers_after(
+        &self,
+        filter: &SubscriberFilter,
+        ordering: Ordering,
+        after: Option<&Subscriber>,
+        limit: u32,
+    ) -> StoreResult<Vec<Subscriber>> {
+        let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM newsletter_subscribers s"));
+        push_filter(&mut qb, filter);
+        if let Some(after) = after {
+            let value = match ordering.field {
+                SortField::CreatedAt => SortValue::Time(after.created_at),
+                SortField::UpdatedAt => SortValue::Time(after.updated_at),
+                SortField::FullName => SortValue::Text(after.full_name.clone()),
+                SortField::Status => SortValue::Text(Some(after.status.as_str().to_owned())),
+            };
+            push_after(&mut qb, "s", ordering, value, after.id.get());
+        }
+        push_order(&mut qb, "s", ordering);
+        qb.push(" LIMIT ").push_bind(i64::from(limit));
+        let rows: Vec<SubscriberRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        rows.into_iter().map(Subscriber::try_from).collect()
     }
 }

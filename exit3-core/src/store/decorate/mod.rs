@@ -24,7 +24,7 @@ use crate::{
     events::{Event, LeadEffects},
     idempotency::{Begun, Fingerprint, RecordKey, StoredAnswer},
     outbox::{AttemptOutcome, Claimed, OutboxId, OutboxStats},
-    privacy::{Erased, Person, PersonData},
+    privacy::{Erased, Person, PersonData, RetentionStep},
     query::{LeadFilter, Ordering, Page, PageRequest, SubscriberFilter},
     throttle::{ThrottleDecision, ThrottleHit},
     tokens::TokenHash,
@@ -146,6 +146,19 @@ impl<H: StoreHook> LeadStore for Decorated<H> {
         )
         .await
     }
+    async fn list_leads_after(
+        &self,
+        filter: &LeadFilter,
+        ordering: Ordering,
+        after: Option<&Lead>,
+        limit: u32,
+    ) -> StoreResult<Vec<Lead>> {
+        self.run(
+            StoreCall::ListLeadsAfter,
+            self.inner.list_leads_after(filter, ordering, after, limit),
+        )
+        .await
+    }
     async fn count_leads_by_day(&self, first: Timestamp, days: u32) -> StoreResult<Vec<u64>> {
         self.run(
             StoreCall::CountLeadsByDay,
@@ -245,6 +258,20 @@ impl<H: StoreHook> SubscriberStore for Decorated<H> {
         self.run(
             StoreCall::ListSubscribers,
             self.inner.list_subscribers(filter, ordering, page),
+        )
+        .await
+    }
+    async fn list_subscribers_after(
+        &self,
+        filter: &SubscriberFilter,
+        ordering: Ordering,
+        after: Option<&Subscriber>,
+        limit: u32,
+    ) -> StoreResult<Vec<Subscriber>> {
+        self.run(
+            StoreCall::ListSubscribersAfter,
+            self.inner
+                .list_subscribers_after(filter, ordering, after, limit),
         )
         .await
     }
@@ -408,6 +435,19 @@ impl<H: StoreHook> Maintenance for Decorated<H> {
         self.run(
             StoreCall::PurgeSessions,
             self.inner.purge_sessions(now, batch),
+        )
+        .await
+    }
+    async fn retain(
+        &self,
+        step: RetentionStep,
+        before: Timestamp,
+        batch: u32,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        self.run(
+            StoreCall::Retain,
+            self.inner.retain(step, before, batch, now),
         )
         .await
     }

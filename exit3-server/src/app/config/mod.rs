@@ -9,6 +9,7 @@ mod deploy;
 mod keys;
 mod newsletter;
 mod reader;
+mod retention;
 mod staff_site;
 mod table;
 
@@ -110,6 +111,8 @@ pub struct Settings {
     pub capture: CaptureSettings,
     /// The staff site (`SESSION_COOKIE_AGE`).
     pub staff_site: StaffSiteSettings,
+    /// `RETENTION_*` (privacy.md §2).
+    pub retention: exit3_core::privacy::RetentionPolicy,
     /// `PUBLIC_BASE_URL` and `NEWSLETTER_*`.
     pub newsletter: NewsletterSettings,
     /// `EMAIL_*` and `DEFAULT_FROM_EMAIL`.
@@ -256,6 +259,7 @@ impl Settings {
         let webhook_allow_private = r.bool("WEBHOOK_ALLOW_PRIVATE");
         let capture = capture::read_capture(&mut r);
         let staff_site = staff_site::read(&mut r);
+        let retention = retention::read(&mut r);
         let newsletter = newsletter::read_newsletter(&mut r, bind);
         let mail = newsletter::read_mail(&mut r);
 
@@ -293,6 +297,7 @@ impl Settings {
             webhook_allow_private,
             capture,
             staff_site,
+            retention,
             newsletter,
             mail,
             log_format,
@@ -346,6 +351,12 @@ impl Settings {
             .idempotency_ttl(self.capture.idempotency_ttl)
             .spam(self.capture.spam.clone())
             .session_age(self.staff_site.session_age)
+            .retention(self.retention)
+    }
+
+    /// The retention policy in words, for the start-up log.
+    pub fn retention_summary(&self) -> String {
+        retention::describe(&self.retention)
     }
 
     /// What the listener allows its clients (`MAX_CONNECTIONS`, the 15 s head timeout).

@@ -146,6 +146,21 @@ impl<'a> Reader<'a> {
         .unwrap_or(min)
     }
 
+    /// A whole number of days from 1 to 36,500, or `off` (`None`).
+    pub(crate) fn days_or_off(&mut self, name: &str) -> Option<u32> {
+        self.read(name, "a number of days from 1 to 36500, or off", |v| {
+            if v.eq_ignore_ascii_case("off") {
+                return Ok(None);
+            }
+            v.parse::<u32>()
+                .ok()
+                .filter(|d| (1..=36_500).contains(d))
+                .map(Some)
+                .ok_or_default()
+        })
+        .flatten()
+    }
+
     /// The non-empty, trimmed entries of a comma-separated list (the value, else the
     /// default).
     pub(crate) fn list(&mut self, name: &str) -> Vec<String> {
