@@ -369,7 +369,7 @@ impl LeadStore for PostgresStore {
         after: Option<&Lead>,
         limit: u32,
     ) -> StoreResult<Vec<Lead>> {
-        let rows: Vec<LeadRow> = after_query(filter, ordering, after, limit)
+        let rows: Vec<LeadRow> = after_query("", filter, ordering, after, limit)
             .build_query_as()
             .fetch_all(&self.pool)
             .await

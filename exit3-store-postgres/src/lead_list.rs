@@ -72,15 +72,17 @@ pub(crate) fn page_query(
     qb
 }
 
-/// An export's batch of a lead list: the matches after `after`, at most `limit`.
+/// An export's batch of a lead list, after `prefix` (`EXPLAIN …` or nothing): the
+/// matches after `after`, at most `limit`.
 pub(crate) fn after_query(
+    prefix: &str,
     filter: &LeadFilter,
     ordering: Ordering,
     after: Option<&Lead>,
     limit: u32,
 ) -> QueryBuilder<'static, Postgres> {
     let mut qb = QueryBuilder::new(format!(
-        "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN client_info c ON c.lead_id = l.id"
+        "{prefix}SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN client_info c ON c.lead_id = l.id"
     ));
     push_filter(&mut qb, filter);
     if let Some(after) = after {
@@ -143,6 +145,27 @@ fn push_count(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
 }
 
 impl PostgresStore {
+    /// PostgreSQL's plan (`EXPLAIN`, text, one line per row) of an export's batch after
+    /// `after`: for checking that every ordering reads its batch off an index, bounded
+    /// by the keyset, wherever the batch lies in the list.
+    pub async fn explain_export_batch(
+        &self,
+        filter: &LeadFilter,
+        ordering: Ordering,
+        after: Option<&Lead>,
+    ) -> StoreResult<String> {
+        let rows: Vec<(String,)> = after_query("EXPLAIN ", filter, ordering, after, 1000)
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(from_sqlx)?;
+        Ok(rows
+            .into_iter()
+            .map(|(l,)| l)
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
     /// PostgreSQL's plans (`EXPLAIN`, not executed; text format, one line per row) of the
     /// two queries that [`LeadStore::list_leads`](exit3_core::store::LeadStore::list_leads) sends for this list: the page with the
     /// count, then the count alone (sent only for an empty page past the first). For checking that

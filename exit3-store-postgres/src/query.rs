@@ -117,8 +117,12 @@ pub(crate) enum SortValue {
 
 /// Appends ` AND` the keyset condition "after (`value`, `id`)" in `ordering` (ties by
 /// id in the same direction), on `{table}.{field}` — the rows that
-/// `Ordering::compare_*` puts after that one. A missing text sorts last ascending
-/// (PostgreSQL's `NULLS LAST`) and first descending, as the reference order has it.
+/// `Ordering::compare_*` puts after that one — as a row comparison the sort index
+/// answers. A missing text sorts last ascending (PostgreSQL's `NULLS LAST`) and first
+/// descending, as the reference order has it; after a name, ascending, the rows without
+/// one are not included (an `OR … IS NULL` would keep the index from bounding the scan,
+/// making every batch read from the start): the caller reads them when the names run
+/// out ([`NULL_TAIL`]).
 pub(crate) fn push_after(
     qb: &mut QueryBuilder<'_, Postgres>,
     table: &str,
@@ -141,16 +145,11 @@ pub(crate) fn push_after(
             qb.push_bind(t).push(", ").push_bind(id).push(")");
         }
         SortValue::Text(Some(text)) => {
-            qb.push(format_args!(" AND (({col} COLLATE \"C\", {id_col}) {op} ("));
+            qb.push(format_args!(" AND ({col} COLLATE \"C\", {id_col}) {op} ("));
             qb.push_bind(text)
                 .push("::text COLLATE \"C\", ")
                 .push_bind(id)
                 .push(")");
-            if !ordering.descending {
-                // Missing names come after every name.
-                qb.push(format_args!(" OR {col} IS NULL"));
-            }
-            qb.push(")");
         }
         SortValue::Text(None) if ordering.descending => {
             // Missing names came first: every name is after them, then later ids.
@@ -163,6 +162,10 @@ pub(crate) fn push_after(
         }
     }
 }
+
+/// What follows the names, ascending, in a nullable text column: the rows without one
+/// (`{table}` as `s`), read separately by the keyset's caller.
+pub(crate) const NULL_TAIL: &str = " AND s.full_name IS NULL";
 
 /// Appends ` LIMIT … OFFSET …` for `page`.
 pub(crate) fn push_page(qb: &mut QueryBuilder<'_, Postgres>, page: PageRequest) {

@@ -293,8 +293,56 @@ async fn check_indexes(rows: i64) {
             listed.count
         );
     }
+    // An export's batches, in every ordering, from the middle of the list: each reads
+    // its 1,000 rows off the ordering's index, bounded by the keyset (no sort of the
+    // matches, no scan from the start).
+    let middle = exit3_core::store::LeadStore::list_leads(
+        &store,
+        &filter(),
+        Ordering::default(),
+        page(u32::try_from(rows / 200).unwrap_or(1).max(1), 100),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"))
+    .items
+    .into_iter()
+    .next()
+    .unwrap_or_else(|| panic!("a lead in the middle"));
+    let mut slowest_batch = Duration::ZERO;
+    for ordering in Ordering::ALL {
+        for lf in [filter(), with(|f| f.status = Some(LeadStatus::New))] {
+            let plan = store
+                .explain_export_batch(&lf, ordering, Some(&middle))
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            let name = format!("export {} {:?}", ordering.as_param(), lf.status);
+            eprintln!("{name}\n  batch: {}", summary(&plan));
+            assert!(
+                !plan.contains("Seq Scan") && !plan.contains("Sort"),
+                "{name}: the batch sorts or scans:\n{plan}"
+            );
+            // The keyset bounds the index scan (an `OR` beside it would not: every batch
+            // would read the index from its start).
+            assert!(
+                plan.contains("Index Cond: (ROW("),
+                "{name}: the index scan is not bounded by the keyset:\n{plan}"
+            );
+            let t = Instant::now();
+            let batch = exit3_core::store::LeadStore::list_leads_after(
+                &store,
+                &lf,
+                ordering,
+                Some(&middle),
+                1000,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            slowest_batch = slowest_batch.max(t.elapsed());
+            assert!(!batch.is_empty(), "{name}");
+        }
+    }
     eprintln!(
-        "whole check: {:?}; slowest list: {slowest:?}",
+        "whole check: {:?}; slowest list: {slowest:?}; slowest export batch: {slowest_batch:?}",
         started.elapsed()
     );
     store.close().await;

@@ -30,7 +30,9 @@ use crate::{
     error::{TxError, corrupt, from_sqlx, is_unique_violation, retrying},
     history,
     outbox::enqueue,
-    query::{SortValue, TOTAL, fetch_page, push_after, push_order, push_page, push_search},
+    query::{
+        NULL_TAIL, SortValue, TOTAL, fetch_page, push_after, push_order, push_page, push_search,
+    },
     webhook::announce,
 };
 
@@ -344,6 +346,33 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &SubscriberFilter) {
     }
 }
 
+/// An export's batch of a subscriber list: the matches after `after` (or, with `tail`,
+/// the nameless ones that come after every name), at most `limit`.
+fn after_query(
+    filter: &SubscriberFilter,
+    ordering: Ordering,
+    after: Option<&Subscriber>,
+    tail: bool,
+    limit: u32,
+) -> QueryBuilder<'static, Postgres> {
+    let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM newsletter_subscribers s"));
+    push_filter(&mut qb, filter);
+    if tail {
+        qb.push(NULL_TAIL);
+    } else if let Some(after) = after {
+        let value = match ordering.field {
+            SortField::CreatedAt => SortValue::Time(after.created_at),
+            SortField::UpdatedAt => SortValue::Time(after.updated_at),
+            SortField::FullName => SortValue::Text(after.full_name.clone()),
+            SortField::Status => SortValue::Text(Some(after.status.as_str().to_owned())),
+        };
+        push_after(&mut qb, "s", ordering, value, after.id.get());
+    }
+    push_order(&mut qb, "s", ordering);
+    qb.push(" LIMIT ").push_bind(i64::from(limit));
+    qb
+}
+
 #[derive(Debug, FromRow)]
 struct TokenRow {
     subscriber_id: i64,
@@ -472,24 +501,28 @@ impl SubscriberStore for PostgresStore {
         after: Option<&Subscriber>,
         limit: u32,
     ) -> StoreResult<Vec<Subscriber>> {
-        let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM newsletter_subscribers s"));
-        push_filter(&mut qb, filter);
-        if let Some(after) = after {
-            let value = match ordering.field {
-                SortField::CreatedAt => SortValue::Time(after.created_at),
-                SortField::UpdatedAt => SortValue::Time(after.updated_at),
-                SortField::FullName => SortValue::Text(after.full_name.clone()),
-                SortField::Status => SortValue::Text(Some(after.status.as_str().to_owned())),
-            };
-            push_after(&mut qb, "s", ordering, value, after.id.get());
+        let read = |mut qb: QueryBuilder<'static, Postgres>| async move {
+            let rows: Vec<SubscriberRow> = qb
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(from_sqlx)?;
+            rows.into_iter()
+                .map(Subscriber::try_from)
+                .collect::<StoreResult<Vec<_>>>()
+        };
+        let mut got = read(after_query(filter, ordering, after, false, limit)).await?;
+        // Ascending by name, after a name: the nameless come last, read when the names
+        // run out.
+        let after_a_name = after.is_some_and(|a| a.full_name.is_some());
+        if ordering.field == SortField::FullName
+            && !ordering.descending
+            && after_a_name
+            && got.len() < limit as usize
+        {
+            let rest = limit - got.len() as u32;
+            got.extend(read(after_query(filter, ordering, after, true, rest)).await?);
         }
-        push_order(&mut qb, "s", ordering);
-        qb.push(" LIMIT ").push_bind(i64::from(limit));
-        let rows: Vec<SubscriberRow> = qb
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(from_sqlx)?;
-        rows.into_iter().map(Subscriber::try_from).collect()
+        Ok(got)
     }
 }
