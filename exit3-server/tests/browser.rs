@@ -383,6 +383,21 @@ async fn a_person_works_a_lead_in_the_browser(backend: Backend) {
             .starts_with("A ping is on its way")
     );
     photograph(&c, &format!("webhook-1280-{store}.png"), 1280).await;
+
+    // One person's data (superusers): the erasure's confirmation says what goes.
+    c.goto(&format!("{site}privacy/"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    accessible(&c, "the privacy page").await;
+    fill(&c, "#id_email", "p1@example.com").await;
+    click(&c, "button[value=erase]").await;
+    assert!(
+        text_of(&c, "#confirm-heading")
+            .await
+            .contains("Erase everything about p1@example.com?")
+    );
+    accessible(&c, "the erasure's confirmation").await;
+    photograph(&c, &format!("privacy-1280-{store}.png"), 1280).await;
     c.goto(lead_url.as_str())
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -1,7 +1,9 @@
 //! One person's export and erasure over HTTP (privacy.md §1), on every store: a person
-//! is seeded everywhere the API can put them — leads by both keys (one quarantined, one
-//! with an `Idempotency-Key`), a pending subscription with its confirmation mail, staff
-//! notifications and webhook calls queued — then exported, erased, and searched for in
+//! is seeded everywhere the API and the staff site can put them — leads by both keys
+//! (one quarantined, one with an `Idempotency-Key`), a pending subscription with its
+//! confirmation mail, staff notifications and webhook calls queued, history values (a
+//! change by the admin key, a note on the staff site, a lead moved off their address) —
+//! then exported, erased, and searched for in
 //! every table of the database (or the memory store's every collection, through its
 //! `Debug`): nothing of them is left, while another person's data all is.
 
@@ -109,11 +111,101 @@ async fn seed(app: &TestApp, email: &str, key: &str) {
     assert_eq!(s.status, 201, "{}", s.text);
 }
 
+/// A browser's cookies, kept by hand (the test client keeps none).
+#[derive(Default)]
+struct Jar(Vec<(String, String)>);
+
+impl Jar {
+    fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, answer: &reqwest::header::HeaderMap) {
+        for c in answer.get_all("set-cookie") {
+            let pair = c.to_str().unwrap().split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                self.0.retain(|(name, _)| name != k);
+                self.0.push((k.to_owned(), v.to_owned()));
+            }
+        }
+    }
+}
+
+/// The first CSRF token of a page.
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrfmiddlewaretoken\" value=\"").unwrap() + 34;
+    page[at..at + page[at..].find('"').unwrap()].to_owned()
+}
+
+/// Signs in to the staff site as a browser would, and writes `notes` on lead `id` there.
+async fn note_on_the_site(app: &TestApp, store: &DynStore, id: &Value, notes: &str) {
+    let exit3 = exit3_core::Exit3::builder(store.clone()).build();
+    let password = "a long enough password";
+    exit3
+        .add_staff(exit3_core::StaffInput {
+            username: "eve",
+            email: "eve@exit3.agency",
+            role: exit3_core::StaffRole::Staff,
+            password,
+        })
+        .await
+        .unwrap();
+    let mut jar = Jar::default();
+    let login = app
+        .http
+        .get(app.url("/backend/admin/login/"))
+        .send()
+        .await
+        .unwrap();
+    jar.keep(login.headers());
+    let csrf = csrf_of(&login.text().await.unwrap());
+    let signed_in = app
+        .http
+        .post(app.url("/backend/admin/login/"))
+        .header("cookie", jar.header())
+        .form(&[
+            ("csrfmiddlewaretoken", csrf.as_str()),
+            ("username", "eve"),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    jar.keep(signed_in.headers());
+    let page = app
+        .http
+        .get(app.url(&format!("/backend/admin/leads/{id}/")))
+        .header("cookie", jar.header())
+        .send()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let saved = app
+        .http
+        .post(app.url(&format!("/backend/admin/leads/{id}/notes/")))
+        .header("cookie", jar.header())
+        .form(&[("csrfmiddlewaretoken", csrf.as_str()), ("notes", notes)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        saved.status(),
+        303,
+        "{}",
+        saved.text().await.unwrap_or_default()
+    );
+}
+
 async fn a_person_is_exported_then_erased_without_a_trace(postgres: bool) {
     let Some((kept, store)) = kept(postgres).await else {
         return;
     };
-    let app = app_on(store).await;
+    let app = app_on(store.clone()).await;
     let hook = app
         .post(
             "/backend/api/v1/webhooks/",
@@ -141,6 +233,14 @@ async fn a_person_is_exported_then_erased_without_a_trace(postgres: bool) {
         )
         .await;
     assert_eq!(phoned.status, 200, "{}", phoned.text);
+    // Staff's note on the staff site, quoting her address: a history value.
+    note_on_the_site(
+        &app,
+        &store,
+        &ada_lead,
+        "She wrote back from ada@example.com.",
+    )
+    .await;
     let moved = app
         .post(
             LEADS,
@@ -197,16 +297,22 @@ async fn a_person_is_exported_then_erased_without_a_trace(postgres: bool) {
             )
         })
         .collect();
-    assert_eq!(summary.len(), 6, "{summary:?}");
+    assert_eq!(summary.len(), 7, "{summary:?}");
     assert_eq!(summary[0], format!("changed lead:{moved}"));
     assert_eq!(history[0]["changes"][0]["old"], "ada@example.com");
     assert_eq!(summary[1], format!("changed lead:{ada_lead}"));
+    assert_eq!(history[1]["actor"], "staff:eve");
     assert_eq!(
-        history[1]["changes"],
+        history[1]["changes"][0]["new"],
+        "She wrote back from ada@example.com."
+    );
+    assert_eq!(summary[2], format!("changed lead:{ada_lead}"));
+    assert_eq!(
+        history[2]["changes"],
         json!([{"field": "phone", "old": null, "new": "+44 20 7946 0001"}])
     );
     assert!(
-        summary[2..].iter().all(|s| s.starts_with("created ")),
+        summary[3..].iter().all(|s| s.starts_with("created ")),
         "{summary:?}"
     );
     let nobody = app
@@ -251,10 +357,11 @@ async fn a_person_is_exported_then_erased_without_a_trace(postgres: bool) {
     assert_eq!(erased.status, 200, "{}", erased.text);
     // Deliveries: the confirmation mail; for each of the two accepted leads and Carol's
     // (created with Ada's address) its staff notification and its `lead.created` call;
-    // the `lead.updated` call of the phone change (Carol's shows only her new address).
+    // the `lead.updated` calls of the phone change and of the staff site's note
+    // (Carol's shows only her new address).
     assert_eq!(
         erased.json(),
-        json!({"erased": {"leads": 3, "subscribers": 1, "deliveries": 8}})
+        json!({"erased": {"leads": 3, "subscribers": 1, "deliveries": 9}})
     );
     assert_eq!(
         kept.places_holding("ada@example.com").await,
