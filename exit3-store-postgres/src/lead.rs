@@ -6,18 +6,19 @@ use exit3_core::{
     LeadStatus, NewLead, Ordering, Page, PageRequest, Timestamp,
     domain::NewHistoryEntry,
     events::{Event, EventType, LeadCreated, LeadEffects},
-    outbox::LEAD_NOTIFICATION_TOPIC,
-    store::{LeadStore, StoreResult},
+    store::{LeadStore, StoreError, StoreResult},
 };
 use sqlx::FromRow;
 
 use crate::{
     PostgresStore,
+    batch::Lost,
     error::{corrupt, from_sqlx},
     history,
+    lead_insert::{self, NewLeadJob},
     lead_list::{after_query, count_query, page_query},
     outbox::enqueue,
-    quarantine::{quarantine_of, reasons_column},
+    quarantine::quarantine_of,
     query::fetch_page,
     webhook::{self, announce},
 };
@@ -105,100 +106,27 @@ impl LeadStore for PostgresStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Lead> {
-        let info = lead.client_info();
-        // Nobody to tell (silent, no staff address, no endpoint listening as far as this
-        // store knows): the lead and its client info alone.
-        let created = effects
-            .heard(!self.checks.recorded.no_lead_listeners())
-            .then(|| LeadCreated::new(lead, now, effects));
-        // One statement: the lead, its client info, its history entry (`created`, no
-        // field changes: NewHistoryEntry::new), and — when heard — `lead.created` to
-        // every listening endpoint (with its delivery row) and one notification per staff
-        // address, each body the event's with the new id filled in. Endpoints are not
-        // locked: a delivery to an endpoint deleted or disabled meanwhile is skipped by
-        // the worker.
-        let events = if created.is_some() {
-            format!(
-                ", w AS (
-                    SELECT w.id AS endpoint_id, l.id AS lead_id FROM webhook_endpoints w, l
-                    WHERE w.enabled
-                      AND (w.events @> ARRAY['*'] OR w.events @> ARRAY['{created}'])
-                ), o AS (
-                    INSERT INTO outbox (kind, topic, payload, next_attempt_at, created_at,
-                                        updated_at)
-                    SELECT 'webhook', 'webhook',
-                           json_build_object('endpoint', endpoint_id, 'message_id', $21::text,
-                                             'type', '{created}',
-                                             'body', $22::text || lead_id || $23::text)::text,
-                           $10, $10, $10
-                    FROM w
-                    RETURNING id, payload
-                ), d AS (
-                    INSERT INTO webhook_deliveries (outbox_id, endpoint_id)
-                    SELECT id, (payload::json ->> 'endpoint')::int8 FROM o
-                ), n AS (
-                    INSERT INTO outbox (kind, topic, payload, next_attempt_at, created_at,
-                                        updated_at)
-                    SELECT 'mail', '{notification}',
-                           json_build_object('to', t.address,
-                                             'body', $22::text || l.id || $23::text)::text,
-                           $10, $10, $10
-                    FROM l, unnest($24::text[]) AS t(address)
-                )",
-                created = EventType::LeadCreated.as_str(),
-                notification = LEAD_NOTIFICATION_TOPIC,
-            )
-        } else {
-            String::new()
+        // With the creates arriving at the same moment, in one statement and one commit
+        // (`lead_insert.rs`); answered after that commit.
+        let job = NewLeadJob {
+            lead: lead.clone(),
+            effects: effects.clone(),
+            actor: actor.clone(),
+            now,
         };
-        let sql = format!(
-            "WITH l AS (
-                INSERT INTO leads (full_name, position, company_name, email, phone, message,
-                                   status, source, category, created_at, updated_at,
-                                   quarantine_reasons, quarantined_at, notes)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $17, $18, $19)
-                RETURNING *
-            ), c AS (
-                INSERT INTO client_info (lead_id, ip_address, user_agent, referrer,
-                                         utm_source, utm_medium, utm_campaign)
-                SELECT id, $11::inet, $12, $13, $14, $15, $16 FROM l
-                RETURNING *
-            ), h AS (
-                INSERT INTO history (at, actor, action, object_kind, object_id)
-                SELECT $10, $20, 'created', 'lead', id FROM l
-            ){events}
-            SELECT {LEAD_COLUMNS} FROM l JOIN c ON c.lead_id = l.id"
-        );
-        let mut query = sqlx::query_as::<_, LeadRow>(&sql)
-            .bind(lead.full_name())
-            .bind(lead.position())
-            .bind(lead.company_name())
-            .bind(lead.email())
-            .bind(lead.phone())
-            .bind(lead.message())
-            .bind(lead.status().as_str())
-            .bind(lead.source())
-            .bind(lead.category())
-            .bind(now)
-            .bind(info.ip_address.map(|ip| ip.to_string()))
-            .bind(info.user_agent.as_deref())
-            .bind(info.referrer.as_deref())
-            .bind(info.utm_source.as_deref())
-            .bind(info.utm_medium.as_deref())
-            .bind(info.utm_campaign.as_deref())
-            .bind(reasons_column(lead.quarantine()))
-            .bind(lead.quarantine().map(|q| q.at))
-            .bind(lead.notes())
-            .bind(actor.to_string());
-        if let Some(created) = &created {
-            query = query
-                .bind(created.message_id())
-                .bind(created.prefix())
-                .bind(created.suffix())
-                .bind(created.notify());
+        match self.leads.submit(job).await {
+            Ok(answer) => answer,
+            Err(Lost::NotQueued(job)) => {
+                let listeners = !self.checks.recorded.no_lead_listeners();
+                lead_insert::write(&self.pool, vec![job], listeners)
+                    .await
+                    .pop()
+                    .unwrap_or_else(|| Err(StoreError::other("a stored lead was not read back")))
+            }
+            Err(Lost::NoAnswer) => Err(StoreError::other(
+                "the batch writing the lead ended without an answer",
+            )),
         }
-        let row = query.fetch_one(&self.pool).await.map_err(from_sqlx)?;
-        row.try_into()
     }
 
     async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {

@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+mod batch;
 mod checked;
 mod error;
 mod history;
 mod idempotency;
 mod lead;
 mod lead_counts;
+mod lead_insert;
 mod lead_list;
 mod options;
 mod outbox;
@@ -18,6 +20,7 @@ mod subscriber;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod throttle;
+mod throttle_batch;
 mod webhook;
 
 use async_trait::async_trait;
@@ -47,6 +50,12 @@ pub struct PostgresStore {
     pool: PgPool,
     /// What is known of recorded check-only throttle keys (see `checked.rs`).
     checks: checked::Checks,
+    /// Throttle decisions, a batch at a time (group commit, `batch.rs`).
+    hits: std::sync::Arc<
+        batch::Batcher<throttle_batch::HitJob, StoreResult<exit3_core::ThrottleDecision>>,
+    >,
+    /// New leads, written a batch at a time (group commit, `batch.rs`).
+    leads: std::sync::Arc<batch::Batcher<lead_insert::NewLeadJob, StoreResult<exit3_core::Lead>>>,
 }
 
 impl PostgresStore {
@@ -59,10 +68,34 @@ impl PostgresStore {
         options::connect(&options).await.map(Self::from_pool)
     }
 
-    /// A store on an existing pool (whose settings are then the caller's).
+    /// A store on an existing pool (whose settings are then the caller's). Starts the
+    /// store's background tasks on the current tokio runtime.
     pub fn from_pool(pool: PgPool) -> Self {
         let checks = checked::Checks::start(&pool);
-        Self { pool, checks }
+        let leads = {
+            let (pool, checks) = (pool.clone(), checks.clone());
+            batch::Batcher::start(lead_insert::MAX_BATCH, lead_insert::WRITERS, move |jobs| {
+                let (pool, listeners) = (pool.clone(), !checks.recorded.no_lead_listeners());
+                async move { lead_insert::write(&pool, jobs, listeners).await }
+            })
+        };
+        let hits = {
+            let (pool, checks) = (pool.clone(), checks.clone());
+            batch::Batcher::start(
+                throttle_batch::MAX_BATCH,
+                throttle_batch::WRITERS,
+                move |jobs| {
+                    let (pool, checks) = (pool.clone(), checks.clone());
+                    async move { throttle_batch::write(&pool, &checks, jobs).await }
+                },
+            )
+        };
+        Self {
+            pool,
+            checks,
+            hits: std::sync::Arc::new(hits),
+            leads: std::sync::Arc::new(leads),
+        }
     }
 
     /// The pool, for embedders that need their own queries.

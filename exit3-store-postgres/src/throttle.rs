@@ -25,68 +25,74 @@ use exit3_core::{
 
 use sqlx::Row as _;
 
+use sqlx::PgPool;
+
 use crate::{
     PostgresStore,
-    checked::CHANNEL,
-    error::{from_sqlx, is_retryable},
+    batch::Lost,
+    checked::{CHANNEL, Checks},
+    error::from_sqlx,
+    throttle_batch::{self, HitJob},
 };
 
 /// The most expired keys one statement of [`PostgresStore::purge_expired_throttle_state`]
 /// removes.
 const PURGE_BATCH: u32 = 1000;
 /// How often a call that met a deadlock or a concurrently purged key is tried again.
-const ATTEMPTS: usize = 5;
+pub(crate) const ATTEMPTS: usize = 5;
 
-fn limit_of(rate: Rate) -> i32 {
+pub(crate) fn limit_of(rate: Rate) -> i32 {
     i32::try_from(rate.limit()).unwrap_or(i32::MAX)
 }
 
-impl PostgresStore {
-    /// One attempt at a decision: one statement.
-    async fn try_hit(
-        &self,
-        hits: &[ThrottleHit],
-        now: i64,
-    ) -> Result<ThrottleDecision, sqlx::Error> {
-        let keys: Vec<&str> = hits.iter().map(|h| h.key.as_str()).collect();
-        let limits: Vec<i32> = hits.iter().map(|h| limit_of(h.rate)).collect();
-        let periods: Vec<i64> = hits.iter().map(|h| h.rate.period_micros()).collect();
-        let records: Vec<bool> = hits.iter().map(ThrottleHit::records).collect();
-        // Recorded keys of checked scopes are announced in the same transaction (a
-        // `NOTIFY` is sent at its commit) to every store's check cache.
-        let notes = self.checks.recorded.announce(hits, now);
-        let sql = if notes.is_empty() {
-            "SELECT exit3_throttle_hit($1::text[], $2::int4[], $3::int8[], $4::bool[], $5)"
-        } else {
-            "SELECT exit3_throttle_hit($1::text[], $2::int4[], $3::int8[], $4::bool[], $5), \
-                    (SELECT count(*) FROM (SELECT pg_notify($6, n) \
-                                           FROM unnest($7::text[]) AS n) AS sent)"
-        };
-        let mut query = sqlx::query(sql)
-            .bind(&keys)
-            .bind(&limits)
-            .bind(&periods)
-            .bind(&records)
-            .bind(now);
-        if !notes.is_empty() {
-            query = query.bind(CHANNEL).bind(&notes);
-        }
-        let row = query.fetch_one(&self.pool).await?;
-        let refused: Option<Vec<i64>> = row.try_get(0)?;
-        Ok(match refused.as_deref() {
-            None => ThrottleDecision::Accepted,
-            Some(&[hit, wait]) => ThrottleDecision::Refused {
-                retry_after: retry_after_secs(wait),
-                hit: usize::try_from(hit).unwrap_or(0),
-            },
-            Some(other) => {
-                return Err(sqlx::Error::Protocol(format!(
-                    "exit3_throttle_hit answered {other:?}"
-                )));
-            }
-        })
+/// One attempt at one request's decision: one statement (a batch that failed is
+/// decided again this way, a request at a time).
+pub(crate) async fn try_hit(
+    pool: &PgPool,
+    checks: &Checks,
+    hits: &[ThrottleHit],
+    now: i64,
+) -> Result<ThrottleDecision, sqlx::Error> {
+    let keys: Vec<&str> = hits.iter().map(|h| h.key.as_str()).collect();
+    let limits: Vec<i32> = hits.iter().map(|h| limit_of(h.rate)).collect();
+    let periods: Vec<i64> = hits.iter().map(|h| h.rate.period_micros()).collect();
+    let records: Vec<bool> = hits.iter().map(ThrottleHit::records).collect();
+    // Recorded keys of checked scopes are announced in the same transaction (a
+    // `NOTIFY` is sent at its commit) to every store's check cache.
+    let notes = checks.recorded.announce(hits, now);
+    let sql = if notes.is_empty() {
+        "SELECT exit3_throttle_hit($1::text[], $2::int4[], $3::int8[], $4::bool[], $5)"
+    } else {
+        "SELECT exit3_throttle_hit($1::text[], $2::int4[], $3::int8[], $4::bool[], $5), \
+                (SELECT count(*) FROM (SELECT pg_notify($6, n) \
+                                       FROM unnest($7::text[]) AS n) AS sent)"
+    };
+    let mut query = sqlx::query(sql)
+        .bind(&keys)
+        .bind(&limits)
+        .bind(&periods)
+        .bind(&records)
+        .bind(now);
+    if !notes.is_empty() {
+        query = query.bind(CHANNEL).bind(&notes);
     }
+    let row = query.fetch_one(pool).await?;
+    let refused: Option<Vec<i64>> = row.try_get(0)?;
+    Ok(match refused.as_deref() {
+        None => ThrottleDecision::Accepted,
+        Some(&[hit, wait]) => ThrottleDecision::Refused {
+            retry_after: retry_after_secs(wait),
+            hit: usize::try_from(hit).unwrap_or(0),
+        },
+        Some(other) => {
+            return Err(sqlx::Error::Protocol(format!(
+                "exit3_throttle_hit answered {other:?}"
+            )));
+        }
+    })
+}
 
+impl PostgresStore {
     /// Removes up to `batch` throttle keys (with their slots) whose newest accepted time
     /// has left its window at `now`: they can no longer affect a decision. Keys that a
     /// concurrent call holds are skipped, never waited for.
@@ -206,15 +212,21 @@ impl ThrottleStore for PostgresStore {
                 return Ok(ThrottleDecision::Accepted);
             }
         }
-        let now = to_micros(now);
-        let mut attempt = 1;
-        loop {
-            match self.try_hit(hits, now).await {
-                Ok(decision) => return Ok(decision),
-                Err(e) if is_retryable(&e) && attempt < ATTEMPTS => {}
-                Err(e) => return Err(from_sqlx(e)),
-            }
-            attempt += 1;
+        // With the decisions arriving at the same moment, in one statement
+        // (`throttle_batch.rs`).
+        let job = HitJob {
+            hits: hits.to_vec(),
+            now: to_micros(now),
+        };
+        match self.hits.submit(job).await {
+            Ok(answer) => answer,
+            Err(Lost::NotQueued(job)) => throttle_batch::write(&self.pool, &self.checks, vec![job])
+                .await
+                .pop()
+                .unwrap_or_else(|| Err(StoreError::other("a throttle decision went missing"))),
+            Err(Lost::NoAnswer) => Err(StoreError::other(
+                "the batch deciding the request ended without an answer",
+            )),
         }
     }
 }

@@ -1,0 +1,327 @@
+//! Group commit (issue 16): creates that arrive together are written together — fewer
+//! transactions than creates — and yet each is answered with its own lead, with its own
+//! client info, history entry, deliveries and notifications; a row the database refuses
+//! fails alone, its neighbours are stored; and nothing is answered that is not committed.
+
+use std::{collections::HashSet, sync::Arc};
+
+use exit3_core::{
+    Actor, HistoryFilter, HistoryObject, PageRequest,
+    events::LeadEffects,
+    store::{HistoryStore, LeadStore, WebhookStore},
+    testing::{at, new_lead_from},
+    webhooks::{NewWebhook, WebhookSecret},
+};
+use exit3_store_postgres::testing;
+use proptest::{prelude::*, test_runner::TestRunner};
+use serde_json::json;
+
+const CREATES: usize = 200;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_share_commits_and_each_gets_its_own_lead() {
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let store = Arc::new(db.store().await);
+    let hook = NewWebhook::parse(
+        &exit3_core::Payload::from_json(json!({"url": "https://hooks.example.com/gc"}))
+            .expect("object"),
+        false,
+    )
+    .expect("webhook");
+    store
+        .create_webhook(&hook, &WebhookSecret::generate(), at(0))
+        .await
+        .expect("endpoint");
+    // A row the database refuses (a constraint only this test has): it must fail alone.
+    sqlx::query(
+        "ALTER TABLE leads ADD CONSTRAINT test_refuses_mallory CHECK (full_name <> 'Mallory')",
+    )
+    .execute(store.pool())
+    .await
+    .expect("constraint");
+    let commits = || async {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .fetch_one(store.pool())
+        .await
+        .expect("stats");
+        n
+    };
+    let before = commits().await;
+
+    let effects = LeadEffects {
+        notify: vec!["sales@exit3.agency".into()],
+        announce: true,
+    };
+    let calls: Vec<_> = (0..CREATES)
+        .map(|i| {
+            let store = store.clone();
+            let effects = effects.clone();
+            tokio::spawn(async move {
+                let name = if i == CREATES / 2 {
+                    "Mallory".to_owned()
+                } else {
+                    format!("Person {i}")
+                };
+                let origin = exit3_core::Origin {
+                    ip: format!("10.0.{}.{}", i / 250, i % 250 + 1).parse().ok(),
+                    ..Default::default()
+                };
+                let lead = new_lead_from(json!({"full_name": name, "position": "X"}), &origin);
+                let stored = store
+                    .insert_lead(&lead, &effects, &Actor::Public, at(1))
+                    .await;
+                (name, origin.ip, stored)
+            })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    for call in calls {
+        let (name, ip, stored) = call.await.expect("joined");
+        if name == "Mallory" {
+            assert!(stored.is_err(), "the refused row fails: {stored:?}");
+            continue;
+        }
+        let lead = stored.unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(
+            lead.full_name, name,
+            "each create is answered with its own lead"
+        );
+        assert_eq!(lead.client_info.and_then(|c| c.ip_address), ip);
+        assert!(ids.insert(lead.id), "ids are unique");
+        let history = store
+            .list_history(
+                &HistoryFilter::of(HistoryObject::Lead(lead.id)),
+                PageRequest::default(),
+            )
+            .await
+            .expect("history");
+        assert_eq!(history.count, 1, "its own `created` entry");
+    }
+    assert_eq!(ids.len(), CREATES - 1);
+    let transactions = commits().await - before;
+    assert!(
+        transactions < (CREATES as i64) * 3 / 4,
+        "{transactions} transactions for {CREATES} creates: not batched"
+    );
+
+    // Every stored lead has its delivery and its notification; the refused one none.
+    let (leads, webhooks, mails): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM leads), \
+                (SELECT count(*) FROM outbox WHERE kind = 'webhook'), \
+                (SELECT count(*) FROM outbox WHERE kind = 'mail')",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("counts");
+    assert_eq!((leads, webhooks, mails), (199, 199, 199));
+    // Each body names its own lead: the id filled in is the lead's with that name.
+    let (bodies_right,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM outbox o \
+         JOIN webhook_deliveries d ON d.outbox_id = o.id \
+         CROSS JOIN LATERAL (SELECT (o.payload::json ->> 'body')::json -> 'data' AS data) b \
+         JOIN leads l ON l.id = (b.data ->> 'id')::int8 AND l.full_name = b.data ->> 'full_name'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("bodies");
+    assert_eq!(bodies_right, 199, "each call's body carries its lead's id");
+    store.close().await;
+    if let Ok(store) = Arc::try_unwrap(store) {
+        drop(store);
+    }
+    db.drop_database().await;
+}
+
+/// A batch of throttle decisions decides its requests one after the other, exactly as
+/// calls of their own would: a key's limit holds inside the batch, and a refused request
+/// is recorded in none of its keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_throttle_decisions_is_the_calls_one_after_the_other() {
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let store = db.store().await;
+    const HOUR: i64 = 3_600_000_000;
+    // Requests (as runs of hits): r0 [k], r1 [k], r2 [other, k], r3 [k], r4 [other].
+    // With k limited to 2 an hour and `other` to 1: r0, r1 accepted; r2 refused by k (its
+    // hit 1) and not recorded in `other`; r3 refused; r4 accepted (other still empty).
+    let answers: Vec<i64> = sqlx::query_scalar(
+        "SELECT exit3_throttle_hits($1::int4[], $2::text[], $3::int4[], $4::int8[], $5::bool[], $6::int8[])",
+    )
+    .bind(vec![1_i32, 1, 2, 1, 1])
+    .bind(vec!["t:k", "t:k", "t:other", "t:k", "t:k", "t:other"])
+    .bind(vec![2_i32, 2, 1, 2, 2, 1])
+    .bind(vec![HOUR; 6])
+    .bind(vec![true; 6])
+    .bind(vec![10_i64, 20, 30, 30, 40, 50])
+    .fetch_one(store.pool())
+    .await
+    .expect("decided");
+    assert_eq!(
+        answers,
+        [-1, 0, -1, 0, 1, HOUR + 10 - 30, 0, HOUR + 10 - 40, -1, 0],
+        "accepted, accepted, refused by k (wait until 10 leaves), refused, accepted"
+    );
+    let (k, other): (i32, i32) = sqlx::query_as(
+        "SELECT (SELECT filled FROM throttle_keys WHERE key = 't:k'), \
+                (SELECT filled FROM throttle_keys WHERE key = 't:other')",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("state");
+    assert_eq!((k, other), (2, 1), "refusals were recorded nowhere");
+    store.close().await;
+    db.drop_database().await;
+}
+
+/// One request of a generated batch: its hits as (key, whether it records).
+type Request = Vec<(usize, bool)>;
+
+/// A generated round: maybe new limits for the three keys, then a batch of requests,
+/// each some microseconds after the one before.
+#[derive(Debug, Clone)]
+struct Round {
+    limits: [Option<i32>; 3],
+    requests: Vec<(Request, i64)>,
+}
+
+fn rounds() -> impl Strategy<Value = Vec<Round>> {
+    let limit = prop_oneof![5 => Just(None), 1 => (1..=3_i32).prop_map(Some)];
+    let request = (
+        proptest::collection::btree_map(0..3_usize, prop::bool::weighted(0.8), 1..=3)
+            .prop_map(|hits| hits.into_iter().collect::<Request>()),
+        0..40_i64,
+    );
+    let round = (
+        [limit.clone(), limit.clone(), limit],
+        proptest::collection::vec(request, 1..12),
+    )
+        .prop_map(|(limits, requests)| Round { limits, requests });
+    proptest::collection::vec(round, 1..6)
+}
+
+/// Everything the throttle tables hold of the keys starting with `prefix`, with the
+/// prefix taken off.
+async fn throttle_state(pool: &sqlx::PgPool, prefix: &str) -> (Vec<String>, Vec<String>) {
+    let keys = sqlx::query_scalar(
+        "SELECT concat_ws(' ', substr(key, 3), cap, head, filled, newest, expires_at) \
+           FROM throttle_keys WHERE key LIKE $1 || '%' ORDER BY key",
+    )
+    .bind(prefix)
+    .fetch_all(pool)
+    .await
+    .expect("keys");
+    let slots = sqlx::query_scalar(
+        "SELECT concat_ws(' ', substr(key, 3), slot, at) \
+           FROM throttle_slots WHERE key LIKE $1 || '%' ORDER BY key, slot",
+    )
+    .bind(prefix)
+    .fetch_all(pool)
+    .await
+    .expect("slots");
+    (keys, slots)
+}
+
+/// Whatever the batches — keys shared between requests, checked-only hits of keys that
+/// others record, full rings, limits that change between batches (a ring to rebuild) —
+/// `exit3_throttle_hits` answers each request and leaves the tables exactly as calls of
+/// `exit3_throttle_hit` one request at a time, each its own transaction, do.
+#[test]
+fn batched_decisions_equal_one_call_per_request() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let Some(db) = runtime.block_on(testing::test_db()) else {
+        return;
+    };
+    let store = runtime.block_on(db.store());
+    let pool = store.pool().clone();
+    const PERIOD: i64 = 100;
+    let config = ProptestConfig {
+        cases: 150,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let refusals = std::cell::Cell::new(0_usize);
+    let result = TestRunner::new(config).run(&rounds(), |rounds| {
+        runtime.block_on(async {
+            sqlx::query("TRUNCATE throttle_keys, throttle_slots")
+                .execute(&pool)
+                .await
+                .expect("truncated");
+            let mut limits = [2_i32, 1, 3];
+            let mut now = 1_000_i64;
+            for round in &rounds {
+                for (limit, new) in limits.iter_mut().zip(round.limits) {
+                    *limit = new.unwrap_or(*limit);
+                }
+                let (mut sizes, mut keys, mut lims, mut records, mut nows) =
+                    (vec![], vec![], vec![], vec![], vec![]);
+                let mut expected = Vec::new();
+                for (request, step) in &round.requests {
+                    now += step;
+                    let size = i32::try_from(request.len()).expect("small");
+                    sizes.push(size);
+                    let one_keys: Vec<String> =
+                        request.iter().map(|(k, _)| format!("b:{k}")).collect();
+                    let one_limits: Vec<i32> = request.iter().map(|(k, _)| limits[*k]).collect();
+                    let one_records: Vec<bool> = request.iter().map(|(_, r)| *r).collect();
+                    let answer: Option<Vec<i64>> = sqlx::query_scalar(
+                        "SELECT exit3_throttle_hit($1::text[], $2::int4[], $3::int8[], \
+                                                   $4::bool[], $5::int8)",
+                    )
+                    .bind(&one_keys)
+                    .bind(&one_limits)
+                    .bind(vec![PERIOD; request.len()])
+                    .bind(&one_records)
+                    .bind(now)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("one call");
+                    expected.extend(answer.unwrap_or_else(|| vec![-1, 0]));
+                    keys.extend(request.iter().map(|(k, _)| format!("a:{k}")));
+                    lims.extend(one_limits);
+                    records.extend(one_records);
+                    nows.extend(std::iter::repeat_n(now, request.len()));
+                }
+                let answers: Vec<i64> = sqlx::query_scalar(
+                    "SELECT exit3_throttle_hits($1::int4[], $2::text[], $3::int4[], \
+                                                $4::int8[], $5::bool[], $6::int8[])",
+                )
+                .bind(&sizes)
+                .bind(&keys)
+                .bind(&lims)
+                .bind(vec![PERIOD; keys.len()])
+                .bind(&records)
+                .bind(&nows)
+                .fetch_one(&pool)
+                .await
+                .expect("batch");
+                prop_assert_eq!(&answers, &expected, "answers of {:?}", round);
+                refusals.set(refusals.get() + expected.chunks(2).filter(|a| a[0] >= 0).count());
+                let batched = throttle_state(&pool, "a:").await;
+                let one_by_one = throttle_state(&pool, "b:").await;
+                prop_assert_eq!(batched, one_by_one, "state after {:?}", round);
+            }
+            Ok(())
+        })
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(
+        refusals.get() > 100,
+        "the batches met full rings: {}",
+        refusals.get()
+    );
+    runtime.block_on(async {
+        store.close().await;
+        db.drop_database().await;
+    });
+}
