@@ -44,6 +44,10 @@ fn push_where(
         qb.push(" AND l.created_at < ").push_bind(before);
     }
     if let Some(search) = &filter.search {
+        // The joined fields find the candidates through `leads_search_trgm`; each
+        // field is then checked on its own.
+        qb.push(" AND ");
+        push_search(qb, &[SEARCH_TEXT], search);
         qb.push(" AND ");
         push_search(
             qb,
@@ -52,6 +56,12 @@ fn push_where(
         );
     }
 }
+
+/// The searchable fields joined by U+001F: the expression of the trigram index
+/// `leads_search_trgm` (migration 20261207000500), which the search must repeat exactly
+/// for the index to serve it.
+const SEARCH_TEXT: &str = "(l.full_name || chr(31) || l.position || chr(31) || \
+                           coalesce(l.company_name, '') || chr(31) || coalesce(l.email, ''))";
 
 /// The page query of a lead list, after `prefix` (`EXPLAIN …` or nothing), each row
 /// with the count of all matches in [`TOTAL`].

@@ -1,0 +1,3 @@
+-- no-transaction
+-- Replaced by leads_search_trgm (one index over the searchable fields).
+DROP INDEX CONCURRENTLY IF EXISTS leads_company_name_trgm;
