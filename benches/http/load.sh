@@ -17,7 +17,8 @@
 #           10.0.0.0/8, TRUSTED_PROXIES=127.0.0.1, default rates (throttling fully on);
 #           also on PostgreSQL with a webhook endpoint and LEAD_NOTIFY_EMAILS configured
 #           (exit3-postgres+events: each create writes its event rows; WORKER=off)
-# plus pgbench running the SQL of one create (create.pgbench) at the same client count,
+# plus pgbench running the creates' SQL (create.pgbench) one per transaction at the same
+# client count and in batches of 16 on 3 clients,
 # and the bare poem handler (examples/bare_poem.rs) answering the create's JSON.
 # Prints requests/s, p50/p99 latency and each server's peak RSS (the most resident
 # memory sampled during the scenario, summed over gunicorn's process tree for Django;
@@ -296,12 +297,19 @@ done
 echo "== median of $ROUNDS rounds (req/s, p50 ms, p99 ms)"
 summarize "$RESULTS"
 
-echo "== pgbench: the SQL of one create, $CONNECTIONS clients"
+echo "== pgbench: the SQL of the creates (create.pgbench, on $EVENTS_DB: events on)"
+# batch=1, CONNECTIONS clients: one create per transaction, the ceiling without group
+# commit; batch=16, 3 clients (the server's three writers): creates/s = tps x 16.
 wait_quiet
 psql "$PG/postgres" -XqAc CHECKPOINT
-pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$WARMUP" -f "$HERE/create.pgbench" "$PG/$DB" >/dev/null
-pgbench -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" -f "$HERE/create.pgbench" "$PG/$DB" \
-  | tee "$WORK/pgbench.txt" | grep -E '^(tps|latency)'
+for shape in "1 $CONNECTIONS" "16 3"; do
+  set -- $shape
+  pgbench -n -M prepared -c "$2" -j 2 -T "$WARMUP" -D batch="$1" -f "$HERE/create.pgbench" \
+    "$PG/$EVENTS_DB" >/dev/null
+  echo "batch=$1, $2 clients:"
+  pgbench -n -M prepared -c "$2" -j 2 -T "$DURATION" -D batch="$1" -f "$HERE/create.pgbench" \
+    "$PG/$EVENTS_DB" | tee "$WORK/pgbench-$1.txt" | grep -E '^(tps|latency)'
+done
 
 echo "== peak RSS over the whole run (VmHWM)"
 for pair in "exit3-postgres:$PG_PID" "exit3-postgres+events:$EVENTS_PID" "exit3-memory:$MEM_PID" "exit3-memory-list:$MEM_LIST_PID" \
