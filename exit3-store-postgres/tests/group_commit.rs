@@ -8,8 +8,10 @@ use std::{collections::HashSet, sync::Arc};
 use exit3_core::{
     Actor, HistoryFilter, HistoryObject, PageRequest,
     events::LeadEffects,
-    store::{HistoryStore, LeadStore, WebhookStore},
+    ThrottleDecision, ThrottleHit,
+    store::{HistoryStore, LeadStore, ThrottleStore, WebhookStore},
     testing::{at, new_lead_from},
+    throttle::Rate,
     webhooks::{NewWebhook, WebhookSecret},
 };
 use exit3_store_postgres::testing;
@@ -174,6 +176,71 @@ async fn a_batch_of_throttle_decisions_is_the_calls_one_after_the_other() {
     .await
     .expect("state");
     assert_eq!((k, other), (2, 1), "refusals were recorded nowhere");
+    store.close().await;
+    db.drop_database().await;
+}
+
+/// A batch that finds a key missing inserts it at the end, with its final state; when
+/// another transaction inserted that key meanwhile, the batch decided on a state that
+/// was not the latest: it must be decided again, against the other's records, not
+/// counted twice. Here the other transaction fills the key's ring (limit 1) while the
+/// batch waits for it, so the batch's request must be refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_created_meanwhile_by_another_transaction_is_decided_again() {
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let store = Arc::new(db.store().await);
+    let rate = Rate::new(1, std::time::Duration::from_secs(3600)).expect("rate");
+    let key = "general:ip:198.51.100.7";
+    let now = at(100);
+    let micros = exit3_core::clock::to_micros(now);
+    // The other instance's decision, not committed yet: the key with one accepted
+    // request a second ago.
+    let mut other = store.pool().begin().await.expect("begin");
+    sqlx::query(
+        "INSERT INTO throttle_keys (key, cap, head, filled, newest, expires_at) \
+         VALUES ($1, 1, 0, 1, $2, $2 + 3600000000)",
+    )
+    .bind(key)
+    .bind(micros - 1_000_000)
+    .execute(&mut *other)
+    .await
+    .expect("key");
+    sqlx::query("INSERT INTO throttle_slots (key, slot, at) VALUES ($1, 0, $2)")
+        .bind(key)
+        .bind(micros - 1_000_000)
+        .execute(&mut *other)
+        .await
+        .expect("slot");
+    let hits = vec![ThrottleHit::new(
+        exit3_core::ThrottleKey::custom(exit3_core::ThrottleScope::General, key),
+        rate,
+    )];
+    let decision = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.hit(&hits, now).await })
+    };
+    // The batch does not see the uncommitted key, decides on an empty ring and waits
+    // to insert the key until the other transaction ends.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!decision.is_finished(), "the batch waits for the other insert");
+    other.commit().await.expect("commit");
+    match decision.await.expect("task").expect("decided") {
+        ThrottleDecision::Refused { retry_after, .. } => {
+            assert_eq!(retry_after, std::time::Duration::from_secs(3599));
+        }
+        ThrottleDecision::Accepted => panic!("accepted on a ring another instance filled"),
+    }
+    let (filled, slots): (i32, i64) = sqlx::query_as(
+        "SELECT (SELECT filled FROM throttle_keys WHERE key = $1), \
+                (SELECT count(*) FROM throttle_slots WHERE key = $1)",
+    )
+    .bind(key)
+    .fetch_one(store.pool())
+    .await
+    .expect("state");
+    assert_eq!((filled, slots), (1, 1), "the refusal was recorded nowhere");
     store.close().await;
     db.drop_database().await;
 }
