@@ -6,9 +6,8 @@
 use std::{collections::HashSet, sync::Arc};
 
 use exit3_core::{
-    Actor, HistoryFilter, HistoryObject, PageRequest,
+    Actor, HistoryFilter, HistoryObject, PageRequest, ThrottleDecision, ThrottleHit,
     events::LeadEffects,
-    ThrottleDecision, ThrottleHit,
     store::{HistoryStore, LeadStore, ThrottleStore, WebhookStore},
     testing::{at, new_lead_from},
     throttle::Rate,
@@ -224,7 +223,10 @@ async fn a_key_created_meanwhile_by_another_transaction_is_decided_again() {
     // The batch does not see the uncommitted key, decides on an empty ring and waits
     // to insert the key until the other transaction ends.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(!decision.is_finished(), "the batch waits for the other insert");
+    assert!(
+        !decision.is_finished(),
+        "the batch waits for the other insert"
+    );
     other.commit().await.expect("commit");
     match decision.await.expect("task").expect("decided") {
         ThrottleDecision::Refused { retry_after, .. } => {
