@@ -171,7 +171,10 @@ BEGIN
                 END IF;
                 IF oldest IS NOT NULL AND oldest > now_ - p_periods[h] THEN
                     wait := oldest + p_periods[h] - now_;
-                    IF longest IS NULL OR wait > longest THEN
+                    -- Ties on the wait a client is told (whole seconds, rounded
+                    -- up): the first refusing hit of the longest.
+                    IF longest IS NULL
+                       OR (wait + 999999) / 1000000 > (longest + 999999) / 1000000 THEN
                         longest := wait;
                         refused := h - first;
                     END IF;

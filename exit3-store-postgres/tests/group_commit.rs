@@ -247,6 +247,42 @@ async fn a_key_created_meanwhile_by_another_transaction_is_decided_again() {
     db.drop_database().await;
 }
 
+/// Of two hits that refuse with the same wait in whole seconds, the first is reported,
+/// as the core defines it: here 2.999 s and 3.000 s are both 3 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ties_between_refusing_hits_are_broken_on_the_seconds_a_client_is_told() {
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let store = db.store().await;
+    let hit = |key: &str, secs| {
+        ThrottleHit::new(
+            exit3_core::ThrottleKey::custom(exit3_core::ThrottleScope::General, key),
+            Rate::new(1, std::time::Duration::from_secs(secs)).expect("rate"),
+        )
+    };
+    let (a, b) = (
+        hit("general:ip:192.0.2.1", 10),
+        hit("general:ip:192.0.2.2", 5),
+    );
+    let micros = exit3_core::clock::from_micros;
+    for (hits, at) in [(vec![a.clone()], 0), (vec![b.clone()], 5_001_000)] {
+        assert_eq!(
+            store.hit(&hits, micros(at)).await.expect("hit"),
+            ThrottleDecision::Accepted
+        );
+    }
+    assert_eq!(
+        store.hit(&[a, b], micros(7_001_000)).await.expect("hit"),
+        ThrottleDecision::Refused {
+            retry_after: std::time::Duration::from_secs(3),
+            hit: 0
+        }
+    );
+    store.close().await;
+    db.drop_database().await;
+}
+
 /// One request of a generated batch: its hits as (key, whether it records).
 type Request = Vec<(usize, bool)>;
 
