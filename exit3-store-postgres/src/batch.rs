@@ -11,17 +11,27 @@
 //! size follows the load, bounded by `max`, and the number of transactions in flight is
 //! bounded by `writers`.
 
-use std::{future::Future, sync::Arc};
+use std::{fmt, future::Future, pin::Pin, sync::Arc};
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// One queued call: its job and where its answer goes.
 type Queued<J, A> = (J, oneshot::Sender<A>);
 
+/// What writes a batch: one answer per job, in order.
+type Write<J, A> =
+    Arc<dyn Fn(Vec<J>) -> Pin<Box<dyn Future<Output = Vec<A>> + Send>> + Send + Sync>;
+
 /// Writes jobs of type `J` in batches, answering each with an `A`.
-#[derive(Debug)]
 pub(crate) struct Batcher<J, A> {
     queue: mpsc::UnboundedSender<Queued<J, A>>,
+    write: Write<J, A>,
+}
+
+impl<J, A> fmt::Debug for Batcher<J, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Batcher").finish_non_exhaustive()
+    }
 }
 
 impl<J: Send + 'static, A: Send + 'static> Batcher<J, A> {
@@ -35,7 +45,8 @@ impl<J: Send + 'static, A: Send + 'static> Batcher<J, A> {
     {
         let (queue, mut jobs) = mpsc::unbounded_channel::<Queued<J, A>>();
         let free = Arc::new(Semaphore::new(writers.max(1)));
-        let write = Arc::new(write);
+        let write: Write<J, A> = Arc::new(move |jobs| Box::pin(write(jobs)));
+        let batches = write.clone();
         tokio::spawn(async move {
             while let Some(first) = jobs.recv().await {
                 // While every writer is busy, more calls queue up behind `first`.
@@ -49,7 +60,7 @@ impl<J: Send + 'static, A: Send + 'static> Batcher<J, A> {
                         Err(_) => break,
                     }
                 }
-                let write = write.clone();
+                let write = batches.clone();
                 tokio::spawn(async move {
                     let (jobs, replies): (Vec<J>, Vec<oneshot::Sender<A>>) =
                         batch.into_iter().unzip();
@@ -62,28 +73,19 @@ impl<J: Send + 'static, A: Send + 'static> Batcher<J, A> {
                 });
             }
         });
-        Self { queue }
+        Self { queue, write }
     }
 
-    /// Queues `job` and waits for its answer.
-    pub(crate) async fn submit(&self, job: J) -> Result<A, Lost<J>> {
+    /// Queues `job` and waits for its answer. When the batcher's task is gone (its
+    /// runtime ended) the job is written here, alone. `None`: the job's writer ended
+    /// without answering it (it panicked), so it may or may not be written.
+    pub(crate) async fn submit(&self, job: J) -> Option<A> {
         let (reply, answer) = oneshot::channel();
         if let Err(mpsc::error::SendError((job, _))) = self.queue.send((job, reply)) {
-            return Err(Lost::NotQueued(job));
+            return (self.write)(vec![job]).await.pop();
         }
-        answer.await.map_err(|_| Lost::NoAnswer)
+        answer.await.ok()
     }
-}
-
-/// Why a job got no answer from its batch.
-#[derive(Debug)]
-pub(crate) enum Lost<J> {
-    /// The batcher's task is gone (its runtime ended): the job was never queued, and the
-    /// caller may write it itself.
-    NotQueued(J),
-    /// The job was queued, and its writer ended without answering it (it panicked): it
-    /// may or may not be written.
-    NoAnswer,
 }
 
 #[cfg(test)]
@@ -104,7 +106,7 @@ mod tests {
             async move { jobs.iter().map(|j| j * 10).collect() }
         });
         for i in 0..3 {
-            assert_eq!(batcher.submit(i).await.ok(), Some(i * 10));
+            assert_eq!(batcher.submit(i).await, Some(i * 10));
         }
         assert_eq!(
             *batches.lock().expect("lock"),
@@ -134,7 +136,7 @@ mod tests {
         let calls: Vec<_> = (0..100)
             .map(|i| {
                 let b = batcher.clone();
-                tokio::spawn(async move { (i, b.submit(i).await.ok()) })
+                tokio::spawn(async move { (i, b.submit(i).await) })
             })
             .collect();
         for call in calls {
@@ -156,7 +158,7 @@ mod tests {
             }
             jobs
         });
-        assert!(matches!(batcher.submit(13).await, Err(Lost::NoAnswer)));
-        assert_eq!(batcher.submit(14).await.ok(), Some(14));
+        assert_eq!(batcher.submit(13).await, None);
+        assert_eq!(batcher.submit(14).await, Some(14));
     }
 }

@@ -12,10 +12,9 @@ use sqlx::FromRow;
 
 use crate::{
     PostgresStore,
-    batch::Lost,
     error::{corrupt, from_sqlx},
     history,
-    lead_insert::{self, NewLeadJob},
+    lead_insert::NewLeadJob,
     lead_list::{after_query, count_query, page_query},
     outbox::enqueue,
     quarantine::quarantine_of,
@@ -114,19 +113,11 @@ impl LeadStore for PostgresStore {
             actor: actor.clone(),
             now,
         };
-        match self.leads.submit(job).await {
-            Ok(answer) => answer,
-            Err(Lost::NotQueued(job)) => {
-                let listeners = !self.checks.recorded.no_lead_listeners();
-                lead_insert::write(&self.pool, vec![job], listeners)
-                    .await
-                    .pop()
-                    .unwrap_or_else(|| Err(StoreError::other("a stored lead was not read back")))
-            }
-            Err(Lost::NoAnswer) => Err(StoreError::other(
+        self.leads.submit(job).await.unwrap_or_else(|| {
+            Err(StoreError::other(
                 "the batch writing the lead ended without an answer",
-            )),
-        }
+            ))
+        })
     }
 
     async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>> {

@@ -29,10 +29,9 @@ use sqlx::PgPool;
 
 use crate::{
     PostgresStore,
-    batch::Lost,
     checked::{CHANNEL, Checks},
     error::from_sqlx,
-    throttle_batch::{self, HitJob},
+    throttle_batch::HitJob,
 };
 
 /// The most expired keys one statement of [`PostgresStore::purge_expired_throttle_state`]
@@ -218,15 +217,10 @@ impl ThrottleStore for PostgresStore {
             hits: hits.to_vec(),
             now: to_micros(now),
         };
-        match self.hits.submit(job).await {
-            Ok(answer) => answer,
-            Err(Lost::NotQueued(job)) => throttle_batch::write(&self.pool, &self.checks, vec![job])
-                .await
-                .pop()
-                .unwrap_or_else(|| Err(StoreError::other("a throttle decision went missing"))),
-            Err(Lost::NoAnswer) => Err(StoreError::other(
+        self.hits.submit(job).await.unwrap_or_else(|| {
+            Err(StoreError::other(
                 "the batch deciding the request ended without an answer",
-            )),
-        }
+            ))
+        })
     }
 }
