@@ -5,13 +5,13 @@
 //! [`subscription::confirm`], …) changes it, and the whole state is written back — so
 //! the rules are the core's, once, and concurrent calls for one address see each other.
 
+mod list;
 mod row;
 
 use async_trait::async_trait;
 use exit3_core::{
-    Actor, HistoryAction, Ordering, Page, PageRequest, QuarantineFilter, SortField,
-    SubscribeOutcome, Subscriber, SubscriberFilter, SubscriberId, SubscriberPatch,
-    SubscriberStatus, Timestamp,
+    Actor, HistoryAction, Ordering, Page, PageRequest, SubscribeOutcome, Subscriber,
+    SubscriberFilter, SubscriberId, SubscriberPatch, SubscriberStatus, Timestamp,
     domain::{
         ConfirmDecision, NewHistoryEntry, RequestFacts, SubscribeRequest, TokenRecord,
         UnsubscribeMethod, subscription,
@@ -23,16 +23,13 @@ use exit3_core::{
     },
     tokens::TokenHash,
 };
-use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
+use sqlx::{FromRow, PgConnection};
 
 use crate::{
     PostgresStore,
     error::{TxError, corrupt, from_sqlx, is_unique_violation, retrying},
     history,
     outbox::enqueue,
-    query::{
-        NULL_TAIL, SortValue, TOTAL, fetch_page, push_after, push_order, push_page, push_search,
-    },
     webhook::announce,
 };
 
@@ -328,51 +325,6 @@ impl PostgresStore {
     }
 }
 
-fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &SubscriberFilter) {
-    qb.push(match filter.quarantined {
-        QuarantineFilter::Exclude => " WHERE s.quarantined_at IS NULL",
-        QuarantineFilter::Only => " WHERE s.quarantined_at IS NOT NULL",
-        QuarantineFilter::All => " WHERE TRUE",
-    });
-    if let Some(status) = filter.status {
-        qb.push(" AND s.status = ").push_bind(status.as_str());
-    }
-    if let Some(source) = &filter.source {
-        qb.push(" AND s.source = ").push_bind(source.clone());
-    }
-    if let Some(search) = &filter.search {
-        qb.push(" AND ");
-        push_search(qb, &["s.email", "s.full_name"], search);
-    }
-}
-
-/// An export's batch of a subscriber list: the matches after `after` (or, with `tail`,
-/// the nameless ones that come after every name), at most `limit`.
-fn after_query(
-    filter: &SubscriberFilter,
-    ordering: Ordering,
-    after: Option<&Subscriber>,
-    tail: bool,
-    limit: u32,
-) -> QueryBuilder<'static, Postgres> {
-    let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM newsletter_subscribers s"));
-    push_filter(&mut qb, filter);
-    if tail {
-        qb.push(NULL_TAIL);
-    } else if let Some(after) = after {
-        let value = match ordering.field {
-            SortField::CreatedAt => SortValue::Time(after.created_at),
-            SortField::UpdatedAt => SortValue::Time(after.updated_at),
-            SortField::FullName => SortValue::Text(after.full_name.clone()),
-            SortField::Status => SortValue::Text(Some(after.status.as_str().to_owned())),
-        };
-        push_after(&mut qb, "s", ordering, value, after.id.get());
-    }
-    push_order(&mut qb, "s", ordering);
-    qb.push(" LIMIT ").push_bind(i64::from(limit));
-    qb
-}
-
 #[derive(Debug, FromRow)]
 struct TokenRow {
     subscriber_id: i64,
@@ -481,17 +433,7 @@ impl SubscriberStore for PostgresStore {
         ordering: Ordering,
         page: PageRequest,
     ) -> StoreResult<Page<Subscriber>> {
-        let mut page_query = QueryBuilder::new(format!(
-            "SELECT {COLUMNS}, (SELECT count(*) FROM newsletter_subscribers s"
-        ));
-        push_filter(&mut page_query, filter);
-        page_query.push(format_args!(") AS {TOTAL} FROM newsletter_subscribers s"));
-        push_filter(&mut page_query, filter);
-        push_order(&mut page_query, "s", ordering);
-        push_page(&mut page_query, page);
-        let mut count_query = QueryBuilder::new("SELECT count(*) FROM newsletter_subscribers s");
-        push_filter(&mut count_query, filter);
-        fetch_page::<SubscriberRow, Subscriber>(&self.pool, page_query, count_query, page).await
+        list::page(&self.pool, filter, ordering, page).await
     }
 
     async fn list_subscribers_after(
@@ -501,28 +443,6 @@ impl SubscriberStore for PostgresStore {
         after: Option<&Subscriber>,
         limit: u32,
     ) -> StoreResult<Vec<Subscriber>> {
-        let read = |mut qb: QueryBuilder<'static, Postgres>| async move {
-            let rows: Vec<SubscriberRow> = qb
-                .build_query_as()
-                .fetch_all(&self.pool)
-                .await
-                .map_err(from_sqlx)?;
-            rows.into_iter()
-                .map(Subscriber::try_from)
-                .collect::<StoreResult<Vec<_>>>()
-        };
-        let mut got = read(after_query(filter, ordering, after, false, limit)).await?;
-        // Ascending by name, after a name: the nameless come last, read when the names
-        // run out.
-        let after_a_name = after.is_some_and(|a| a.full_name.is_some());
-        if ordering.field == SortField::FullName
-            && !ordering.descending
-            && after_a_name
-            && got.len() < limit as usize
-        {
-            let rest = limit - got.len() as u32;
-            got.extend(read(after_query(filter, ordering, after, true, rest)).await?);
-        }
-        Ok(got)
+        list::after(&self.pool, filter, ordering, after, limit).await
     }
 }
