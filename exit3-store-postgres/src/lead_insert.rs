@@ -13,6 +13,7 @@ use exit3_core::{
 use sqlx::PgPool;
 
 use crate::{
+    batch::Limits,
     error::from_sqlx,
     lead::{LEAD_COLUMNS, LeadRow},
     quarantine::reasons_column,
@@ -27,14 +28,15 @@ pub(crate) struct NewLeadJob {
     pub(crate) now: Timestamp,
 }
 
-/// The most creates one batch takes.
-pub(crate) const MAX_BATCH: usize = 64;
-
-/// How many batches are written at once (each holds a pooled connection while it runs).
-/// Two: while one waits for its commit to reach the disk, the next is written; more
-/// would only make the batches smaller, and each batch's statement costs the database
-/// about as much as three more leads in it (`BENCHMARKS.md`, issue 16).
-pub(crate) const WRITERS: usize = 2;
+/// How creates are batched: at most 64 a batch; two batches at once, so that while one
+/// waits for its commit to reach the disk the next is written — but the second only once
+/// eight creates are queued, since each batch's statement costs the database about as
+/// much as three more leads in it (`BENCHMARKS.md`, issue 16).
+pub(crate) const LIMITS: Limits = Limits {
+    max: 64,
+    writers: 2,
+    extra_at: 8,
+};
 
 /// Writes `jobs` as one batch, answering each; a batch that fails is tried again one
 /// create at a time, so that one bad row fails alone. `listeners`: whether any webhook

@@ -74,21 +74,17 @@ impl PostgresStore {
         let checks = checked::Checks::start(&pool);
         let leads = {
             let (pool, checks) = (pool.clone(), checks.clone());
-            batch::Batcher::start(lead_insert::MAX_BATCH, lead_insert::WRITERS, move |jobs| {
+            batch::Batcher::start(lead_insert::LIMITS, move |jobs| {
                 let (pool, listeners) = (pool.clone(), !checks.recorded.no_lead_listeners());
                 async move { lead_insert::write(&pool, jobs, listeners).await }
             })
         };
         let hits = {
             let (pool, checks) = (pool.clone(), checks.clone());
-            batch::Batcher::start(
-                throttle_batch::MAX_BATCH,
-                throttle_batch::WRITERS,
-                move |jobs| {
-                    let (pool, checks) = (pool.clone(), checks.clone());
-                    async move { throttle_batch::write(&pool, &checks, jobs).await }
-                },
-            )
+            batch::Batcher::start(throttle_batch::LIMITS, move |jobs| {
+                let (pool, checks) = (pool.clone(), checks.clone());
+                async move { throttle_batch::write(&pool, &checks, jobs).await }
+            })
         };
         Self {
             pool,

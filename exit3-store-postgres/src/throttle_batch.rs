@@ -8,6 +8,7 @@ use exit3_core::{ThrottleDecision, ThrottleHit, store::StoreResult, throttle::re
 use sqlx::PgPool;
 
 use crate::{
+    batch::Limits,
     checked::{CHANNEL, Checks},
     error::{from_sqlx, is_retryable},
     throttle::{ATTEMPTS, limit_of, try_hit},
@@ -21,15 +22,18 @@ pub(crate) struct HitJob {
     pub(crate) now: i64,
 }
 
-/// The most requests one batch decides.
-pub(crate) const MAX_BATCH: usize = 64;
-
-/// How many batches are decided at once. One: a decision commits without waiting for
-/// the disk (a throttle decision lost in a crash costs nothing), so a batch is short, and
-/// the requests that arrive meanwhile make the next batch larger rather than a second
-/// batch beside it, which would cost the database a statement's fixed work again
-/// (`BENCHMARKS.md`, issue 16).
-pub(crate) const WRITERS: usize = 1;
+/// How decisions are batched: at most 64 requests a batch, one batch at a time. A
+/// decision commits without waiting for the disk (a throttle decision lost in a crash
+/// costs nothing), so a batch is short, and the requests that arrive meanwhile make the
+/// next batch larger rather than a second batch beside it, which would cost the database
+/// a statement's fixed work again: with two writers (the second from eight queued
+/// requests) the batches shrank from about 6.5 to 5.3 requests and the database's time
+/// per request grew by a fifth (`BENCHMARKS.md`, issue 16).
+pub(crate) const LIMITS: Limits = Limits {
+    max: 64,
+    writers: 1,
+    extra_at: 8,
+};
 
 /// Decides `jobs` as one batch (tried again when it met a deadlock), answering each; a
 /// batch that fails otherwise is decided again one request at a time, so that one bad
