@@ -248,58 +248,73 @@ mod tests {
         panic!("fewer than {n} batches: {:?}", seen.lock().expect("lock"));
     }
 
+    /// A batcher for the tests below: every batch is recorded in `seen`, then holds its
+    /// writer until the test adds a permit to `gate`; a batch of exactly `[13]` panics.
+    struct Gated {
+        batcher: Arc<Batcher<u32, u32>>,
+        seen: Arc<std::sync::Mutex<Vec<Vec<u32>>>>,
+        gate: Arc<Semaphore>,
+    }
+
+    impl Gated {
+        fn start(limits: Limits) -> Self {
+            let seen = Arc::new(std::sync::Mutex::new(Vec::<Vec<u32>>::new()));
+            let gate = Arc::new(Semaphore::new(0));
+            let (s, g) = (seen.clone(), gate.clone());
+            let batcher = Arc::new(Batcher::start(limits, move |jobs: Vec<u32>| {
+                s.lock().expect("lock").push(jobs.clone());
+                let g = g.clone();
+                async move {
+                    g.acquire().await.expect("open").forget();
+                    if jobs == [13] {
+                        std::panic::resume_unwind(Box::new("unlucky"));
+                    }
+                    jobs
+                }
+            }));
+            Self {
+                batcher,
+                seen,
+                gate,
+            }
+        }
+
+        fn submit(&self, i: u32) -> tokio::task::JoinHandle<Option<u32>> {
+            let b = self.batcher.clone();
+            tokio::spawn(async move { b.submit(i).await })
+        }
+
+        /// How many batches have started after the batcher had 50 ms to start more.
+        async fn settled(&self) -> usize {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            self.seen.lock().expect("lock").len()
+        }
+    }
+
     /// While a batch is written, a few calls wait for it rather than start a second writer
     /// each; `extra_at` calls queued start one beside it; fewer go when no batch is left.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_second_writer_starts_only_for_a_batch_worth_it() {
-        let seen = Arc::new(std::sync::Mutex::new(Vec::<Vec<u32>>::new()));
-        let gate = Arc::new(tokio::sync::Semaphore::new(0));
-        let (s, g) = (seen.clone(), gate.clone());
-        let batcher = Arc::new(Batcher::start(limits(64, 2, 3), move |jobs: Vec<u32>| {
-            s.lock().expect("lock").push(jobs.clone());
-            let g = g.clone();
-            async move {
-                // Every batch holds its writer until the test lets one go.
-                g.acquire().await.expect("open").forget();
-                jobs
-            }
-        }));
-        let submit = |i: u32| {
-            let b = batcher.clone();
-            tokio::spawn(async move { b.submit(i).await })
-        };
-        let first = submit(0);
+        let t = Gated::start(limits(64, 2, 3));
+        let first = t.submit(0);
+        let seen = batches_seen(&t.seen, 1).await;
+        assert_eq!(seen, [vec![0]], "a lone call goes at once");
+        let two: Vec<_> = (1..3).map(|i| t.submit(i)).collect();
+        assert_eq!(t.settled().await, 1, "two queued calls wait");
+        let third = t.submit(3);
         assert_eq!(
-            batches_seen(&seen, 1).await,
-            [vec![0]],
-            "a lone call goes at once"
-        );
-        let two: Vec<_> = (1..3).map(submit).collect();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(seen.lock().expect("lock").len(), 1, "two queued calls wait");
-        let third = submit(3);
-        assert_eq!(
-            batches_seen(&seen, 2).await[1],
+            batches_seen(&t.seen, 2).await[1],
             [1, 2, 3],
-            "three start a writer"
+            "three start one"
         );
-        let late: Vec<_> = (4..6).map(submit).collect();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(seen.lock().expect("lock").len(), 2, "both writers are busy");
-        gate.add_permits(1);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(
-            seen.lock().expect("lock").len(),
-            2,
-            "two wait while a batch runs"
-        );
-        gate.add_permits(1);
-        assert_eq!(
-            batches_seen(&seen, 3).await[2],
-            [4, 5],
-            "and go when none does"
-        );
-        gate.add_permits(1);
+        let late: Vec<_> = (4..6).map(|i| t.submit(i)).collect();
+        assert_eq!(t.settled().await, 2, "both writers are busy");
+        t.gate.add_permits(1);
+        assert_eq!(t.settled().await, 2, "two wait while a batch runs");
+        t.gate.add_permits(1);
+        let seen = batches_seen(&t.seen, 3).await;
+        assert_eq!(seen[2], [4, 5], "and go when none does");
+        t.gate.add_permits(1);
         assert_eq!(first.await.expect("joined"), Some(0));
         for (i, call) in (1..).zip(two.into_iter().chain([third]).chain(late)) {
             assert_eq!(call.await.expect("joined"), Some(i));
@@ -309,27 +324,12 @@ mod tests {
     /// The calls waiting for a writer go out when its write panics, as when it ends.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn calls_waiting_for_a_writer_that_panics_go_out() {
-        let seen = Arc::new(std::sync::Mutex::new(Vec::<Vec<u32>>::new()));
-        let gate = Arc::new(tokio::sync::Semaphore::new(0));
-        let (s, g) = (seen.clone(), gate.clone());
-        let batcher = Arc::new(Batcher::start(limits(64, 1, 1), move |jobs: Vec<u32>| {
-            s.lock().expect("lock").push(jobs.clone());
-            let g = g.clone();
-            async move {
-                if jobs == [13] {
-                    g.acquire().await.expect("open").forget();
-                    std::panic::resume_unwind(Box::new("unlucky"));
-                }
-                jobs
-            }
-        }));
-        let b = batcher.clone();
-        let unlucky = tokio::spawn(async move { b.submit(13).await });
-        batches_seen(&seen, 1).await;
-        let b = batcher.clone();
-        let waiting = tokio::spawn(async move { b.submit(14).await });
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        gate.add_permits(1);
+        let t = Gated::start(limits(64, 1, 1));
+        let unlucky = t.submit(13);
+        batches_seen(&t.seen, 1).await;
+        let waiting = t.submit(14);
+        assert_eq!(t.settled().await, 1, "the one writer is busy");
+        t.gate.add_permits(2);
         assert_eq!(unlucky.await.expect("joined"), None);
         let answer = tokio::time::timeout(Duration::from_secs(5), waiting).await;
         assert_eq!(answer.expect("answered").expect("joined"), Some(14));
