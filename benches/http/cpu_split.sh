@@ -7,6 +7,7 @@
 #
 #   BIN=target/release/exit3-server benches/http/cpu_split.sh
 #   knobs: DURATION=10 CONNECTIONS=32 ROWS=100000 EXTRA_ENV="NAME=value …"
+#          SETUP_SQL="…" (run on the database after the seed, e.g. to try an index setting)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -33,6 +34,7 @@ curl -fsS -o /dev/null -X POST "http://127.0.0.1:$PORT/backend/api/v1/webhooks/"
   -H "Authorization: Basic $ADMIN" -H 'Content-Type: application/json' \
   -d '{"url": "http://127.0.0.1:9/hook", "events": ["lead.created"]}'
 psql "$PG/$DB" -Xq -v rows="$ROWS" -f "$HERE/seed_exit3.sql" >/dev/null
+[ -n "${SETUP_SQL:-}" ] && psql "$PG/$DB" -Xq -c "$SETUP_SQL"
 psql "$PG/postgres" -XqAc CHECKPOINT
 wrk -t2 -c"$CONNECTIONS" -d3s -s "$HERE/load.lua" "http://127.0.0.1:$PORT/backend/api/v1/leads/" -- create "$PUBLIC" >/dev/null
 

@@ -415,3 +415,21 @@ async fn lead_counts_stay_exact_under_concurrent_writes_and_folds() {
     assert_eq!(count(None).await, 0);
     db.drop_database().await;
 }
+
+/// The trigram index merges its pending list at 256 kB, not at the default 4 MB (the
+/// insert that merges waits for it: migration 20261207000900).
+#[tokio::test]
+async fn the_search_index_merges_its_pending_list_in_small_steps() {
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let store = db.store().await;
+    let (options,): (Vec<String>,) = sqlx::query_as(
+        "SELECT coalesce(reloptions, '{}') FROM pg_class WHERE relname = 'leads_search_trgm'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(options, ["gin_pending_list_limit=256"]);
+    db.drop_database().await;
+}
