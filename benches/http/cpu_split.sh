@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Where a create's CPU goes (issue 16): the release server on PostgreSQL with everything a
 # production create does (throttle state in the database, a webhook endpoint listening
-# for lead.created, a staff notification address, the history), under wrk's create load
+# for every event, a staff notification address, the history), under wrk's create load
 # (load.lua: the public key, a random X-Forwarded-For each request); then the CPU time
 # of the server, of PostgreSQL's processes and of wrk per request, from /proc.
 #
 #   BIN=target/release/exit3-server benches/http/cpu_split.sh
 #   knobs: DURATION=10 CONNECTIONS=32 ROWS=100000 EXTRA_ENV="NAME=value …"
 #          SETUP_SQL="…" (run on the database after the seed, e.g. to try an index setting)
+#          MODE=subscribe (the newsletter form instead: each request a new address)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 DURATION="${DURATION:-10}"
+MODE="${MODE:-create}"
+case "$MODE" in create) PATH_="leads/" ;; subscribe) PATH_="newsletter/" ;; *) echo "MODE: create or subscribe" >&2; exit 2 ;; esac
 CONNECTIONS="${CONNECTIONS:-32}"
 ROWS="${ROWS:-100000}"
 PG="${PG_BASE:-postgres://postgres@127.0.0.1:5432}"
@@ -32,11 +35,11 @@ trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/backend/health/" && break; sleep 0.2; done
 curl -fsS -o /dev/null -X POST "http://127.0.0.1:$PORT/backend/api/v1/webhooks/" \
   -H "Authorization: Basic $ADMIN" -H 'Content-Type: application/json' \
-  -d '{"url": "http://127.0.0.1:9/hook", "events": ["lead.created"]}'
+  -d '{"url": "http://127.0.0.1:9/hook", "events": ["*"]}'
 psql "$PG/$DB" -Xq -v rows="$ROWS" -f "$HERE/seed_exit3.sql" >/dev/null
 [ -n "${SETUP_SQL:-}" ] && psql "$PG/$DB" -Xq -c "$SETUP_SQL"
 psql "$PG/postgres" -XqAc CHECKPOINT
-wrk -t2 -c"$CONNECTIONS" -d3s -s "$HERE/load.lua" "http://127.0.0.1:$PORT/backend/api/v1/leads/" -- create "$PUBLIC" >/dev/null
+wrk -t2 -c"$CONNECTIONS" -d3s -s "$HERE/load.lua" "http://127.0.0.1:$PORT/backend/api/v1/$PATH_" -- "$MODE" "$PUBLIC" >/dev/null
 
 ticks() { # utime+stime of the given pids, in clock ticks
   local sum=0 p
@@ -56,7 +59,7 @@ if psql "$PG/$DB" -XAtc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/de
   STATEMENTS=1
 fi
 s0=$(ticks $PID); p0=$(ticks $(pg_pids)); t0=$(total)
-wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$HERE/load.lua" "http://127.0.0.1:$PORT/backend/api/v1/leads/" -- create "$PUBLIC" >"$WORK/wrk.out" &
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$HERE/load.lua" "http://127.0.0.1:$PORT/backend/api/v1/$PATH_" -- "$MODE" "$PUBLIC" >"$WORK/wrk.out" &
 WRK=$!
 sleep 1; w0=$(ticks $WRK)
 wait $WRK || true

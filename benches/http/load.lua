@@ -1,6 +1,8 @@
 -- wrk script for benches/http/load.sh. Arguments after `--`: MODE KEY
 --   create: POST leads/ (the website's 11-field contact form) with the key, each request
 --           from a random X-Forwarded-For address in 10.0.0.0/8;
+--   subscribe: POST newsletter/ (the newsletter form) with the key, each request a new
+--           address from a random X-Forwarded-For address in 10.0.0.0/8;
 --   get:    GET of the URL given to wrk, with the key (may be "-" for none).
 -- At the end it prints one line the load script parses:
 --   RESULT rps=... p50_ms=... p99_ms=... requests=... errors=... non2xx=...
@@ -25,7 +27,7 @@ function init(args)
   if key ~= "-" then
     wrk.headers["Authorization"] = "Basic " .. key
   end
-  if mode == "create" then
+  if mode == "create" or mode == "subscribe" then
     wrk.method = "POST"
     wrk.body = body
     wrk.headers["Content-Type"] = "application/json"
@@ -34,7 +36,16 @@ function init(args)
   end
 end
 
+local sent = 0
 function request()
+  if mode == "subscribe" then
+    sent = sent + 1
+    wrk.headers["X-Forwarded-For"] = string.format("10.%d.%d.%d",
+      math.random(0, 255), math.random(0, 255), math.random(1, 254))
+    return wrk.format(nil, nil, nil, string.format(
+      '{"email":"reader-%d-%d-%d@example.com","full_name":"Ada Lovelace","source":"website"}',
+      id or 0, math.random(0, 2147483647), sent))
+  end
   if mode == "create" then
     wrk.headers["X-Forwarded-For"] = string.format("10.%d.%d.%d",
       math.random(0, 255), math.random(0, 255), math.random(1, 254))
