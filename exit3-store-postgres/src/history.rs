@@ -113,6 +113,38 @@ pub(crate) async fn record(
     Ok(())
 }
 
+/// [`record`] for several entries in one statement, in the given order.
+pub(crate) async fn record_all(
+    conn: &mut PgConnection,
+    entries: &[NewHistoryEntry],
+) -> sqlx::Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let at: Vec<_> = entries.iter().map(|e| e.at).collect();
+    let actor: Vec<String> = entries.iter().map(|e| e.actor.to_string()).collect();
+    let action: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    let kind: Vec<&str> = entries.iter().map(|e| e.object.kind()).collect();
+    let id: Vec<Option<i64>> = entries.iter().map(|e| e.object.id()).collect();
+    let changes: Vec<Option<String>> = entries.iter().map(|e| changes_column(&e.changes)).collect();
+    sqlx::query(
+        "INSERT INTO history (at, actor, action, object_kind, object_id, changes) \
+         SELECT at, actor, action, kind, id, changes::jsonb \
+         FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::int8[], \
+                     $6::text[]) WITH ORDINALITY AS u(at, actor, action, kind, id, changes, ord) \
+         ORDER BY ord",
+    )
+    .bind(&at)
+    .bind(&actor)
+    .bind(&action)
+    .bind(&kind)
+    .bind(&id)
+    .bind(&changes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &HistoryFilter) {
     qb.push(" WHERE TRUE");
     if let Some(actor) = &filter.actor {

@@ -56,6 +56,13 @@ pub struct PostgresStore {
     >,
     /// New leads, written a batch at a time (group commit, `batch.rs`).
     leads: std::sync::Arc<batch::Batcher<lead_insert::NewLeadJob, StoreResult<exit3_core::Lead>>>,
+    /// Subscribes, a batch at a time (group commit, `batch.rs`).
+    subscribes: std::sync::Arc<
+        batch::Batcher<
+            subscriber::batch::SubscribeJob,
+            StoreResult<(exit3_core::Subscriber, exit3_core::SubscribeOutcome)>,
+        >,
+    >,
 }
 
 impl PostgresStore {
@@ -86,11 +93,19 @@ impl PostgresStore {
                 async move { throttle_batch::write(&pool, &checks, jobs).await }
             })
         };
+        let subscribes = {
+            let pool = pool.clone();
+            batch::Batcher::start(subscriber::batch::LIMITS, move |jobs| {
+                let pool = pool.clone();
+                async move { subscriber::batch::write(&pool, jobs).await }
+            })
+        };
         Self {
             pool,
             checks,
             hits: std::sync::Arc::new(hits),
             leads: std::sync::Arc::new(leads),
+            subscribes: std::sync::Arc::new(subscribes),
         }
     }
 

@@ -55,6 +55,58 @@ pub(crate) async fn enqueue(
     Ok(())
 }
 
+/// [`enqueue`] for several messages in one statement, in the given order: each with its
+/// subscriber and the time it is due from.
+pub(crate) async fn enqueue_all(
+    conn: &mut PgConnection,
+    messages: &[(OutboxMessage, Option<SubscriberId>, Timestamp)],
+) -> sqlx::Result<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let mut kinds = Vec::with_capacity(messages.len());
+    let mut topics = Vec::with_capacity(messages.len());
+    let mut payloads = Vec::with_capacity(messages.len());
+    let mut subscribers = Vec::with_capacity(messages.len());
+    let mut endpoints = Vec::with_capacity(messages.len());
+    let mut times = Vec::with_capacity(messages.len());
+    for (message, subscriber, at) in messages {
+        kinds.push(message.kind().as_str());
+        topics.push(message.topic());
+        payloads.push(message.payload().to_string());
+        subscribers.push(subscriber.map(SubscriberId::get));
+        endpoints.push(match message {
+            OutboxMessage::Webhook { endpoint, .. } => Some(endpoint.get()),
+            _ => None,
+        });
+        times.push(*at);
+    }
+    // Ids drawn in the given order, so that each delivery row finds its message.
+    sqlx::query(
+        "WITH m AS MATERIALIZED ( \
+             SELECT m.*, nextval(pg_get_serial_sequence('outbox', 'id')) AS id \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
+                         $6::timestamptz[]) \
+                  WITH ORDINALITY AS m(kind, topic, payload, subscriber_id, endpoint, at, ord) \
+             ORDER BY m.ord \
+         ), o AS ( \
+             INSERT INTO outbox (id, kind, topic, payload, subscriber_id, next_attempt_at, \
+                 created_at, updated_at) \
+             SELECT id, kind, topic, payload, subscriber_id, at, at, at FROM m ORDER BY ord) \
+         INSERT INTO webhook_deliveries (outbox_id, endpoint_id) \
+         SELECT id, endpoint FROM m WHERE endpoint IS NOT NULL",
+    )
+    .bind(&kinds)
+    .bind(&topics)
+    .bind(&payloads)
+    .bind(&subscribers)
+    .bind(&endpoints)
+    .bind(&times)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[derive(Debug, FromRow)]
 struct ClaimedRow {
     id: i64,

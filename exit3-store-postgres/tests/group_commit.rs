@@ -2,14 +2,20 @@
 //! transactions than creates — and yet each is answered with its own lead, with its own
 //! client info, history entry, deliveries and notifications; a row the database refuses
 //! fails alone, its neighbours are stored; and nothing is answered that is not committed.
+//! Subscribes too: those that arrive together share a transaction, and each is answered
+//! as the same calls one after the other are.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use exit3_core::{
-    Actor, HistoryFilter, HistoryObject, PageRequest, ThrottleDecision, ThrottleHit,
-    events::LeadEffects,
-    store::{HistoryStore, LeadStore, ThrottleStore, WebhookStore},
-    testing::{at, new_lead_from},
+    Actor, HistoryFilter, HistoryObject, Ordering, PageRequest, SubscribeOutcome, Subscriber,
+    SubscriberFilter, ThrottleDecision, ThrottleHit,
+    events::{Event, LeadEffects},
+    store::{HistoryStore, LeadStore, SubscriberStore, ThrottleStore, WebhookStore},
+    testing::{at, new_lead_from, subscribe_request},
     throttle::Rate,
     webhooks::{NewWebhook, WebhookSecret},
 };
@@ -429,4 +435,234 @@ fn batched_decisions_equal_one_call_per_request() {
         store.close().await;
         db.drop_database().await;
     });
+}
+
+/// Every subscriber of `store`, a page at a time.
+async fn everyone(store: &dyn SubscriberStore) -> Vec<Subscriber> {
+    let mut all = Vec::new();
+    for n in 1.. {
+        let page = PageRequest::new(n, 100).expect("page");
+        let got = store
+            .list_subscribers(&SubscriberFilter::default(), Ordering::default(), page)
+            .await
+            .expect("list");
+        let done = got.items.len() < 100;
+        all.extend(got.items);
+        if done {
+            return all;
+        }
+    }
+    all
+}
+
+/// The subscribe calls of [`concurrent_subscribes_share_commits_and_equal_one_after_the_other`]:
+/// (address, full name, double opt-in).
+fn subscribe_calls() -> Vec<(String, String, bool)> {
+    let mut calls = Vec::new();
+    // New addresses, half with double opt-in; one row the database refuses.
+    for i in 0..100 {
+        let name = if i == 50 {
+            "Mallory".to_owned()
+        } else {
+            format!("Reader {i}")
+        };
+        calls.push((format!("reader{i}@example.com"), name, i % 2 == 0));
+    }
+    // Addresses waiting for their confirmation since before: a confirmation is sent again.
+    for i in 0..20 {
+        calls.push((
+            format!("Returning{i}@example.com"),
+            format!("Returning {i}"),
+            true,
+        ));
+    }
+    // One address five times in a row, in two spellings: one subscriber.
+    for i in 0..4 {
+        for r in 0..5 {
+            let email = if r % 2 == 0 {
+                format!("shared{i}@example.com")
+            } else {
+                format!("SHARED{i}@example.com")
+            };
+            calls.push((email, format!("Shared {i}"), true));
+        }
+    }
+    calls
+}
+
+/// Subscribes that arrive together share transactions, and yet each is answered as
+/// the same calls one after the other are answered by the memory store: the same
+/// outcomes (a repeated address's as a multiset, its calls' order being the race's), the
+/// same subscribers, history entries, confirmation mails and webhook deliveries; and a
+/// row the database refuses fails alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_subscribes_share_commits_and_equal_one_after_the_other() {
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let store = Arc::new(db.store().await);
+    let memory = exit3_store_memory::MemoryStore::new();
+    let hook = NewWebhook::parse(
+        &exit3_core::Payload::from_json(json!({"url": "https://hooks.example.com/gc"}))
+            .expect("object"),
+        false,
+    )
+    .expect("webhook");
+    store
+        .create_webhook(&hook, &WebhookSecret::generate(), at(0))
+        .await
+        .expect("endpoint");
+    sqlx::query(
+        "ALTER TABLE newsletter_subscribers ADD CONSTRAINT test_refuses_mallory \
+         CHECK (full_name IS DISTINCT FROM 'Mallory')",
+    )
+    .execute(store.pool())
+    .await
+    .expect("constraint");
+    let request = |email: &str, name: &str, double: bool| {
+        subscribe_request(json!({"email": email, "full_name": name}), double)
+    };
+    // Before: the returning addresses wait for their confirmation, in both stores.
+    let mut states: HashMap<String, Subscriber> = HashMap::new();
+    for i in 0..20 {
+        let email = format!("returning{i}@example.com");
+        let r = request(&email, &format!("Returning {i}"), true);
+        store
+            .subscribe(&r, &Actor::Public, at(0))
+            .await
+            .expect("before");
+        let (s, _) = memory
+            .subscribe(&r, &Actor::Public, at(0))
+            .await
+            .expect("before");
+        states.insert(email, s);
+    }
+    let commits = || async {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .fetch_one(store.pool())
+        .await
+        .expect("stats");
+        n
+    };
+    let before = commits().await;
+    let now = at(7200);
+    let calls = subscribe_calls();
+    let tasks: Vec<_> = calls
+        .iter()
+        .map(|(email, name, double)| {
+            let store = store.clone();
+            let r = request(email, name, *double);
+            tokio::spawn(async move { store.subscribe(&r, &Actor::Public, now).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("joined"));
+    }
+    let transactions = commits().await - before;
+    assert!(
+        transactions < (calls.len() as i64) * 3 / 4,
+        "{transactions} transactions for {} subscribes: not batched",
+        calls.len()
+    );
+
+    // The same calls one after the other, on the memory store (without the refused
+    // one), and what each announced.
+    let mut expected = Vec::new();
+    let mut events = 0;
+    for (email, name, double) in &calls {
+        if name == "Mallory" {
+            expected.push(None);
+            continue;
+        }
+        let key = email.to_lowercase();
+        let (after, outcome) = memory
+            .subscribe(&request(email, name, *double), &Actor::Public, now)
+            .await
+            .expect("memory");
+        let status_before = states.get(&key).and_then(Subscriber::announced_status);
+        events += usize::from(Event::subscriber_change(status_before, &after, now).is_some());
+        states.insert(key, after);
+        expected.push(Some(outcome));
+    }
+    let mut repeated: HashMap<String, (Vec<SubscribeOutcome>, Vec<SubscribeOutcome>)> =
+        HashMap::new();
+    for (((email, name, _), answer), want) in calls.iter().zip(&answers).zip(&expected) {
+        let Some(want) = want else {
+            assert!(answer.is_err(), "the refused row fails alone: {answer:?}");
+            continue;
+        };
+        let (subscriber, outcome) = answer.as_ref().unwrap_or_else(|e| panic!("{email}: {e:?}"));
+        assert_eq!(subscriber.email.to_lowercase(), email.to_lowercase());
+        assert_eq!(subscriber.full_name.as_deref(), Some(name.as_str()));
+        if email.to_lowercase().starts_with("shared") {
+            let entry = repeated.entry(email.to_lowercase()).or_default();
+            entry.0.push(*outcome);
+            entry.1.push(*want);
+        } else {
+            assert_eq!(outcome, want, "{email}");
+        }
+    }
+    assert_eq!(repeated.len(), 4);
+    for (email, (mut got, mut want)) in repeated {
+        got.sort_by_key(|o| format!("{o:?}"));
+        want.sort_by_key(|o| format!("{o:?}"));
+        assert_eq!(got, want, "{email}");
+    }
+
+    // The same subscribers, in the same states.
+    let all = |s: Vec<Subscriber>| -> Vec<(String, String, usize)> {
+        let mut v: Vec<_> = s
+            .into_iter()
+            .map(|s| {
+                (
+                    s.email.to_lowercase(),
+                    s.status.as_str().to_owned(),
+                    s.confirmations_sent.len(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let stored = everyone(&*store).await;
+    let remembered = everyone(&memory).await;
+    let mails_expected: usize = stored.iter().map(|s| s.confirmations_sent.len()).sum();
+    assert_eq!(stored.len(), 123, "99 readers, 20 returning, 4 shared");
+    assert_eq!(all(stored), all(remembered));
+
+    // The same history; a mail per confirmation sent; a delivery per announcement.
+    let page = PageRequest::default();
+    let history = |h: exit3_core::Page<exit3_core::HistoryEntry>| h.count;
+    assert_eq!(
+        history(
+            store
+                .list_history(&HistoryFilter::default(), page)
+                .await
+                .expect("history")
+        ),
+        history(
+            memory
+                .list_history(&HistoryFilter::default(), page)
+                .await
+                .expect("history")
+        ),
+    );
+    let (mails, webhooks): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM outbox WHERE kind = 'mail'), \
+                (SELECT count(*) FROM outbox o JOIN webhook_deliveries d ON d.outbox_id = o.id)",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("counts");
+    assert_eq!(usize::try_from(mails).unwrap_or(0), mails_expected);
+    assert_eq!(usize::try_from(webhooks).unwrap_or(0), events);
+    assert!(events > 0 && mails_expected > 0);
+    store.close().await;
+    if let Ok(store) = Arc::try_unwrap(store) {
+        drop(store);
+    }
+    db.drop_database().await;
 }

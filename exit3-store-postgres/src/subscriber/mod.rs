@@ -5,6 +5,7 @@
 //! [`subscription::confirm`], …) changes it, and the whole state is written back — so
 //! the rules are the core's, once, and concurrent calls for one address see each other.
 
+pub(crate) mod batch;
 mod list;
 mod row;
 
@@ -23,7 +24,7 @@ use exit3_core::{
     },
     tokens::TokenHash,
 };
-use sqlx::{FromRow, PgConnection};
+use sqlx::{FromRow, PgConnection, PgPool};
 
 use crate::{
     PostgresStore,
@@ -33,6 +34,7 @@ use crate::{
     webhook::announce,
 };
 
+use self::batch::SubscribeJob;
 pub(crate) use self::row::{COLUMNS, SubscriberRow};
 use self::row::{Write, write};
 
@@ -100,55 +102,74 @@ async fn next_id(conn: &mut PgConnection) -> Result<SubscriberId, TxError> {
     Ok(SubscriberId::new(id).ok_or_else(|| corrupt("subscriber id", id))?)
 }
 
-impl PostgresStore {
-    /// One subscribe transaction; `None` when it lost the race to insert the address.
-    async fn try_subscribe(
-        &self,
-        request: &SubscribeRequest,
-        actor: &Actor,
-        now: Timestamp,
-    ) -> Result<Option<(Subscriber, SubscribeOutcome)>, TxError> {
-        let mut tx = self.pool.begin().await?;
-        let (subscriber, effect, before) =
-            match lock_by_email(&mut tx, request.subscriber.email()).await? {
-                Some(mut existing) => {
-                    let before = existing.clone();
-                    let effect = request.apply(&mut existing, now);
-                    if existing != before {
-                        write(&mut tx, &existing, Write::Update).await?;
-                    }
-                    (existing, effect, Some(before))
-                }
-                None => {
-                    let (created, effect) = request.create(next_id(&mut tx).await?, now);
-                    // Another transaction may insert the address between the look-up and
-                    // here: then nothing is inserted, and the next attempt finds its row.
-                    if !write(&mut tx, &created, Write::Insert).await? {
-                        return Ok(None);
-                    }
-                    (created, effect, None)
-                }
-            };
-        side_effects(
-            &mut tx,
-            before.as_ref().and_then(Subscriber::announced_status),
-            &subscriber,
-            effect.confirmation_mail,
-            now,
-        )
-        .await?;
-        let entry = NewHistoryEntry::subscriber(
-            actor,
-            HistoryAction::Changed,
-            before.as_ref(),
-            &subscriber,
-            now,
-        );
-        history::record(&mut tx, entry).await?;
-        tx.commit().await?;
-        Ok(Some((subscriber, effect.outcome)))
+/// One subscribe in a transaction of its own, tried again after a deadlock or a lost race
+/// to insert the address (the batch's way for a single call, and for each call of a
+/// batch that failed).
+pub(crate) async fn subscribe_one(
+    pool: &PgPool,
+    request: &SubscribeRequest,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<(Subscriber, SubscribeOutcome)> {
+    for _ in 0..ATTEMPTS {
+        if let Some(done) = retrying(ATTEMPTS, || try_subscribe(pool, request, actor, now)).await? {
+            return Ok(done);
+        }
     }
+    Err(StoreError::other(
+        "the address kept being inserted and removed concurrently",
+    ))
+}
 
+/// One subscribe transaction; `None` when it lost the race to insert the address.
+async fn try_subscribe(
+    pool: &PgPool,
+    request: &SubscribeRequest,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<Option<(Subscriber, SubscribeOutcome)>, TxError> {
+    let mut tx = pool.begin().await?;
+    let (subscriber, effect, before) =
+        match lock_by_email(&mut tx, request.subscriber.email()).await? {
+            Some(mut existing) => {
+                let before = existing.clone();
+                let effect = request.apply(&mut existing, now);
+                if existing != before {
+                    write(&mut tx, &existing, Write::Update).await?;
+                }
+                (existing, effect, Some(before))
+            }
+            None => {
+                let (created, effect) = request.create(next_id(&mut tx).await?, now);
+                // Another transaction may insert the address between the look-up and
+                // here: then nothing is inserted, and the next attempt finds its row.
+                if !write(&mut tx, &created, Write::Insert).await? {
+                    return Ok(None);
+                }
+                (created, effect, None)
+            }
+        };
+    side_effects(
+        &mut tx,
+        before.as_ref().and_then(Subscriber::announced_status),
+        &subscriber,
+        effect.confirmation_mail,
+        now,
+    )
+    .await?;
+    let entry = NewHistoryEntry::subscriber(
+        actor,
+        HistoryAction::Changed,
+        before.as_ref(),
+        &subscriber,
+        now,
+    );
+    history::record(&mut tx, entry).await?;
+    tx.commit().await?;
+    Ok(Some((subscriber, effect.outcome)))
+}
+
+impl PostgresStore {
     /// One confirmation: the token, then its subscriber, both locked (in that order, so
     /// two uses of one token wait for each other), decided by the core.
     async fn try_confirm(
@@ -340,16 +361,17 @@ impl SubscriberStore for PostgresStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<(Subscriber, SubscribeOutcome)> {
-        for _ in 0..ATTEMPTS {
-            if let Some(done) =
-                retrying(ATTEMPTS, || self.try_subscribe(request, actor, now)).await?
-            {
-                return Ok(done);
-            }
-        }
-        Err(StoreError::other(
-            "the address kept being inserted and removed concurrently",
-        ))
+        // With the subscribes arriving at the same moment, in one transaction (`batch.rs`).
+        let job = SubscribeJob {
+            request: request.clone(),
+            actor: actor.clone(),
+            now,
+        };
+        self.subscribes.submit(job).await.unwrap_or_else(|| {
+            Err(StoreError::other(
+                "the batch writing the subscribe ended without an answer",
+            ))
+        })
     }
 
     async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
