@@ -2,7 +2,7 @@
 # HTTP load test of exit3-server (PostgreSQL and memory stores) side by side with the
 # Django peer, a bare poem handler and pgbench, in one run on this machine.
 #
-#   benches/http/load.sh            # everything (about 5 minutes)
+#   benches/http/load.sh            # everything (about 20 minutes with Django)
 #   DURATION=10 WARMUP=3 CONNECTIONS=32 ROUNDS=3 NO_DJANGO=1 benches/http/load.sh
 #   BASELINES="before=/tmp/old/exit3-server" benches/http/load.sh
 #                                   # also earlier builds, same scenarios, same run
@@ -17,6 +17,9 @@
 #           10.0.0.0/8, TRUSTED_PROXIES=127.0.0.1, default rates (throttling fully on);
 #           also on PostgreSQL with a webhook endpoint and LEAD_NOTIFY_EMAILS configured
 #           (exit3-postgres+events: each create writes its event rows; WORKER=off)
+#   subscribe  POST newsletter/ with the public key, each request a new address from a
+#           random X-Forwarded-For (exit3: double opt-in, so each writes its confirmation
+#           mail; the peer has no double opt-in)
 # plus pgbench running the creates' SQL (create.pgbench) one per transaction at the same
 # client count and in batches of 16 on 3 clients,
 # and the bare poem handler (examples/bare_poem.rs) answering the create's JSON.
@@ -253,7 +256,8 @@ wait_http "http://127.0.0.1:$PORT_BARE/backend/api/v1/leads/"
 echo "== load before measuring: $(uptime)"
 LEADS=/backend/api/v1/leads/
 : >"$RESULTS"
-for scenario in health list create; do
+NEWSLETTER=/backend/api/v1/newsletter/
+for scenario in health list create subscribe; do
   wait_quiet
   systems=(django)
   for label in "${BASE_LABELS[@]}"; do systems+=("exit3-postgres@$label"); done
@@ -289,6 +293,9 @@ for scenario in health list create; do
       create)
         key=$PUBLIC_KEY; [ "$system" = django ] && key=$ADMIN_KEY   # the peer has one key
         run create "$system" "http://127.0.0.1:$port$LEADS" create "$key" "$pid" ;;
+      subscribe)
+        key=$PUBLIC_KEY; [ "$system" = django ] && key=$ADMIN_KEY
+        run subscribe "$system" "http://127.0.0.1:$port$NEWSLETTER" subscribe "$key" "$pid" ;;
     esac
   done
   done
