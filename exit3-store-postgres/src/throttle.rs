@@ -211,16 +211,30 @@ impl ThrottleStore for PostgresStore {
                 return Ok(ThrottleDecision::Accepted);
             }
         }
+        // A check of a key this store knows to hold nothing refuses nothing either when
+        // it comes with recorded hits (a public create's `failed_auth`): it is left out,
+        // and a refusal's place is counted in `hits`.
+        let now = to_micros(now);
+        let kept: Vec<usize> = (0..hits.len())
+            .filter(|&i| hits[i].records() || !self.checks.recorded.all_clear(&hits[i..=i], now))
+            .collect();
         // With the decisions arriving at the same moment, in one statement
         // (`throttle_batch.rs`).
         let job = HitJob {
-            hits: hits.to_vec(),
-            now: to_micros(now),
+            hits: kept.iter().map(|&i| hits[i].clone()).collect(),
+            now,
         };
-        self.hits.submit(job).await.unwrap_or_else(|| {
+        let decision = self.hits.submit(job).await.unwrap_or_else(|| {
             Err(StoreError::other(
                 "the batch deciding the request ended without an answer",
             ))
+        })?;
+        Ok(match decision {
+            ThrottleDecision::Refused { retry_after, hit } => ThrottleDecision::Refused {
+                retry_after,
+                hit: kept.get(hit).copied().unwrap_or(hit),
+            },
+            accepted => accepted,
         })
     }
 }

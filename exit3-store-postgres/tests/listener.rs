@@ -84,6 +84,55 @@ async fn check_only_keys_recorded_by_one_instance_refuse_on_the_others() {
     db.drop_database().await;
 }
 
+/// A check of a key a store knows to be clear is left out of a call that also records
+/// (a public create's `failed_auth` check): a refusal of that call still names its hit
+/// by its place in the caller's hits.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refusal_names_its_hit_when_a_clear_check_is_left_out() {
+    use exit3_core::{Counted, ThrottleKey, ThrottleScope};
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let (a, b) = (db.store().await, db.store().await);
+    let key = |scope, ip: &str| ThrottleKey::new(scope, &Counted::client(ip.parse().ok(), 64));
+    let rate = Rate::new(1, Duration::from_secs(60)).unwrap_or_else(|| panic!("a rate"));
+    // `b`'s listener is live once it has heard of a failure `a` records.
+    let failed = key(ThrottleScope::FailedAuth, "192.0.2.10");
+    let d = a
+        .hit(&[ThrottleHit::new(failed.clone(), rate)], at(0))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(d, ThrottleDecision::Accepted);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let d = b
+            .hit(&[ThrottleHit::check_only(failed.clone(), rate)], at(1))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        if matches!(d, ThrottleDecision::Refused { .. }) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the listener never heard of it");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A clear check first, then a key with room for one request.
+    let hits = [
+        ThrottleHit::check_only(key(ThrottleScope::FailedAuth, "192.0.2.11"), rate),
+        ThrottleHit::new(key(ThrottleScope::General, "192.0.2.11"), rate),
+    ];
+    let first = b.hit(&hits, at(2)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first, ThrottleDecision::Accepted);
+    let second = b.hit(&hits, at(3)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        second,
+        ThrottleDecision::Refused {
+            retry_after: Duration::from_secs(59),
+            hit: 1
+        }
+    );
+    db.drop_database().await;
+}
+
 /// A store writes creates without event rows while no endpoint listens, and hears of an
 /// endpoint another instance adds: soon its creates carry `lead.created` again.
 #[tokio::test(flavor = "multi_thread")]
