@@ -75,6 +75,11 @@ struct Data {
     tokens: HashMap<[u8; 32], TokenRecord>,
     /// The outbox, by id.
     outbox: BTreeMap<i64, Queued>,
+    /// The pending outbox rows by `(next_attempt_at, id)`: what the worker claims and the
+    /// stats count, read without visiting the rows already sent (which stay until
+    /// retention removes them, and made every claim a scan of all of them under the
+    /// write lock).
+    pending: BTreeSet<(Timestamp, i64)>,
     last_outbox_id: i64,
     /// Webhook endpoints, by id.
     webhooks: BTreeMap<i64, exit3_core::webhooks::WebhookEndpoint>,
@@ -139,6 +144,7 @@ impl Data {
     /// Queues `message`, in the same write as the change that causes it.
     fn enqueue(&mut self, message: OutboxMessage, now: Timestamp) {
         self.last_outbox_id += 1;
+        self.pending.insert((now, self.last_outbox_id));
         self.outbox.insert(
             self.last_outbox_id,
             Queued {

@@ -22,19 +22,22 @@ impl OutboxStore for MemoryStore {
         lease_until: Timestamp,
     ) -> StoreResult<Vec<Claimed>> {
         let mut data = write(&self.data);
-        let mut due: Vec<(Timestamp, i64)> = data
-            .outbox
+        // Due rows in order; those leased to another attempt (as many as are in flight)
+        // are passed over.
+        let due: Vec<i64> = data
+            .pending
             .iter()
-            .filter(|(_, q)| {
-                q.status == DeliveryStatus::Pending
-                    && q.next_attempt_at <= now
-                    && q.lease_until.is_none_or(|l| l <= now)
+            .take_while(|(at, _)| *at <= now)
+            .filter(|(_, id)| {
+                data.outbox
+                    .get(id)
+                    .is_some_and(|q| q.lease_until.is_none_or(|l| l <= now))
             })
-            .map(|(&id, q)| (q.next_attempt_at, id))
+            .map(|&(_, id)| id)
+            .take(limit as usize)
             .collect();
-        due.sort_unstable();
         let mut claimed = Vec::new();
-        for (_, id) in due.into_iter().take(limit as usize) {
+        for id in due {
             let (Some(q), Some(id_)) = (data.outbox.get_mut(&id), OutboxId::new(id)) else {
                 continue;
             };
@@ -66,6 +69,7 @@ impl OutboxStore for MemoryStore {
         if q.status != DeliveryStatus::Pending || q.attempts != attempt {
             return Ok(false);
         }
+        let was = (q.next_attempt_at, id.get());
         q.status = outcome.status();
         q.last_error = outcome.error().map(str::to_owned);
         q.last_status_code = status_code;
@@ -74,6 +78,9 @@ impl OutboxStore for MemoryStore {
         if let AttemptOutcome::Retry { at, .. } = outcome {
             q.next_attempt_at = *at;
         }
+        let is = (q.status == DeliveryStatus::Pending).then_some((q.next_attempt_at, id.get()));
+        data.pending.remove(&was);
+        data.pending.extend(is);
         Ok(true)
     }
 
@@ -108,9 +115,9 @@ impl OutboxStore for MemoryStore {
         let data = read(&self.data);
         let mut stats: BTreeMap<&'static str, OutboxStats> = BTreeMap::new();
         for q in data
-            .outbox
-            .values()
-            .filter(|q| q.status == DeliveryStatus::Pending)
+            .pending
+            .iter()
+            .filter_map(|(_, id)| data.outbox.get(id))
         {
             let kind = q.message.kind();
             let entry = stats.entry(kind.as_str()).or_insert(OutboxStats {
@@ -126,5 +133,119 @@ impl OutboxStore for MemoryStore {
             );
         }
         Ok(stats.into_values().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use exit3_core::{SubscriberId, outbox::OutboxMessage, testing::at};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::Data;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Queue a message at this second.
+        Enqueue(i64),
+        /// Claim up to `limit` due at `now`, leased for `lease` seconds.
+        Claim { now: i64, limit: u32, lease: i64 },
+        /// Record an outcome for the `n`-th claim made so far: 0 delivered, 1 retry
+        /// `later` seconds on, 2 failed.
+        Record { n: usize, outcome: u8, later: i64 },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0..100i64).prop_map(Op::Enqueue),
+            (0..200i64, 1..5u32, 1..50i64).prop_map(|(now, limit, lease)| Op::Claim {
+                now,
+                limit,
+                lease
+            }),
+            (0..40usize, 0..3u8, 1..60i64).prop_map(|(n, outcome, later)| Op::Record {
+                n,
+                outcome,
+                later
+            }),
+        ]
+    }
+
+    /// What a claim at `now` takes, by a scan of every row (the claim before the index).
+    fn scanned(data: &Data, now: Timestamp, limit: u32) -> Vec<i64> {
+        let mut due: Vec<(Timestamp, i64)> = data
+            .outbox
+            .iter()
+            .filter(|(_, q)| {
+                q.status == DeliveryStatus::Pending
+                    && q.next_attempt_at <= now
+                    && q.lease_until.is_none_or(|l| l <= now)
+            })
+            .map(|(&id, q)| (q.next_attempt_at, id))
+            .collect();
+        due.sort_unstable();
+        due.into_iter()
+            .take(limit as usize)
+            .map(|(_, id)| id)
+            .collect()
+    }
+
+    proptest! {
+        /// Whatever is queued, claimed, leased and recorded, the index of pending rows
+        /// holds exactly the pending rows, and a claim takes what a scan of every row
+        /// would, in the same order.
+        #[test]
+        fn the_pending_index_is_the_pending_rows(ops in prop::collection::vec(op(), 1..80)) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+            rt.block_on(async {
+                let store = MemoryStore::new();
+                // Each claim with the second it was made at.
+                let mut claims: Vec<(Claimed, i64)> = Vec::new();
+                for op in ops {
+                    match op {
+                        Op::Enqueue(t) => {
+                            let message = OutboxMessage::Confirmation {
+                                subscriber: SubscriberId::new(1).expect("id"),
+                            };
+                            write(&store.data).enqueue(message, at(t));
+                        }
+                        Op::Claim { now, limit, lease } => {
+                            let want = scanned(&read(&store.data), at(now), limit);
+                            let got = store
+                                .claim_due(at(now), limit, at(now + lease))
+                                .await
+                                .expect("claim");
+                            let ids: Vec<i64> = got.iter().map(|c| c.id.get()).collect();
+                            prop_assert_eq!(ids, want);
+                            claims.extend(got.into_iter().map(|c| (c, now)));
+                        }
+                        Op::Record { n, outcome, later } => {
+                            let Some((c, claimed_at)) = claims.get(n) else { continue };
+                            let t = at(claimed_at + later);
+                            let outcome = match outcome {
+                                0 => AttemptOutcome::Delivered,
+                                1 => AttemptOutcome::Retry { at: t, error: "x".into() },
+                                _ => AttemptOutcome::Failed { error: "x".into() },
+                            };
+                            store
+                                .record_attempt(c.id, c.attempt, &outcome, None, t)
+                                .await
+                                .expect("record");
+                        }
+                    }
+                    let data = read(&store.data);
+                    let scan: BTreeSet<(Timestamp, i64)> = data
+                        .outbox
+                        .iter()
+                        .filter(|(_, q)| q.status == DeliveryStatus::Pending)
+                        .map(|(&id, q)| (q.next_attempt_at, id))
+                        .collect();
+                    prop_assert_eq!(&data.pending, &scan);
+                }
+                Ok(())
+            })?;
+        }
     }
 }

@@ -10,7 +10,7 @@ use exit3_core::{
     store::{PrivacyStore, StoreResult},
 };
 
-use crate::{MemoryStore, lock, read, write};
+use crate::{Data, MemoryStore, lock, read, write};
 
 #[async_trait]
 impl PrivacyStore for MemoryStore {
@@ -83,6 +83,10 @@ impl PrivacyStore for MemoryStore {
         let to = subscriber.and_then(SubscriberId::new);
         data.outbox.retain(|_, q| !person.concerns(&q.message, to));
         let deliveries = (before - data.outbox.len()) as u64;
+        let Data {
+            outbox, pending, ..
+        } = &mut *data;
+        pending.retain(|(_, id)| outbox.contains_key(id));
         lock(&self.idempotency).forget(|body| person.is_mentioned_in(body));
         let lead_ids: Vec<LeadId> = leads.iter().copied().filter_map(LeadId::new).collect();
         for entry in &mut data.history {
