@@ -38,6 +38,34 @@ pub(crate) fn from_sqlx(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Whether a batch's failure `e` is sure to have written nothing: the database answered
+/// an error, so its statement or transaction was rolled back. After any other failure (a
+/// connection lost while the commit was on its way) the batch may be committed, and
+/// writing its calls again one at a time could store them twice.
+pub(crate) fn wrote_nothing(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(_))
+}
+
+/// The answers of a batch of `n` calls that failed with `e` without a sure outcome: each
+/// call gets an error of `e`'s kind (`Unavailable` when the database could not be
+/// reached), none is tried again.
+pub(crate) fn fail_all<T>(n: usize, e: sqlx::Error) -> Vec<StoreResult<T>> {
+    let first = from_sqlx(e);
+    let unavailable = matches!(first, StoreError::Unavailable { .. });
+    let what =
+        std::error::Error::source(&first).map_or_else(|| first.to_string(), ToString::to_string);
+    let mut answers = Vec::with_capacity(n);
+    answers.push(Err(first));
+    answers.extend((1..n).map(|_| {
+        Err(if unavailable {
+            StoreError::unavailable(what.clone())
+        } else {
+            StoreError::other(what.clone())
+        })
+    }));
+    answers
+}
+
 /// A migration failure: unavailable when the connection failed, internal otherwise.
 pub(crate) fn from_migrate(e: MigrateError) -> StoreError {
     match e {

@@ -14,7 +14,7 @@ use sqlx::PgPool;
 
 use crate::{
     batch::Limits,
-    error::from_sqlx,
+    error::{fail_all, from_sqlx, wrote_nothing},
     lead::{LEAD_COLUMNS, LeadRow},
     quarantine::reasons_column,
 };
@@ -38,8 +38,9 @@ pub(crate) const LIMITS: Limits = Limits {
     extra_at: 8,
 };
 
-/// Writes `jobs` as one batch, answering each; a batch that fails is tried again one
-/// create at a time, so that one bad row fails alone. `listeners`: whether any webhook
+/// Writes `jobs` as one batch, answering each; a batch the database refuses is tried
+/// again one create at a time, so that one bad row fails alone (a batch whose outcome is
+/// not known, its connection lost, is answered as failed and not written again). `listeners`: whether any webhook
 /// endpoint may listen for `lead.created` (when none does and nobody is to be mailed, a
 /// lead is written without its event rows).
 pub(crate) async fn write(
@@ -50,6 +51,7 @@ pub(crate) async fn write(
     match insert(pool, &jobs, listeners).await {
         Ok(leads) => leads.into_iter().map(Ok).collect(),
         Err(e) if jobs.len() == 1 => vec![Err(from_sqlx(e))],
+        Err(e) if !wrote_nothing(&e) => fail_all(jobs.len(), e),
         Err(_) => {
             let mut answers = Vec::with_capacity(jobs.len());
             for job in jobs {

@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use crate::{
     batch::Limits,
     checked::{CHANNEL, Checks},
-    error::{from_sqlx, is_retryable},
+    error::{fail_all, from_sqlx, is_retryable, wrote_nothing},
     throttle::{ATTEMPTS, limit_of, try_hit},
 };
 
@@ -37,8 +37,8 @@ pub(crate) const LIMITS: Limits = Limits {
 };
 
 /// Decides `jobs` as one batch (tried again when it met a deadlock), answering each; a
-/// batch that fails otherwise is decided again one request at a time, so that one bad
-/// request fails alone.
+/// batch the database refuses otherwise is decided again one request at a time, so that
+/// one bad request fails alone.
 pub(crate) async fn write(
     pool: &PgPool,
     checks: &Checks,
@@ -54,6 +54,11 @@ pub(crate) async fn write(
     };
     if jobs.len() == 1 {
         return vec![Err(from_sqlx(failed))];
+    }
+    // A batch whose outcome is not known (its connection lost) may have recorded its
+    // requests: deciding them again would count them twice.
+    if !wrote_nothing(&failed) {
+        return fail_all(jobs.len(), failed);
     }
     let mut answers = Vec::with_capacity(jobs.len());
     for job in &jobs {

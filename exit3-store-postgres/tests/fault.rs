@@ -303,3 +303,89 @@ async fn writes_racing_a_cut_never_acknowledge_what_was_not_committed() {
     store.close().await;
     db.drop_database().await;
 }
+
+/// Subscribes racing the cut, eight at a time so that they share transactions: every
+/// acknowledged address is stored, every error is `Unavailable`, and only an address
+/// whose batch's commit answer was lost is stored without an acknowledgement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn subscribes_racing_a_cut_never_acknowledge_what_was_not_committed() {
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let upstream: SocketAddr = format!("{}:{}", db.options.get_host(), db.options.get_port())
+        .parse()
+        .unwrap_or_else(|e| panic!("upstream address: {e}"));
+    let proxy = Proxy::start(upstream).await;
+    let options = db.options.clone().host("127.0.0.1").port(proxy.addr.port());
+    let store = Arc::new(
+        PostgresStore::connect(
+            exit3_store_postgres::PostgresOptions::new(options.to_url_lossy().to_string())
+                .max_connections(4)
+                .acquire_timeout(Duration::from_millis(500))
+                .connect_retry_for(Duration::ZERO),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e:?}")),
+    );
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut failed) = (Vec::new(), Vec::new());
+            for i in 0..40 {
+                let email = format!("w{w}-{i}@example.com");
+                let request = new_subscriber(json!({ "email": email }));
+                match store
+                    .subscribe(&request, &exit3_core::Actor::System, at(0))
+                    .await
+                {
+                    Ok(_) => ok.push(email),
+                    Err(StoreError::Unavailable { .. }) => failed.push(email),
+                    Err(e) => panic!("{email}: expected success or Unavailable, got {e:?}"),
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            (ok, failed)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    proxy.cut().await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    proxy.restore();
+    let (mut acknowledged, mut failed) = (BTreeSet::new(), BTreeSet::new());
+    for task in tasks {
+        let (ok, bad) = task.await.unwrap_or_else(|e| panic!("task: {e}"));
+        acknowledged.extend(ok);
+        failed.extend(bad);
+    }
+    let mut conn = db
+        .options
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("direct: {e}"));
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT email FROM newsletter_subscribers")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("read back: {e}"));
+    let _ = conn.close().await;
+    let stored: BTreeSet<String> = rows.into_iter().map(|(e,)| e).collect();
+    assert!(
+        stored.is_superset(&acknowledged),
+        "an acknowledged subscribe is missing"
+    );
+    let unacknowledged: Vec<_> = stored.difference(&acknowledged).collect();
+    assert!(unacknowledged.iter().all(|e| failed.contains(*e)));
+    assert!(
+        !failed.is_empty(),
+        "the cut should have failed some subscribes"
+    );
+    eprintln!(
+        "{} acknowledged, {} failed as Unavailable, {} committed although their commit's \
+         answer was lost",
+        acknowledged.len(),
+        failed.len(),
+        unacknowledged.len()
+    );
+    store.close().await;
+    db.drop_database().await;
+}

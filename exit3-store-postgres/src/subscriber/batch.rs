@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     batch::Limits,
-    error::{TxError, corrupt},
+    error::{TxError, corrupt, fail_all, wrote_nothing},
     history, outbox,
     webhook::listening,
 };
@@ -47,8 +47,9 @@ pub(crate) const LIMITS: Limits = Limits {
 };
 
 /// Writes `jobs` as one transaction (again after a deadlock, or when another transaction
-/// inserted one of the addresses first), answering each; a batch that fails otherwise is
-/// written again one subscribe at a time, so that one bad row fails alone.
+/// inserted one of the addresses first), answering each; a batch the database refuses
+/// otherwise is written again one subscribe at a time, so that one bad row fails alone (a
+/// batch whose outcome is not known, its connection lost, is answered as failed).
 pub(crate) async fn write(
     pool: &PgPool,
     jobs: Vec<SubscribeJob>,
@@ -60,6 +61,7 @@ pub(crate) async fn write(
                 Ok(Some(done)) => return done.into_iter().map(Ok).collect(),
                 Ok(None) if attempt < ATTEMPTS => attempt += 1,
                 Err(e) if e.is_retryable() && attempt < ATTEMPTS => attempt += 1,
+                Err(TxError::Sql(e)) if !wrote_nothing(&e) => return fail_all(jobs.len(), e),
                 Ok(None) | Err(_) => break,
             }
         }
