@@ -95,25 +95,13 @@ pub(crate) async fn record(
     conn: &mut PgConnection,
     entry: Option<NewHistoryEntry>,
 ) -> sqlx::Result<()> {
-    let Some(entry) = entry else {
-        return Ok(());
-    };
-    sqlx::query(
-        "INSERT INTO history (at, actor, action, object_kind, object_id, changes) \
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
-    )
-    .bind(entry.at)
-    .bind(entry.actor.to_string())
-    .bind(entry.action.as_str())
-    .bind(entry.object.kind())
-    .bind(entry.object.id())
-    .bind(changes_column(&entry.changes))
-    .execute(conn)
-    .await?;
-    Ok(())
+    match entry {
+        Some(entry) => record_all(conn, &[entry]).await,
+        None => Ok(()),
+    }
 }
 
-/// [`record`] for several entries in one statement, in the given order.
+/// Inserts several entries in one statement, in the given order.
 pub(crate) async fn record_all(
     conn: &mut PgConnection,
     entries: &[NewHistoryEntry],

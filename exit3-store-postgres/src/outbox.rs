@@ -31,32 +31,11 @@ pub(crate) async fn enqueue(
     subscriber: Option<SubscriberId>,
     now: Timestamp,
 ) -> sqlx::Result<()> {
-    let endpoint = match message {
-        OutboxMessage::Webhook { endpoint, .. } => Some(endpoint.get()),
-        _ => None,
-    };
-    // A webhook message gets its delivery row in the same statement.
-    sqlx::query(
-        "WITH o AS ( \
-             INSERT INTO outbox (kind, topic, payload, subscriber_id, next_attempt_at, \
-                 created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $6, $6, $6) RETURNING id) \
-         INSERT INTO webhook_deliveries (outbox_id, endpoint_id) \
-         SELECT id, $5 FROM o WHERE $5::int8 IS NOT NULL",
-    )
-    .bind(message.kind().as_str())
-    .bind(message.topic())
-    .bind(message.payload().to_string())
-    .bind(subscriber.map(SubscriberId::get))
-    .bind(endpoint)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
+    enqueue_all(conn, &[(message.clone(), subscriber, now)]).await
 }
 
-/// [`enqueue`] for several messages in one statement, in the given order: each with its
-/// subscriber and the time it is due from.
+/// Queues several messages in one statement, in the given order, each with its subscriber
+/// and the time it is due from; a webhook message gets its delivery row in it too.
 pub(crate) async fn enqueue_all(
     conn: &mut PgConnection,
     messages: &[(OutboxMessage, Option<SubscriberId>, Timestamp)],
