@@ -140,19 +140,7 @@ async fn a_cut_connection_is_unavailable_and_the_store_recovers() {
     let Some(db) = testing::test_db().await else {
         return;
     };
-    let upstream: SocketAddr = format!("{}:{}", db.options.get_host(), db.options.get_port())
-        .parse()
-        .unwrap_or_else(|e| panic!("upstream address: {e}"));
-    let proxy = Proxy::start(upstream).await;
-    let options = db.options.clone().host("127.0.0.1").port(proxy.addr.port());
-    let store = PostgresStore::connect(
-        exit3_store_postgres::PostgresOptions::new(options.to_url_lossy().to_string())
-            .max_connections(3)
-            .acquire_timeout(Duration::from_secs(1))
-            .connect_retry_for(Duration::ZERO),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("connect through the proxy: {e:?}"));
+    let (proxy, store) = through_proxy(&db, 3, Duration::from_secs(1)).await;
 
     let mut acknowledged = BTreeSet::new();
     for i in 0..5 {
@@ -232,116 +220,59 @@ async fn a_cut_connection_is_unavailable_and_the_store_recovers() {
     db.drop_database().await;
 }
 
-/// Writes racing with the cut: every acknowledged write exists, every error is
-/// `Unavailable`, and only a write whose connection died during its own commit can
-/// exist without an acknowledgement (the one ambiguity no client can avoid).
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn writes_racing_a_cut_never_acknowledge_what_was_not_committed() {
-    let Some(db) = testing::test_db().await else {
-        return;
-    };
+/// A store reaching the test database through a new proxy, with at most `connections`
+/// and waiting at most `acquire` for one.
+async fn through_proxy(
+    db: &testing::TestDb,
+    connections: u32,
+    acquire: Duration,
+) -> (Proxy, PostgresStore) {
     let upstream: SocketAddr = format!("{}:{}", db.options.get_host(), db.options.get_port())
         .parse()
         .unwrap_or_else(|e| panic!("upstream address: {e}"));
     let proxy = Proxy::start(upstream).await;
     let options = db.options.clone().host("127.0.0.1").port(proxy.addr.port());
-    let store = Arc::new(
-        PostgresStore::connect(
-            exit3_store_postgres::PostgresOptions::new(options.to_url_lossy().to_string())
-                .max_connections(4)
-                .acquire_timeout(Duration::from_millis(500))
-                .connect_retry_for(Duration::ZERO),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("connect: {e:?}")),
-    );
+    let store = PostgresStore::connect(
+        exit3_store_postgres::PostgresOptions::new(options.to_url_lossy().to_string())
+            .max_connections(connections)
+            .acquire_timeout(acquire)
+            .connect_retry_for(Duration::ZERO),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("connect through the proxy: {e:?}"));
+    (proxy, store)
+}
+
+/// `writers` tasks make `writes` writes each, named `w{writer}-{i}`, with `write` while
+/// the proxy is cut (after 150 ms, for 400 ms); then, against `stored` (the names the
+/// database holds, read directly): every acknowledged write exists, every error was
+/// `Unavailable`, and only a write whose connection died during its own commit exists
+/// without an acknowledgement (the one ambiguity no client can avoid). Answers the proxy,
+/// forwarding again, and the store.
+async fn race_the_cut<F, Fut>(
+    db: &testing::TestDb,
+    writers: usize,
+    writes: usize,
+    write: F,
+    stored: &str,
+) -> (Proxy, Arc<PostgresStore>)
+where
+    F: Fn(Arc<PostgresStore>, String) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), StoreError>> + Send,
+{
+    let (proxy, store) = through_proxy(db, 4, Duration::from_millis(500)).await;
+    let store = Arc::new(store);
     let mut tasks = Vec::new();
-    for w in 0..4 {
-        let store = Arc::clone(&store);
+    for w in 0..writers {
+        let (store, write) = (Arc::clone(&store), write.clone());
         tasks.push(tokio::spawn(async move {
             let (mut ok, mut failed) = (Vec::new(), Vec::new());
-            for i in 0..60 {
-                let name = format!("w{w} {i}");
-                match insert(&store, &name).await {
+            for i in 0..writes {
+                let name = format!("w{w}-{i}");
+                match write(Arc::clone(&store), name.clone()).await {
                     Ok(()) => ok.push(name),
                     Err(StoreError::Unavailable { .. }) => failed.push(name),
                     Err(e) => panic!("{name}: expected success or Unavailable, got {e:?}"),
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            (ok, failed)
-        }));
-    }
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    proxy.cut().await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    proxy.restore();
-    let (mut acknowledged, mut failed) = (BTreeSet::new(), BTreeSet::new());
-    for task in tasks {
-        let (ok, bad) = task.await.unwrap_or_else(|e| panic!("task: {e}"));
-        acknowledged.extend(ok);
-        failed.extend(bad);
-    }
-    let stored = lead_names(&db).await;
-    assert!(
-        stored.is_superset(&acknowledged),
-        "an acknowledged write is missing"
-    );
-    let unacknowledged: Vec<_> = stored.difference(&acknowledged).collect();
-    assert!(unacknowledged.iter().all(|n| failed.contains(*n)));
-    assert!(!failed.is_empty(), "the cut should have failed some writes");
-    eprintln!(
-        "{} acknowledged, {} failed as Unavailable, {} committed although their commit's \
-         answer was lost",
-        acknowledged.len(),
-        failed.len(),
-        unacknowledged.len()
-    );
-    insert(&store, "after")
-        .await
-        .unwrap_or_else(|e| panic!("after restore: {e:?}"));
-    store.close().await;
-    db.drop_database().await;
-}
-
-/// Subscribes racing the cut, eight at a time so that they share transactions: every
-/// acknowledged address is stored, every error is `Unavailable`, and only an address
-/// whose batch's commit answer was lost is stored without an acknowledgement.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn subscribes_racing_a_cut_never_acknowledge_what_was_not_committed() {
-    let Some(db) = testing::test_db().await else {
-        return;
-    };
-    let upstream: SocketAddr = format!("{}:{}", db.options.get_host(), db.options.get_port())
-        .parse()
-        .unwrap_or_else(|e| panic!("upstream address: {e}"));
-    let proxy = Proxy::start(upstream).await;
-    let options = db.options.clone().host("127.0.0.1").port(proxy.addr.port());
-    let store = Arc::new(
-        PostgresStore::connect(
-            exit3_store_postgres::PostgresOptions::new(options.to_url_lossy().to_string())
-                .max_connections(4)
-                .acquire_timeout(Duration::from_millis(500))
-                .connect_retry_for(Duration::ZERO),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("connect: {e:?}")),
-    );
-    let mut tasks = Vec::new();
-    for w in 0..8 {
-        let store = Arc::clone(&store);
-        tasks.push(tokio::spawn(async move {
-            let (mut ok, mut failed) = (Vec::new(), Vec::new());
-            for i in 0..40 {
-                let email = format!("w{w}-{i}@example.com");
-                let request = new_subscriber(json!({ "email": email }));
-                match store
-                    .subscribe(&request, &exit3_core::Actor::System, at(0))
-                    .await
-                {
-                    Ok(_) => ok.push(email),
-                    Err(StoreError::Unavailable { .. }) => failed.push(email),
-                    Err(e) => panic!("{email}: expected success or Unavailable, got {e:?}"),
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
@@ -363,22 +294,19 @@ async fn subscribes_racing_a_cut_never_acknowledge_what_was_not_committed() {
         .connect()
         .await
         .unwrap_or_else(|e| panic!("direct: {e}"));
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT email FROM newsletter_subscribers")
+    let rows: Vec<(String,)> = sqlx::query_as(stored)
         .fetch_all(&mut conn)
         .await
         .unwrap_or_else(|e| panic!("read back: {e}"));
     let _ = conn.close().await;
-    let stored: BTreeSet<String> = rows.into_iter().map(|(e,)| e).collect();
+    let stored: BTreeSet<String> = rows.into_iter().map(|(n,)| n).collect();
     assert!(
         stored.is_superset(&acknowledged),
-        "an acknowledged subscribe is missing"
+        "an acknowledged write is missing"
     );
     let unacknowledged: Vec<_> = stored.difference(&acknowledged).collect();
-    assert!(unacknowledged.iter().all(|e| failed.contains(*e)));
-    assert!(
-        !failed.is_empty(),
-        "the cut should have failed some subscribes"
-    );
+    assert!(unacknowledged.iter().all(|n| failed.contains(*n)));
+    assert!(!failed.is_empty(), "the cut should have failed some writes");
     eprintln!(
         "{} acknowledged, {} failed as Unavailable, {} committed although their commit's \
          answer was lost",
@@ -386,6 +314,48 @@ async fn subscribes_racing_a_cut_never_acknowledge_what_was_not_committed() {
         failed.len(),
         unacknowledged.len()
     );
+    (proxy, store)
+}
+
+/// Creates racing with the cut (see [`race_the_cut`]); after the restore the same store
+/// writes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_racing_a_cut_never_acknowledge_what_was_not_committed() {
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let write =
+        |store: Arc<PostgresStore>, name: String| async move { insert(&store, &name).await };
+    let (_proxy, store) = race_the_cut(&db, 4, 60, write, "SELECT full_name FROM leads").await;
+    insert(&store, "after")
+        .await
+        .unwrap_or_else(|e| panic!("after restore: {e:?}"));
+    store.close().await;
+    db.drop_database().await;
+}
+
+/// Subscribes racing the cut (see [`race_the_cut`]), eight at a time so that they share
+/// transactions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn subscribes_racing_a_cut_never_acknowledge_what_was_not_committed() {
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let write = |store: Arc<PostgresStore>, name: String| async move {
+        let request = new_subscriber(json!({ "email": format!("{name}@example.com") }));
+        store
+            .subscribe(&request, &exit3_core::Actor::System, at(0))
+            .await
+            .map(|_| ())
+    };
+    let (_proxy, store) = race_the_cut(
+        &db,
+        8,
+        40,
+        write,
+        "SELECT split_part(email, '@', 1) FROM newsletter_subscribers",
+    )
+    .await;
     store.close().await;
     db.drop_database().await;
 }

@@ -25,12 +25,8 @@ use serde_json::json;
 
 const CREATES: usize = 200;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_creates_share_commits_and_each_gets_its_own_lead() {
-    let Some(db) = testing::test_db().await else {
-        return;
-    };
-    let store = Arc::new(db.store().await);
+/// A webhook endpoint listening for every event.
+async fn add_endpoint(store: &exit3_store_postgres::PostgresStore) {
     let hook = NewWebhook::parse(
         &exit3_core::Payload::from_json(json!({"url": "https://hooks.example.com/gc"}))
             .expect("object"),
@@ -41,6 +37,15 @@ async fn concurrent_creates_share_commits_and_each_gets_its_own_lead() {
         .create_webhook(&hook, &WebhookSecret::generate(), at(0))
         .await
         .expect("endpoint");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_share_commits_and_each_gets_its_own_lead() {
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let store = Arc::new(db.store().await);
+    add_endpoint(&store).await;
     // A row the database refuses (a constraint only this test has): it must fail alone.
     sqlx::query(
         "ALTER TABLE leads ADD CONSTRAINT test_refuses_mallory CHECK (full_name <> 'Mallory')",
@@ -502,16 +507,7 @@ async fn concurrent_subscribes_share_commits_and_equal_one_after_the_other() {
     };
     let store = Arc::new(db.store().await);
     let memory = exit3_store_memory::MemoryStore::new();
-    let hook = NewWebhook::parse(
-        &exit3_core::Payload::from_json(json!({"url": "https://hooks.example.com/gc"}))
-            .expect("object"),
-        false,
-    )
-    .expect("webhook");
-    store
-        .create_webhook(&hook, &WebhookSecret::generate(), at(0))
-        .await
-        .expect("endpoint");
+    add_endpoint(&store).await;
     sqlx::query(
         "ALTER TABLE newsletter_subscribers ADD CONSTRAINT test_refuses_mallory \
          CHECK (full_name IS DISTINCT FROM 'Mallory')",
