@@ -306,7 +306,13 @@ struct Round {
 }
 
 fn rounds() -> impl Strategy<Value = Vec<Round>> {
-    let limit = prop_oneof![5 => Just(None), 1 => (1..=3_i32).prop_map(Some)];
+    // Small limits fill rings (the loop that can refuse); a large one leaves room for every
+    // hit of a batch (the set-based path of migration 20261207001000).
+    let limit = prop_oneof![
+        5 => Just(None),
+        1 => (1..=3_i32).prop_map(Some),
+        1 => Just(Some(20)),
+    ];
     let request = (
         proptest::collection::btree_map(0..3_usize, prop::bool::weighted(0.8), 1..=3)
             .prop_map(|hits| hits.into_iter().collect::<Request>()),
@@ -343,7 +349,8 @@ async fn throttle_state(pool: &sqlx::PgPool, prefix: &str) -> (Vec<String>, Vec<
 }
 
 /// Whatever the batches — keys shared between requests, checked-only hits of keys that
-/// others record, full rings, limits that change between batches (a ring to rebuild) —
+/// others record, full rings, rings with room for the whole batch (decided without the
+/// function's loop), limits that change between batches (a ring to rebuild) —
 /// `exit3_throttle_hits` answers each request and leaves the tables exactly as calls of
 /// `exit3_throttle_hit` one request at a time, each its own transaction, do.
 #[test]
