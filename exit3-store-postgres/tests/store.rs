@@ -416,6 +416,26 @@ async fn lead_counts_stay_exact_under_concurrent_writes_and_folds() {
     db.drop_database().await;
 }
 
+/// The throttle tables write no WAL (migration 20261207001100): throttle state is soft,
+/// and its WAL competed with the leads'.
+#[tokio::test]
+async fn the_throttle_tables_are_unlogged_and_the_rest_are_not() {
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let store = db.store().await;
+    let unlogged: Vec<String> = sqlx::query_scalar(
+        "SELECT relname::text FROM pg_class \
+          WHERE relpersistence = 'u' AND relkind = 'r' \
+            AND relnamespace = 'public'::regnamespace ORDER BY relname",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(unlogged, ["throttle_keys", "throttle_slots"]);
+    db.drop_database().await;
+}
+
 /// The trigram index merges its pending list at 256 kB, not at the default 4 MB (the
 /// insert that merges waits for it: migration 20261207000900).
 #[tokio::test]
