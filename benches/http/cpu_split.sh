@@ -3,7 +3,8 @@
 # production create does (throttle state in the database, a webhook endpoint listening
 # for every event, a staff notification address, the history), under wrk's create load
 # (load.lua: the public key, a random X-Forwarded-For each request); then the CPU time
-# of the server, of PostgreSQL's processes and of wrk per request, from /proc.
+# of the server, of PostgreSQL's processes and of wrk per request, from /proc, and the WAL
+# PostgreSQL wrote per request.
 #
 #   BIN=target/release/exit3-server benches/http/cpu_split.sh
 #   knobs: DURATION=10 CONNECTIONS=32 ROWS=100000 EXTRA_ENV="NAME=value …"
@@ -58,21 +59,25 @@ if psql "$PG/$DB" -XAtc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/de
    && psql "$PG/$DB" -XAtc "SELECT pg_stat_statements_reset()" >/dev/null 2>&1; then
   STATEMENTS=1
 fi
+lsn0=$(psql "$PG/$DB" -XAtc "SELECT pg_current_wal_lsn()")
 s0=$(ticks $PID); p0=$(ticks $(pg_pids)); t0=$(total)
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$HERE/load.lua" "http://127.0.0.1:$PORT/backend/api/v1/$PATH_" -- "$MODE" "$PUBLIC" >"$WORK/wrk.out" &
 WRK=$!
 sleep 1; w0=$(ticks $WRK)
 wait $WRK || true
 s1=$(ticks $PID); p1=$(ticks $(pg_pids)); t1=$(total)
+# WAL written while wrk ran (every database of the cluster; nothing else runs here).
+wal=$(psql "$PG/$DB" -XAtc "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')")
 w1=$(awk '{print $14 + $15}' "/proc/self/stat" 2>/dev/null || echo "$w0")
 line=$(grep '^RESULT' "$WORK/wrk.out")
 echo "$line"
 n=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<<"$line")
 hz=$(getconf CLK_TCK)
-awk -v s=$((s1 - s0)) -v p=$((p1 - p0)) -v t=$((t1 - t0)) -v n="$n" -v hz="$hz" -v d="$DURATION" 'BEGIN {
+awk -v w="$wal" -v s=$((s1 - s0)) -v p=$((p1 - p0)) -v t=$((t1 - t0)) -v n="$n" -v hz="$hz" -v d="$DURATION" 'BEGIN {
   ms = 1000 / hz
   printf "CPU per request: server %.3f ms, PostgreSQL %.3f ms; the machine busy %.0f%% (%.3f ms per request in all)\n",
-    s * ms / n, p * ms / n, 100 * t / (d * hz * 2), t * ms / n }'
+    s * ms / n, p * ms / n, 100 * t / (d * hz * 2), t * ms / n
+  printf "WAL per request: %.0f bytes\n", w / n }'
 if [ -n "$STATEMENTS" ]; then
   echo "-- statements by total time (pg_stat_statements; ms per call, ms per request):"
   psql "$PG/$DB" -XAt -F' | ' <<SQL
