@@ -97,9 +97,9 @@ pub use service::{
     Exit3, Exit3Builder, RequestContext, SignedIn, StaffInput, Subscribed, SubscriberView,
 };
 pub use store::{
-    Decorated, DynStore, HealthCheck, HistoryStore, IdempotencyStore, LeadStore, Maintenance,
-    SessionStore, StaffStore, Store, StoreError, StoreHook, StoreResult, SubscriberStore,
-    ThrottleStore, WebhookStore,
+    Admitted, Decorated, DynStore, HealthCheck, HistoryStore, IdempotencyStore, LeadStore,
+    Maintenance, SessionStore, StaffStore, Store, StoreError, StoreHook, StoreResult,
+    SubscriberStore, ThrottleStore, WebhookStore,
 };
 pub use text::{DisposableDomains, EmailAddress};
 pub use throttle::{

@@ -6,11 +6,11 @@ use std::{cmp, collections::BTreeSet};
 use async_trait::async_trait;
 use exit3_core::{
     Actor, HistoryAction, HistoryObject, Lead, LeadFilter, LeadId, LeadPatch, NewLead, Ordering,
-    Page, PageRequest, SortField, Timestamp,
+    Page, PageRequest, SortField, ThrottleDecision, ThrottleHit, Timestamp,
     clock::to_micros,
     domain::NewHistoryEntry,
     events::{Event, EventType, LeadCreated, LeadEffects},
-    store::{LeadStore, StoreError, StoreResult},
+    store::{Admitted, LeadStore, StoreError, StoreResult, ThrottleStore},
 };
 
 use crate::{Data, MemoryStore, first_of, page_of, read, write};
@@ -56,6 +56,24 @@ impl Data {
 
 #[async_trait]
 impl LeadStore for MemoryStore {
+    /// The decision, then the insert: each is atomic on its own, and nothing else of the
+    /// call can fail in between.
+    async fn insert_lead_admitted(
+        &self,
+        hits: &[ThrottleHit],
+        lead: &NewLead,
+        effects: &LeadEffects,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Admitted<Lead>> {
+        match self.hit(hits, now).await? {
+            ThrottleDecision::Accepted => Ok(Admitted::Written(
+                self.insert_lead(lead, effects, actor, now).await?,
+            )),
+            refused => Ok(Admitted::Refused(refused)),
+        }
+    }
+
     async fn insert_lead(
         &self,
         lead: &NewLead,

@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 use exit3_core::{
     Actor, ClientInfo, HistoryAction, HistoryObject, Lead, LeadFilter, LeadId, LeadPatch,
-    LeadStatus, NewLead, Ordering, Page, PageRequest, Timestamp,
+    LeadStatus, NewLead, Ordering, Page, PageRequest, ThrottleDecision, ThrottleHit, Timestamp,
     domain::NewHistoryEntry,
     events::{Event, EventType, LeadCreated, LeadEffects},
-    store::{LeadStore, StoreError, StoreResult},
+    store::{Admitted, LeadStore, StoreError, StoreResult, ThrottleStore},
 };
 use sqlx::FromRow;
 
@@ -14,11 +14,13 @@ use crate::{
     PostgresStore,
     error::{corrupt, from_sqlx},
     history,
+    lead_admit::AdmitJob,
     lead_insert::NewLeadJob,
     lead_list::{after_query, count_query, page_query},
     outbox::enqueue,
     quarantine::quarantine_of,
     query::fetch_page,
+    throttle,
     webhook::{self, announce},
 };
 
@@ -117,6 +119,50 @@ impl LeadStore for PostgresStore {
             Err(StoreError::other(
                 "the batch writing the lead ended without an answer",
             ))
+        })
+    }
+
+    async fn insert_lead_admitted(
+        &self,
+        hits: &[ThrottleHit],
+        lead: &NewLead,
+        effects: &LeadEffects,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Admitted<Lead>> {
+        throttle::distinct(hits)?;
+        // Nothing that records (no throttle, or checks alone): the two calls, the
+        // decision answered as `hit` answers it.
+        if !hits.iter().any(ThrottleHit::records) {
+            return match self.hit(hits, now).await? {
+                ThrottleDecision::Accepted => Ok(Admitted::Written(
+                    self.insert_lead(lead, effects, actor, now).await?,
+                )),
+                refused => Ok(Admitted::Refused(refused)),
+            };
+        }
+        // With the creates arriving at the same moment: their decisions and their leads
+        // in one transaction (`lead_admit.rs`); answered after its commit.
+        let (hits, kept) = self.hit_job(hits, now);
+        let job = AdmitJob {
+            hits,
+            lead: NewLeadJob {
+                lead: lead.clone(),
+                effects: effects.clone(),
+                actor: actor.clone(),
+                now,
+            },
+        };
+        let admitted = self.admitted.submit(job).await.unwrap_or_else(|| {
+            Err(StoreError::other(
+                "the batch deciding and writing the lead ended without an answer",
+            ))
+        })?;
+        Ok(match admitted {
+            Admitted::Refused(decision) => {
+                Admitted::Refused(throttle::in_caller_terms(decision, &kept))
+            }
+            written => written,
         })
     }
 

@@ -6,6 +6,7 @@ mod error;
 mod history;
 mod idempotency;
 mod lead;
+mod lead_admit;
 mod lead_counts;
 mod lead_insert;
 mod lead_list;
@@ -56,6 +57,13 @@ pub struct PostgresStore {
     >,
     /// New leads, written a batch at a time (group commit, `batch.rs`).
     leads: std::sync::Arc<batch::Batcher<lead_insert::NewLeadJob, StoreResult<exit3_core::Lead>>>,
+    /// Creates' throttle decisions and leads, together a batch at a time (`lead_admit.rs`).
+    admitted: std::sync::Arc<
+        batch::Batcher<
+            lead_admit::AdmitJob,
+            StoreResult<exit3_core::store::Admitted<exit3_core::Lead>>,
+        >,
+    >,
     /// Subscribes, a batch at a time (group commit, `batch.rs`).
     subscribes: std::sync::Arc<
         batch::Batcher<
@@ -93,6 +101,14 @@ impl PostgresStore {
                 async move { throttle_batch::write(&pool, &checks, jobs).await }
             })
         };
+        let admitted = {
+            let (pool, checks) = (pool.clone(), checks.clone());
+            batch::Batcher::start(lead_admit::LIMITS, move |jobs| {
+                let (pool, checks) = (pool.clone(), checks.clone());
+                let listeners = !checks.recorded.no_lead_listeners();
+                async move { lead_admit::write(&pool, &checks, jobs, listeners).await }
+            })
+        };
         let subscribes = {
             let pool = pool.clone();
             batch::Batcher::start(subscriber::batch::LIMITS, move |jobs| {
@@ -105,6 +121,7 @@ impl PostgresStore {
             checks,
             hits: std::sync::Arc::new(hits),
             leads: std::sync::Arc::new(leads),
+            admitted: std::sync::Arc::new(admitted),
             subscribes: std::sync::Arc::new(subscribes),
         }
     }

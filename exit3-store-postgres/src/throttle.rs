@@ -182,16 +182,7 @@ impl ThrottleStore for PostgresStore {
         if hits.is_empty() {
             return Ok(ThrottleDecision::Accepted);
         }
-        // The function locks each key once; a repeated key is a caller's bug.
-        if hits
-            .iter()
-            .enumerate()
-            .any(|(i, h)| hits[..i].iter().any(|e| e.key == h.key))
-        {
-            return Err(StoreError::other(
-                "the throttle keys of one call must be distinct",
-            ));
-        }
+        distinct(hits)?;
         // Only checks (a valid key's `failed_auth`, on every admin request): a key this
         // store knows to hold nothing refuses nothing (no round trip, `checked.rs`); else
         // a key without a row — one index probe instead of the function, which a key
@@ -211,30 +202,58 @@ impl ThrottleStore for PostgresStore {
                 return Ok(ThrottleDecision::Accepted);
             }
         }
-        // A check of a key this store knows to hold nothing refuses nothing either when
-        // it comes with recorded hits (a public create's `failed_auth`): it is left out,
-        // and a refusal's place is counted in `hits`.
-        let now = to_micros(now);
-        let kept: Vec<usize> = (0..hits.len())
-            .filter(|&i| hits[i].records() || !self.checks.recorded.all_clear(&hits[i..=i], now))
-            .collect();
         // With the decisions arriving at the same moment, in one statement
         // (`throttle_batch.rs`).
-        let job = HitJob {
-            hits: kept.iter().map(|&i| hits[i].clone()).collect(),
-            now,
-        };
+        let (job, kept) = self.hit_job(hits, now);
         let decision = self.hits.submit(job).await.unwrap_or_else(|| {
             Err(StoreError::other(
                 "the batch deciding the request ended without an answer",
             ))
         })?;
-        Ok(match decision {
-            ThrottleDecision::Refused { retry_after, hit } => ThrottleDecision::Refused {
-                retry_after,
-                hit: kept.get(hit).copied().unwrap_or(hit),
-            },
-            accepted => accepted,
-        })
+        Ok(in_caller_terms(decision, &kept))
     }
+}
+
+impl PostgresStore {
+    /// The hits of a request that records, as its batch decides them, and where each
+    /// came from in `hits`. A check of a key this store knows to hold nothing refuses
+    /// nothing (a public create's `failed_auth`): it is left out.
+    pub(crate) fn hit_job(&self, hits: &[ThrottleHit], now: Timestamp) -> (HitJob, Vec<usize>) {
+        let now = to_micros(now);
+        let kept: Vec<usize> = (0..hits.len())
+            .filter(|&i| hits[i].records() || !self.checks.recorded.all_clear(&hits[i..=i], now))
+            .collect();
+        let job = HitJob {
+            hits: kept.iter().map(|&i| hits[i].clone()).collect(),
+            now,
+        };
+        (job, kept)
+    }
+}
+
+/// A batch's `decision` on the `kept` hits of a request, as its caller counts them: a
+/// refusal's place in the caller's hits.
+pub(crate) fn in_caller_terms(decision: ThrottleDecision, kept: &[usize]) -> ThrottleDecision {
+    match decision {
+        ThrottleDecision::Refused { retry_after, hit } => ThrottleDecision::Refused {
+            retry_after,
+            hit: kept.get(hit).copied().unwrap_or(hit),
+        },
+        accepted => accepted,
+    }
+}
+
+/// Whether `hits` are a valid call: the function locks each key once, so a repeated key
+/// is a caller's bug.
+pub(crate) fn distinct(hits: &[ThrottleHit]) -> StoreResult<()> {
+    if hits
+        .iter()
+        .enumerate()
+        .any(|(i, h)| hits[..i].iter().any(|e| e.key == h.key))
+    {
+        return Err(StoreError::other(
+            "the throttle keys of one call must be distinct",
+        ));
+    }
+    Ok(())
 }

@@ -14,7 +14,7 @@ use exit3_core::{
     Actor, HistoryFilter, HistoryObject, Ordering, PageRequest, SubscribeOutcome, Subscriber,
     SubscriberFilter, ThrottleDecision, ThrottleHit,
     events::{Event, LeadEffects},
-    store::{HistoryStore, LeadStore, SubscriberStore, ThrottleStore, WebhookStore},
+    store::{Admitted, HistoryStore, LeadStore, SubscriberStore, ThrottleStore, WebhookStore},
     testing::{at, new_lead_from, subscribe_request},
     throttle::Rate,
     webhooks::{NewWebhook, WebhookSecret},
@@ -141,6 +141,151 @@ async fn concurrent_creates_share_commits_and_each_gets_its_own_lead() {
     .await
     .expect("bodies");
     assert_eq!(bodies_right, 199, "each call's body carries its lead's id");
+    store.close().await;
+    if let Ok(store) = Arc::try_unwrap(store) {
+        drop(store);
+    }
+    db.drop_database().await;
+}
+
+/// Creates decided and stored together (`insert_lead_admitted`, `lead_admit.rs`): 130
+/// concurrent creates from 13 clients, 10 each, under `lead_create` 6 an hour and
+/// `general` 100 — each client gets exactly 6 leads and 4 refusals by `lead_create`,
+/// each answer its own lead; a refusal is recorded nowhere (`general` counts 6); a row
+/// the database refuses fails alone; every stored lead has its delivery and mail; and the
+/// creates share transactions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_admitted_creates_share_commits_and_are_decided_one_by_one() {
+    let Some(db) = testing::test_db().await else {
+        return;
+    };
+    let store = Arc::new(db.store().await);
+    add_endpoint(&store).await;
+    sqlx::query(
+        "ALTER TABLE leads ADD CONSTRAINT test_refuses_mallory CHECK (full_name <> 'Mallory')",
+    )
+    .execute(store.pool())
+    .await
+    .expect("constraint");
+    let commits = || async {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .fetch_one(store.pool())
+        .await
+        .expect("stats");
+        n
+    };
+    let before = commits().await;
+    let hit = |scope, key: String, limit| {
+        ThrottleHit::new(
+            exit3_core::ThrottleKey::custom(scope, &key),
+            Rate::new(limit, std::time::Duration::from_secs(3600)).expect("rate"),
+        )
+    };
+    let effects = LeadEffects {
+        notify: vec!["sales@exit3.agency".into()],
+        announce: true,
+    };
+    const CLIENTS: usize = 13;
+    let calls: Vec<_> = (0..CLIENTS * 10)
+        .map(|i| {
+            let (store, effects) = (store.clone(), effects.clone());
+            let client = i % CLIENTS;
+            // The last client's fifth create is a row the database refuses.
+            let name = if client == CLIENTS - 1 && i / CLIENTS == 4 {
+                "Mallory".to_owned()
+            } else {
+                format!("Person {i}")
+            };
+            let hits = [
+                hit(
+                    exit3_core::ThrottleScope::General,
+                    format!("general:ip:10.9.0.{client}"),
+                    100,
+                ),
+                hit(
+                    exit3_core::ThrottleScope::LeadCreate,
+                    format!("lead_create:ip:10.9.0.{client}"),
+                    6,
+                ),
+            ];
+            tokio::spawn(async move {
+                let lead = new_lead_from(
+                    json!({"full_name": name, "position": "X"}),
+                    &Default::default(),
+                );
+                let answer = store
+                    .insert_lead_admitted(&hits, &lead, &effects, &Actor::Public, at(1))
+                    .await;
+                (client, name, answer)
+            })
+        })
+        .collect();
+    let mut written: HashMap<usize, usize> = HashMap::new();
+    let mut refused: HashMap<usize, usize> = HashMap::new();
+    let mut ids = HashSet::new();
+    for call in calls {
+        let (client, name, answer) = call.await.expect("joined");
+        match answer {
+            Err(_) => assert_eq!(name, "Mallory", "only the refused row fails"),
+            Ok(Admitted::Written(lead)) => {
+                assert_eq!(lead.full_name, name, "each create gets its own lead");
+                assert!(ids.insert(lead.id), "ids are unique");
+                *written.entry(client).or_default() += 1;
+            }
+            Ok(Admitted::Refused(decision)) => {
+                assert_eq!(
+                    decision,
+                    ThrottleDecision::Refused {
+                        retry_after: std::time::Duration::from_secs(3600),
+                        hit: 1
+                    },
+                    "{name}"
+                );
+                *refused.entry(client).or_default() += 1;
+            }
+        }
+    }
+    for client in 0..CLIENTS {
+        assert_eq!(
+            written.get(&client),
+            Some(&6),
+            "client {client}: {written:?}"
+        );
+        // Mallory's create is refused by the throttle or, when it came among the first
+        // six, fails in the database and is recorded nowhere: either way six others are
+        // stored.
+        let refusals = refused.get(&client).copied().unwrap_or(0);
+        if client == CLIENTS - 1 {
+            assert!((3..=4).contains(&refusals), "client {client}: {refusals}");
+        } else {
+            assert_eq!(refusals, 4, "client {client}");
+        }
+    }
+    let general: Vec<i32> = sqlx::query_scalar(
+        "SELECT filled FROM throttle_keys WHERE key LIKE 'general:ip:10.9.0.%' ORDER BY key",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("general");
+    assert_eq!(general, vec![6; CLIENTS], "refusals are recorded nowhere");
+    let (leads, webhooks, mails): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM leads), \
+                (SELECT count(*) FROM outbox WHERE kind = 'webhook'), \
+                (SELECT count(*) FROM outbox WHERE kind = 'mail')",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("counts");
+    let stored = i64::try_from(CLIENTS * 6).expect("small");
+    assert_eq!((leads, webhooks, mails), (stored, stored, stored));
+    let transactions = commits().await - before;
+    assert!(
+        transactions < i64::try_from(CLIENTS * 10 / 2).expect("small"),
+        "{transactions} transactions for {} creates: not batched",
+        CLIENTS * 10
+    );
     store.close().await;
     if let Ok(store) = Arc::try_unwrap(store) {
         drop(store);

@@ -8,6 +8,8 @@ use crate::{
     events::LeadEffects,
     input::Payload,
     query::{HistoryQuery, LeadQuery, Page, PageRequest, QueryParams},
+    spam::Quarantine,
+    store::{Admitted, StoreError},
 };
 
 impl Exit3 {
@@ -47,25 +49,69 @@ impl Exit3 {
         ctx: &RequestContext,
         payload: &Payload,
     ) -> Result<(Lead, Scope), Error> {
-        let caller = self.admit(ctx, Operation::CreateLead).await?;
-        let lead = NewLead::parse(payload, self.policy(), caller.scope(), &ctx.origin)?;
+        // The order a caller sees is admit, parse, judge, insert: a refused request is
+        // told so whatever its form, and an invalid one is counted by the throttle. The
+        // form is parsed and judged before the throttle decides only because both are
+        // pure; when the judging needs the store (a form token to spend), the steps go
+        // one after the other.
+        let (caller, hits) = self.admission(ctx, Operation::CreateLead).await?;
+        let parsed = NewLead::parse(payload, self.policy(), caller.scope(), &ctx.origin);
         let now = self.now();
-        let quarantine = match caller.scope() {
-            Scope::Admin => None,
-            Scope::Public => self.judge(payload, now).await?,
+        let (reasons, token) = match caller.scope() {
+            Scope::Admin => (Vec::new(), None),
+            Scope::Public => self.inner.spam.judge(payload, self.secrets(), now),
         };
-        let effects = if quarantine.is_some() {
-            LeadEffects::silent()
-        } else {
-            self.lead_effects()
+        let lead = match parsed {
+            // The usual create: the throttle's decision and the lead in one store call.
+            Ok(lead) if token.is_none() && !hits.is_empty() => {
+                let quarantine = self.settle(reasons, None, now).await?;
+                let (lead, effects) = self.accepting(lead, quarantine);
+                let admitted = self
+                    .inner
+                    .store
+                    .insert_lead_admitted(&hits, &lead, &effects, &caller.actor(), now)
+                    .await?;
+                let stored = match admitted {
+                    Admitted::Written(stored) => stored,
+                    Admitted::Refused(decision) => {
+                        let refused = Self::throttled(&hits, decision).err().unwrap_or_else(|| {
+                            StoreError::other("the store refused with an acceptance").into()
+                        });
+                        self.observe_refusal(&refused);
+                        return Err(refused);
+                    }
+                };
+                return Ok((Self::as_seen_by(caller.scope(), stored), caller.scope()));
+            }
+            parsed => {
+                if !hits.is_empty()
+                    && let Err(refused) = self.decide(&hits).await
+                {
+                    self.observe_refusal(&refused);
+                    return Err(refused);
+                }
+                parsed?
+            }
         };
-        let lead = lead.with_quarantine(quarantine);
+        let quarantine = self.settle(reasons, token, now).await?;
+        let (lead, effects) = self.accepting(lead, quarantine);
         let stored = self
             .inner
             .store
             .insert_lead(&lead, &effects, &caller.actor(), now)
             .await?;
         Ok((Self::as_seen_by(caller.scope(), stored), caller.scope()))
+    }
+
+    /// `lead` with its verdict, and what storing it sets off: nothing for a quarantined
+    /// lead.
+    fn accepting(&self, lead: NewLead, quarantine: Option<Quarantine>) -> (NewLead, LeadEffects) {
+        let effects = if quarantine.is_some() {
+            LeadEffects::silent()
+        } else {
+            self.lead_effects()
+        };
+        (lead.with_quarantine(quarantine), effects)
     }
 
     /// What accepting a lead sets off.

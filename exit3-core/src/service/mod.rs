@@ -325,12 +325,8 @@ impl Exit3 {
     /// until the window frees, so that keys cannot be guessed at the speed of the network.
     pub async fn admit(&self, ctx: &RequestContext, operation: Operation) -> Result<Caller, Error> {
         let admitted = self.admit_unobserved(ctx, operation).await;
-        match &admitted {
-            Err(Error::Forbidden(denial)) => self.inner.observer.refused(Refusal::Denied(*denial)),
-            Err(Error::Throttled { scope, .. }) => {
-                self.inner.observer.refused(Refusal::Throttled(*scope));
-            }
-            _ => {}
+        if let Err(e) = &admitted {
+            self.observe_refusal(e);
         }
         admitted
     }
@@ -340,6 +336,45 @@ impl Exit3 {
         ctx: &RequestContext,
         operation: Operation,
     ) -> Result<Caller, Error> {
+        let (caller, hits) = self.admission_unobserved(ctx, operation).await?;
+        if !hits.is_empty() {
+            self.decide(&hits).await?;
+        }
+        Ok(caller)
+    }
+
+    /// The caller of `operation` and the throttle hits its request must pass, not yet
+    /// decided: [`admit`](Self::admit) without its decision, for an operation whose
+    /// store call decides them together with its write. A refusal of the credential
+    /// is observed here, as `admit` observes it.
+    pub(super) async fn admission(
+        &self,
+        ctx: &RequestContext,
+        operation: Operation,
+    ) -> Result<(Caller, Vec<ThrottleHit>), Error> {
+        let admitted = self.admission_unobserved(ctx, operation).await;
+        if let Err(e) = &admitted {
+            self.observe_refusal(e);
+        }
+        admitted
+    }
+
+    /// Tells the observer of a refused request.
+    pub(super) fn observe_refusal(&self, error: &Error) {
+        match error {
+            Error::Forbidden(denial) => self.inner.observer.refused(Refusal::Denied(*denial)),
+            Error::Throttled { scope, .. } => {
+                self.inner.observer.refused(Refusal::Throttled(*scope));
+            }
+            _ => {}
+        }
+    }
+
+    async fn admission_unobserved(
+        &self,
+        ctx: &RequestContext,
+        operation: Operation,
+    ) -> Result<(Caller, Vec<ThrottleHit>), Error> {
         let client = Counted::client(ctx.origin.ip, self.inner.ipv6_prefix);
         let failed_auth = self
             .inner
@@ -370,16 +405,18 @@ impl Exit3 {
         if operation.is_throttled() {
             hits.extend(self.throttle_hits(&caller, &client, operation));
         }
-        if !hits.is_empty() {
-            self.decide(&hits).await?;
-        }
-        Ok(caller)
+        Ok((caller, hits))
     }
 
     /// One throttle decision over `hits`: `Ok` when accepted (and recorded), the
     /// refusing scope's [`Error::Throttled`] otherwise.
-    async fn decide(&self, hits: &[ThrottleHit]) -> Result<(), Error> {
-        match self.inner.store.hit(hits, self.now()).await? {
+    pub(super) async fn decide(&self, hits: &[ThrottleHit]) -> Result<(), Error> {
+        Self::throttled(hits, self.inner.store.hit(hits, self.now()).await?)
+    }
+
+    /// `decision` over `hits` as the caller is told it.
+    pub(super) fn throttled(hits: &[ThrottleHit], decision: ThrottleDecision) -> Result<(), Error> {
+        match decision {
             ThrottleDecision::Accepted => Ok(()),
             ThrottleDecision::Refused { retry_after, hit } => Err(Error::Throttled {
                 retry_after,

@@ -33,8 +33,19 @@ impl Exit3 {
         payload: &Payload,
         now: Timestamp,
     ) -> Result<Option<Quarantine>, Error> {
+        let (reasons, token) = self.inner.spam.judge(payload, self.secrets(), now);
+        self.settle(reasons, token, now).await
+    }
+
+    /// The verdict on the policy's `reasons` and the request's form `token` (if it had a
+    /// good one), which is spent here.
+    pub(super) async fn settle(
+        &self,
+        mut reasons: Vec<SpamReason>,
+        token: Option<FormToken>,
+        now: Timestamp,
+    ) -> Result<Option<Quarantine>, Error> {
         let spam = &self.inner.spam;
-        let (mut reasons, token) = spam.judge(payload, self.secrets(), now);
         if let Some(token) = token {
             let key = RecordKey::form_token(&token.nonce);
             let until = token.issued_at

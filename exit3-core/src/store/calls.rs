@@ -28,6 +28,8 @@ macro_rules! store_calls {
 store_calls! {
     /// [`LeadStore::insert_lead`](super::LeadStore::insert_lead).
     InsertLead = "insert_lead",
+    /// [`LeadStore::insert_lead_admitted`](super::LeadStore::insert_lead_admitted).
+    InsertLeadAdmitted = "insert_lead_admitted",
     /// [`LeadStore::get_lead`](super::LeadStore::get_lead).
     GetLead = "get_lead",
     /// [`LeadStore::update_lead`](super::LeadStore::update_lead).

@@ -39,6 +39,15 @@ use crate::{
     tokens::TokenHash,
 };
 
+/// What a call that decides a request's throttle hits before its write did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Admitted<T> {
+    /// Accepted (and recorded in every key that records), then written.
+    Written(T),
+    /// Refused: nothing recorded, nothing written. Never [`ThrottleDecision::Accepted`].
+    Refused(ThrottleDecision),
+}
+
 /// Persistence of leads. Every write also writes its history entry by `actor`, made by
 /// [`NewHistoryEntry`](crate::domain::NewHistoryEntry)'s constructors from the lead before
 /// and after, in the same call (admin.md "History").
@@ -57,6 +66,21 @@ pub trait LeadStore: Send + Sync + Debug + 'static {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Lead>;
+
+    /// A create's throttle decision and its lead in one call: [`ThrottleStore::hit`] over
+    /// `hits` at `now` and, only when that accepts, [`LeadStore::insert_lead`]. A refused
+    /// request records nothing and stores nothing. A store may decide and write in one
+    /// transaction (PostgreSQL batches concurrent creates this way: one round of the
+    /// database for a create instead of two); after an error the request may or may not
+    /// have been recorded by the throttle, and no lead is acknowledged.
+    async fn insert_lead_admitted(
+        &self,
+        hits: &[ThrottleHit],
+        lead: &NewLead,
+        effects: &LeadEffects,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Admitted<Lead>>;
 
     /// The lead with `id`, or `None`.
     async fn get_lead(&self, id: LeadId) -> StoreResult<Option<Lead>>;

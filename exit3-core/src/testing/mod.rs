@@ -120,6 +120,7 @@ macro_rules! store_conformance {
             throttle_scopes_are_atomic,
             throttle_keys_are_independent,
             throttle_check_only_hits_decide_but_never_record,
+            admitted_leads_are_stored_only_when_accepted,
             maintenance_purges_only_expired_throttle_state,
             maintenance_keeps_counts_exact,
             idempotency_records_follow_the_table,

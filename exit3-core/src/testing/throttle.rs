@@ -5,8 +5,10 @@ use std::{sync::Arc, time::Duration};
 
 use super::at;
 use crate::{
+    Actor,
     clock::from_micros,
-    store::DynStore,
+    query::{LeadFilter, Ordering, PageRequest},
+    store::{Admitted, DynStore},
     throttle::{Rate, ThrottleDecision, ThrottleHit, ThrottleKey, ThrottleScope, Window},
 };
 
@@ -268,4 +270,74 @@ pub async fn throttle_check_only_hits_decide_but_never_record(store: DynStore) {
         .await
         .expect("free");
     assert_eq!(d, ThrottleDecision::Accepted);
+}
+
+/// [`LeadStore::insert_lead_admitted`](crate::store::LeadStore::insert_lead_admitted):
+/// 30 concurrent creates from one client under `lead_create` 10/hour (and `general`
+/// 100/hour) store exactly 10 leads, each answered with its lead; the 20 refused are
+/// answered with `lead_create`'s refusal and recorded nowhere: `general` still has room
+/// for 90 requests.
+pub async fn admitted_leads_are_stored_only_when_accepted(store: DynStore) {
+    let general = hit("general:ip:203.0.113.5", 100, 3600);
+    let create = hit("lead_create:ip:203.0.113.5", 10, 3600);
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let (store, hits) = (Arc::clone(&store), [general.clone(), create.clone()]);
+        tasks.push(tokio::spawn(async move {
+            let lead = super::new_lead(serde_json::json!({
+                "full_name": format!("Admitted {i}"),
+                "position": "CTO",
+                "email": format!("admitted{i}@example.com"),
+            }));
+            let answer = store
+                .insert_lead_admitted(&hits, &lead, &Default::default(), &Actor::System, at(5))
+                .await
+                .expect("insert_lead_admitted");
+            (format!("Admitted {i}"), answer)
+        }));
+    }
+    let mut written = Vec::new();
+    for task in tasks {
+        match task.await.expect("task") {
+            (name, Admitted::Written(lead)) => {
+                assert_eq!(lead.full_name, name, "each create gets its own lead");
+                assert_eq!(lead.created_at, at(5));
+                written.push(lead.id);
+            }
+            (_, Admitted::Refused(decision)) => assert_eq!(
+                decision,
+                ThrottleDecision::Refused {
+                    retry_after: Duration::from_secs(3600),
+                    hit: 1
+                }
+            ),
+        }
+    }
+    assert_eq!(written.len(), 10);
+    let page = store
+        .list_leads(
+            &LeadFilter::default(),
+            Ordering::default(),
+            PageRequest::new(1, 100).expect("page"),
+        )
+        .await
+        .expect("list");
+    let mut stored: Vec<_> = page.items.iter().map(|l| l.id).collect();
+    stored.sort();
+    written.sort();
+    assert_eq!(stored, written, "exactly the accepted creates are stored");
+    for i in 0..90 {
+        let d = store
+            .hit(std::slice::from_ref(&general), at(10 + i))
+            .await
+            .expect("general");
+        assert_eq!(d, ThrottleDecision::Accepted, "general hit {i}");
+    }
+    assert!(matches!(
+        store
+            .hit(std::slice::from_ref(&general), at(200))
+            .await
+            .expect("general"),
+        ThrottleDecision::Refused { .. }
+    ));
 }

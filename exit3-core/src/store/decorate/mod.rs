@@ -11,8 +11,8 @@ mod delivery;
 mod staff;
 
 use super::{
-    ConfirmOutcome, DynStore, HealthCheck, HistoryStore, IdempotencyStore, LeadStore, Maintenance,
-    PrivacyStore, StoreCall, StoreError, StoreResult, SubscriberStore, ThrottleStore,
+    Admitted, ConfirmOutcome, DynStore, HealthCheck, HistoryStore, IdempotencyStore, LeadStore,
+    Maintenance, PrivacyStore, StoreCall, StoreError, StoreResult, SubscriberStore, ThrottleStore,
     UnsubscribeTarget,
 };
 use crate::{
@@ -92,6 +92,21 @@ impl<H: StoreHook> LeadStore for Decorated<H> {
         self.run(
             StoreCall::InsertLead,
             self.inner.insert_lead(lead, effects, actor, now),
+        )
+        .await
+    }
+    async fn insert_lead_admitted(
+        &self,
+        hits: &[ThrottleHit],
+        lead: &NewLead,
+        effects: &LeadEffects,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Admitted<Lead>> {
+        self.run(
+            StoreCall::InsertLeadAdmitted,
+            self.inner
+                .insert_lead_admitted(hits, lead, effects, actor, now),
         )
         .await
     }
