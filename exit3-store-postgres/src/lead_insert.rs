@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// One create waiting for its batch.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct NewLeadJob {
     pub(crate) lead: NewLead,
     pub(crate) effects: LeadEffects,
@@ -48,14 +48,14 @@ pub(crate) async fn write(
     jobs: Vec<NewLeadJob>,
     listeners: bool,
 ) -> Vec<StoreResult<Lead>> {
-    match insert(pool, &jobs, listeners, false).await {
+    match insert(pool, &jobs, listeners).await {
         Ok(leads) => leads.into_iter().map(Ok).collect(),
         Err(e) if jobs.len() == 1 => vec![Err(from_sqlx(e))],
         Err(e) if !wrote_nothing(&e) => fail_all(jobs.len(), e),
         Err(_) => {
             let mut answers = Vec::with_capacity(jobs.len());
             for job in jobs {
-                let one = insert(pool, std::slice::from_ref(&job), listeners, false).await;
+                let one = insert(pool, std::slice::from_ref(&job), listeners).await;
                 answers.push(match one {
                     Ok(mut leads) => leads.pop().ok_or_else(|| {
                         exit3_core::StoreError::other("a stored lead was not read back")
@@ -160,11 +160,10 @@ impl Columns {
 /// row) and one notification per staff address, each body the event's with the new id
 /// filled in. Endpoints are not locked: a delivery to an endpoint deleted or disabled
 /// meanwhile is skipped by the worker.
-pub(crate) async fn insert<'e>(
-    db: impl sqlx::PgExecutor<'e>,
+async fn insert(
+    pool: &PgPool,
     jobs: &[NewLeadJob],
     listeners: bool,
-    durable: bool,
 ) -> Result<Vec<Lead>, sqlx::Error> {
     let c = Columns::of(jobs, listeners);
     let sql = format!(
@@ -180,7 +179,6 @@ pub(crate) async fn insert<'e>(
                                       quarantined_at, notes, ip, user_agent, referrer,
                                       utm_source, utm_medium, utm_campaign, actor,
                                       message_id, prefix, suffix, ord)
-            {durable}
             ORDER BY u.ord
         ), l AS (
             INSERT INTO leads (id, full_name, position, company_name, email, phone, message,
@@ -232,13 +230,6 @@ pub(crate) async fn insert<'e>(
         SELECT {LEAD_COLUMNS} FROM l JOIN c ON c.lead_id = l.id ORDER BY l.id",
         created = EventType::LeadCreated.as_str(),
         notification = LEAD_NOTIFICATION_TOPIC,
-        // Evaluated for every lead, so in any transaction that stores one: the
-        // throttle function turns it off for the transactions it decides in.
-        durable = if durable {
-            "WHERE set_config('synchronous_commit', 'on', true) IS NOT NULL"
-        } else {
-            ""
-        },
     );
     let rows: Vec<LeadRow> = sqlx::query_as(&sql)
         .bind(&c.full_name)
@@ -266,7 +257,7 @@ pub(crate) async fn insert<'e>(
         .bind(&c.suffix)
         .bind(&c.notify_ord)
         .bind(&c.notify_to)
-        .fetch_all(db)
+        .fetch_all(pool)
         .await?;
     // Ids were drawn in job order, so the leads come back in it.
     rows.into_iter()

@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// One request's throttle decision waiting for its batch.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct HitJob {
     pub(crate) hits: Vec<ThrottleHit>,
     /// The request's time, in microseconds.
@@ -76,8 +76,8 @@ pub(crate) async fn write(
 
 /// One statement for the batch; the checked scopes' recorded keys are announced in its
 /// transaction, as a single decision announces them.
-pub(crate) async fn decide<'e>(
-    db: impl sqlx::PgExecutor<'e>,
+async fn decide(
+    pool: &PgPool,
     checks: &Checks,
     jobs: &[HitJob],
 ) -> Result<Vec<ThrottleDecision>, sqlx::Error> {
@@ -115,7 +115,7 @@ pub(crate) async fn decide<'e>(
     if !notes.is_empty() {
         query = query.bind(CHANNEL).bind(&notes);
     }
-    let answers = query.fetch_one(db).await?;
+    let answers = query.fetch_one(pool).await?;
     if answers.len() != 2 * jobs.len() {
         return Err(sqlx::Error::Protocol(format!(
             "exit3_throttle_hits answered {} numbers for {} requests",

@@ -1,7 +1,10 @@
 //! [`Exit3`]: the one entry point every frontend calls. Each operation authenticates,
 //! authorises the caller's scope, throttles, parses, stores — in that order, as DRF does —
-//! and answers a core result or a core [`Error`]. The operations live one file per area
-//! (`leads`, `newsletter`, `privacy`, …); this file holds the service, its builder and `admit`.
+//! and answers a core result or a core [`Error`]. (A create parses its form before the
+//! throttle decides, since parsing is pure, so that the decision and the lead can go to
+//! the store in one call; what it answers is the answer of that order.) The operations
+//! live one file per area (`leads`, `newsletter`, `privacy`, …); this file holds the
+//! service, its builder and `admit`.
 
 mod export;
 mod idempotency;

@@ -69,10 +69,11 @@ pub trait LeadStore: Send + Sync + Debug + 'static {
 
     /// A create's throttle decision and its lead in one call: [`ThrottleStore::hit`] over
     /// `hits` at `now` and, only when that accepts, [`LeadStore::insert_lead`]. A refused
-    /// request records nothing and stores nothing. A store may decide and write in one
-    /// transaction (PostgreSQL batches concurrent creates this way: one round of the
-    /// database for a create instead of two); after an error the request may or may not
-    /// have been recorded by the throttle, and no lead is acknowledged.
+    /// request records nothing and stores nothing. One call, so that a store may decide
+    /// and write together (PostgreSQL decides a batch of concurrent creates and inserts
+    /// their leads in one go: a create waits for one batch instead of two); after an
+    /// error the request may have been recorded by the throttle, and no lead is
+    /// acknowledged.
     async fn insert_lead_admitted(
         &self,
         hits: &[ThrottleHit],
