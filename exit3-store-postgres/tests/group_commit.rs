@@ -39,30 +39,39 @@ async fn add_endpoint(store: &exit3_store_postgres::PostgresStore) {
         .expect("endpoint");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_creates_share_commits_and_each_gets_its_own_lead() {
-    let Some(db) = testing::test_db().await else {
-        return;
-    };
-    let store = Arc::new(db.store().await);
+/// A store with a webhook endpoint listening for every event (`add_endpoint`), whose
+/// `leads` refuses a row named Mallory — a constraint only these tests have: such a row
+/// must fail alone.
+async fn store_refusing_mallory(db: &testing::TestDb) -> exit3_store_postgres::PostgresStore {
+    let store = db.store().await;
     add_endpoint(&store).await;
-    // A row the database refuses (a constraint only this test has): it must fail alone.
     sqlx::query(
         "ALTER TABLE leads ADD CONSTRAINT test_refuses_mallory CHECK (full_name <> 'Mallory')",
     )
     .execute(store.pool())
     .await
     .expect("constraint");
-    let commits = || async {
-        let (n,): (i64,) = sqlx::query_as(
-            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
-        )
-        .fetch_one(store.pool())
-        .await
-        .expect("stats");
-        n
+    store
+}
+
+/// The transactions committed in the store's database so far.
+async fn commits(store: &exit3_store_postgres::PostgresStore) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("stats");
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_share_commits_and_each_gets_its_own_lead() {
+    let Some(db) = testing::test_db().await else {
+        return;
     };
-    let before = commits().await;
+    let store = Arc::new(store_refusing_mallory(&db).await);
+    let before = commits(&store).await;
 
     let effects = LeadEffects {
         notify: vec!["sales@exit3.agency".into()],
@@ -114,7 +123,7 @@ async fn concurrent_creates_share_commits_and_each_gets_its_own_lead() {
         assert_eq!(history.count, 1, "its own `created` entry");
     }
     assert_eq!(ids.len(), CREATES - 1);
-    let transactions = commits().await - before;
+    let transactions = commits(&store).await - before;
     assert!(
         transactions < (CREATES as i64) * 3 / 4,
         "{transactions} transactions for {CREATES} creates: not batched"
@@ -148,9 +157,9 @@ async fn concurrent_creates_share_commits_and_each_gets_its_own_lead() {
     db.drop_database().await;
 }
 
-/// Creates decided and stored together (`insert_lead_admitted`, `lead_admit.rs`): 130
-/// concurrent creates from 13 clients, 10 each, under `lead_create` 6 an hour and
-/// `general` 100 — each client gets exactly 6 leads and 4 refusals by `lead_create`,
+/// Creates decided and stored in one batch (`insert_lead_admitted`, `lead_admit.rs`):
+/// 130 concurrent creates from 13 clients, 10 each, under `lead_create` 6 an hour and
+/// `general` 100 — each client gets exactly 6 accepted and 4 refused by `lead_create`,
 /// each answer its own lead; a refusal is recorded nowhere (`general` counts 6); a row
 /// the database refuses fails alone; every stored lead has its delivery and mail; and the
 /// creates share transactions.
@@ -159,24 +168,8 @@ async fn concurrent_admitted_creates_share_commits_and_are_decided_one_by_one() 
     let Some(db) = testing::test_db().await else {
         return;
     };
-    let store = Arc::new(db.store().await);
-    add_endpoint(&store).await;
-    sqlx::query(
-        "ALTER TABLE leads ADD CONSTRAINT test_refuses_mallory CHECK (full_name <> 'Mallory')",
-    )
-    .execute(store.pool())
-    .await
-    .expect("constraint");
-    let commits = || async {
-        let (n,): (i64,) = sqlx::query_as(
-            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
-        )
-        .fetch_one(store.pool())
-        .await
-        .expect("stats");
-        n
-    };
-    let before = commits().await;
+    let store = Arc::new(store_refusing_mallory(&db).await);
+    let before = commits(&store).await;
     let hit = |scope, key: String, limit| {
         ThrottleHit::new(
             exit3_core::ThrottleKey::custom(scope, &key),
@@ -276,7 +269,7 @@ async fn concurrent_admitted_creates_share_commits_and_are_decided_one_by_one() 
     .expect("counts");
     let stored = i64::try_from(CLIENTS * 6 - failed).expect("small");
     assert_eq!((leads, webhooks, mails), (stored, stored, stored));
-    let transactions = commits().await - before;
+    let transactions = commits(&store).await - before;
     assert!(
         transactions < i64::try_from(CLIENTS * 10 / 2).expect("small"),
         "{transactions} transactions for {} creates: not batched",
@@ -681,16 +674,7 @@ async fn concurrent_subscribes_share_commits_and_equal_one_after_the_other() {
             .expect("before");
         states.insert(email, s);
     }
-    let commits = || async {
-        let (n,): (i64,) = sqlx::query_as(
-            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
-        )
-        .fetch_one(store.pool())
-        .await
-        .expect("stats");
-        n
-    };
-    let before = commits().await;
+    let before = commits(&store).await;
     let now = at(7200);
     let calls = subscribe_calls();
     let tasks: Vec<_> = calls
@@ -705,7 +689,7 @@ async fn concurrent_subscribes_share_commits_and_equal_one_after_the_other() {
     for task in tasks {
         answers.push(task.await.expect("joined"));
     }
-    let transactions = commits().await - before;
+    let transactions = commits(&store).await - before;
     assert!(
         transactions < (calls.len() as i64) * 3 / 4,
         "{transactions} transactions for {} subscribes: not batched",
