@@ -6,11 +6,11 @@ use std::{cmp, collections::BTreeSet};
 use async_trait::async_trait;
 use exit3_core::{
     Actor, HistoryAction, HistoryObject, Lead, LeadFilter, LeadId, LeadPatch, NewLead, Ordering,
-    Page, PageRequest, SortField, ThrottleDecision, ThrottleHit, Timestamp,
+    Page, PageRequest, SortField, ThrottleHit, Timestamp,
     clock::to_micros,
     domain::NewHistoryEntry,
     events::{Event, EventType, LeadCreated, LeadEffects},
-    store::{Admitted, LeadStore, StoreError, StoreResult, ThrottleStore},
+    store::{Admitted, LeadStore, StoreError, StoreResult, hit_then_insert},
 };
 
 use crate::{Data, MemoryStore, first_of, page_of, read, write};
@@ -66,12 +66,7 @@ impl LeadStore for MemoryStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Admitted<Lead>> {
-        match self.hit(hits, now).await? {
-            ThrottleDecision::Accepted => Ok(Admitted::Written(
-                self.insert_lead(lead, effects, actor, now).await?,
-            )),
-            refused => Ok(Admitted::Refused(refused)),
-        }
+        hit_then_insert(self, hits, lead, effects, actor, now).await
     }
 
     async fn insert_lead(

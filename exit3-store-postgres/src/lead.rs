@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 use exit3_core::{
     Actor, ClientInfo, HistoryAction, HistoryObject, Lead, LeadFilter, LeadId, LeadPatch,
-    LeadStatus, NewLead, Ordering, Page, PageRequest, ThrottleDecision, ThrottleHit, Timestamp,
+    LeadStatus, NewLead, Ordering, Page, PageRequest, ThrottleHit, Timestamp,
     domain::NewHistoryEntry,
     events::{Event, EventType, LeadCreated, LeadEffects},
-    store::{Admitted, LeadStore, StoreError, StoreResult, ThrottleStore},
+    store::{Admitted, LeadStore, StoreError, StoreResult, hit_then_insert},
 };
 use sqlx::FromRow;
 
@@ -130,19 +130,14 @@ impl LeadStore for PostgresStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Admitted<Lead>> {
-        throttle::distinct(hits)?;
         // Nothing that records (no throttle, or checks alone): the two calls, the
         // decision answered as `hit` answers it.
         if !hits.iter().any(ThrottleHit::records) {
-            return match self.hit(hits, now).await? {
-                ThrottleDecision::Accepted => Ok(Admitted::Written(
-                    self.insert_lead(lead, effects, actor, now).await?,
-                )),
-                refused => Ok(Admitted::Refused(refused)),
-            };
+            return hit_then_insert(self, hits, lead, effects, actor, now).await;
         }
-        // With the creates arriving at the same moment: their decisions and their leads
-        // in one transaction (`lead_admit.rs`); answered after its commit.
+        throttle::distinct(hits)?;
+        // With the creates arriving at the same moment: their decisions, then their leads,
+        // in one batch (`lead_admit.rs`); answered after the leads' commit.
         let (hits, kept) = self.hit_job(hits, now);
         let job = AdmitJob {
             hits,

@@ -40,9 +40,9 @@ pub(crate) const LIMITS: Limits = Limits {
 
 /// Writes `jobs` as one batch, answering each; a batch the database refuses is tried
 /// again one create at a time, so that one bad row fails alone (a batch whose outcome is
-/// not known, its connection lost, is answered as failed and not written again). `listeners`: whether any webhook
-/// endpoint may listen for `lead.created` (when none does and nobody is to be mailed, a
-/// lead is written without its event rows).
+/// not known, its connection lost, is answered as failed and not written again).
+/// `listeners`: whether any webhook endpoint may listen for `lead.created` (when none
+/// does and nobody is to be mailed, a lead is written without its event rows).
 pub(crate) async fn write(
     pool: &PgPool,
     jobs: Vec<NewLeadJob>,

@@ -65,6 +65,18 @@ async fn commits(store: &exit3_store_postgres::PostgresStore) -> i64 {
     n
 }
 
+/// How many leads, webhook messages and mails the store's database holds.
+async fn lead_and_event_counts(store: &exit3_store_postgres::PostgresStore) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM leads), \
+                (SELECT count(*) FROM outbox WHERE kind = 'webhook'), \
+                (SELECT count(*) FROM outbox WHERE kind = 'mail')",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("counts")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_creates_share_commits_and_each_gets_its_own_lead() {
     let Some(db) = testing::test_db().await else {
@@ -130,14 +142,7 @@ async fn concurrent_creates_share_commits_and_each_gets_its_own_lead() {
     );
 
     // Every stored lead has its delivery and its notification; the refused one none.
-    let (leads, webhooks, mails): (i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM leads), \
-                (SELECT count(*) FROM outbox WHERE kind = 'webhook'), \
-                (SELECT count(*) FROM outbox WHERE kind = 'mail')",
-    )
-    .fetch_one(store.pool())
-    .await
-    .expect("counts");
+    let (leads, webhooks, mails) = lead_and_event_counts(&store).await;
     assert_eq!((leads, webhooks, mails), (199, 199, 199));
     // Each body names its own lead: the id filled in is the lead's with that name.
     let (bodies_right,): (i64,) = sqlx::query_as(
@@ -259,14 +264,7 @@ async fn concurrent_admitted_creates_share_commits_and_are_decided_one_by_one() 
     .await
     .expect("general");
     assert_eq!(general, vec![6; CLIENTS], "refusals are recorded nowhere");
-    let (leads, webhooks, mails): (i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM leads), \
-                (SELECT count(*) FROM outbox WHERE kind = 'webhook'), \
-                (SELECT count(*) FROM outbox WHERE kind = 'mail')",
-    )
-    .fetch_one(store.pool())
-    .await
-    .expect("counts");
+    let (leads, webhooks, mails) = lead_and_event_counts(&store).await;
     let stored = i64::try_from(CLIENTS * 6 - failed).expect("small");
     assert_eq!((leads, webhooks, mails), (stored, stored, stored));
     let transactions = commits(&store).await - before;

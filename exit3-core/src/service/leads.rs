@@ -74,21 +74,15 @@ impl Exit3 {
                 let stored = match admitted {
                     Admitted::Written(stored) => stored,
                     Admitted::Refused(decision) => {
-                        let refused = Self::throttled(&hits, decision).err().unwrap_or_else(|| {
-                            StoreError::other("the store refused with an acceptance").into()
-                        });
-                        self.observe_refusal(&refused);
-                        return Err(refused);
+                        self.observed(Self::throttled(&hits, decision))?;
+                        return Err(StoreError::other("a refusal that accepted").into());
                     }
                 };
                 return Ok((Self::as_seen_by(caller.scope(), stored), caller.scope()));
             }
             parsed => {
-                if !hits.is_empty()
-                    && let Err(refused) = self.decide(&hits).await
-                {
-                    self.observe_refusal(&refused);
-                    return Err(refused);
+                if !hits.is_empty() {
+                    self.observed(self.decide(&hits).await)?;
                 }
                 parsed?
             }

@@ -327,11 +327,7 @@ impl Exit3 {
     /// answer is 429, and so is every request from that address — valid key or not —
     /// until the window frees, so that keys cannot be guessed at the speed of the network.
     pub async fn admit(&self, ctx: &RequestContext, operation: Operation) -> Result<Caller, Error> {
-        let admitted = self.admit_unobserved(ctx, operation).await;
-        if let Err(e) = &admitted {
-            self.observe_refusal(e);
-        }
-        admitted
+        self.observed(self.admit_unobserved(ctx, operation).await)
     }
 
     async fn admit_unobserved(
@@ -355,22 +351,19 @@ impl Exit3 {
         ctx: &RequestContext,
         operation: Operation,
     ) -> Result<(Caller, Vec<ThrottleHit>), Error> {
-        let admitted = self.admission_unobserved(ctx, operation).await;
-        if let Err(e) = &admitted {
-            self.observe_refusal(e);
-        }
-        admitted
+        self.observed(self.admission_unobserved(ctx, operation).await)
     }
 
-    /// Tells the observer of a refused request.
-    pub(super) fn observe_refusal(&self, error: &Error) {
-        match error {
-            Error::Forbidden(denial) => self.inner.observer.refused(Refusal::Denied(*denial)),
-            Error::Throttled { scope, .. } => {
+    /// `answer`, the observer told of it when it is a refusal (denied or throttled).
+    pub(super) fn observed<T>(&self, answer: Result<T, Error>) -> Result<T, Error> {
+        match &answer {
+            Err(Error::Forbidden(denial)) => self.inner.observer.refused(Refusal::Denied(*denial)),
+            Err(Error::Throttled { scope, .. }) => {
                 self.inner.observer.refused(Refusal::Throttled(*scope));
             }
             _ => {}
         }
+        answer
     }
 
     async fn admission_unobserved(

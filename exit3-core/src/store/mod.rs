@@ -48,6 +48,25 @@ pub enum Admitted<T> {
     Refused(ThrottleDecision),
 }
 
+/// [`LeadStore::insert_lead_admitted`] as its two calls, one after the other: the
+/// decision, then the insert only when it accepts — for a store with no better way (the
+/// memory store; PostgreSQL when no hit records).
+pub async fn hit_then_insert<S: LeadStore + ThrottleStore + ?Sized>(
+    store: &S,
+    hits: &[ThrottleHit],
+    lead: &NewLead,
+    effects: &LeadEffects,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<Admitted<Lead>> {
+    match store.hit(hits, now).await? {
+        ThrottleDecision::Accepted => Ok(Admitted::Written(
+            store.insert_lead(lead, effects, actor, now).await?,
+        )),
+        refused => Ok(Admitted::Refused(refused)),
+    }
+}
+
 /// Persistence of leads. Every write also writes its history entry by `actor`, made by
 /// [`NewHistoryEntry`](crate::domain::NewHistoryEntry)'s constructors from the lead before
 /// and after, in the same call (admin.md "History").
