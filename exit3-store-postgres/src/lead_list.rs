@@ -10,7 +10,7 @@ use crate::{
     PostgresStore,
     error::from_sqlx,
     lead::LEAD_COLUMNS,
-    query::{SortValue, TOTAL, push_after, push_order, push_page, push_search},
+    query::{SortValue, TOTAL, push_after, push_choice, push_order, push_page, push_search},
 };
 
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
@@ -29,7 +29,8 @@ fn push_where(
         QuarantineFilter::All => " WHERE TRUE",
     });
     if let Some(status) = filter.status {
-        qb.push(" AND l.status = ").push_bind(status.as_str());
+        qb.push(" AND l.status = ");
+        push_choice(qb, status.as_str());
     }
     if let Some(source) = &filter.source {
         qb.push(" AND l.source = ").push_bind(source.clone());
@@ -125,7 +126,8 @@ fn push_count(qb: &mut QueryBuilder<'_, Postgres>, filter: &LeadFilter) {
     let kept = |qb: &mut QueryBuilder<'_, Postgres>, status: Option<LeadStatus>| {
         qb.push("SELECT coalesce(sum(n), 0)::int8 FROM lead_status_counts");
         if let Some(status) = status {
-            qb.push(" WHERE status = ").push_bind(status.as_str());
+            qb.push(" WHERE status = ");
+            push_choice(qb, status.as_str());
         }
     };
     match filter.status_and_quarantine() {
@@ -204,5 +206,41 @@ impl PostgresStore {
             .await
             .map_err(from_sqlx)?;
         Ok((lines(page_plan), lines(count_plan)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use exit3_core::LeadFilter;
+
+    use super::*;
+
+    /// The usual lists (by status or unfiltered, first page) must be statements without
+    /// parameters, which PostgreSQL plans once per connection; a parameter in them made
+    /// it plan every page anew.
+    #[test]
+    fn the_usual_first_pages_are_statements_without_parameters() {
+        let page = PageRequest::new(1, 50).expect("page");
+        for status in LeadStatus::ALL.iter().copied().map(Some).chain([None]) {
+            let filter = LeadFilter {
+                status,
+                ..LeadFilter::default()
+            };
+            let sql = page_query("", &filter, Ordering::default(), page).into_sql();
+            assert!(!sql.contains('$'), "{sql}");
+            if let Some(status) = status {
+                assert!(
+                    sql.contains(&format!("l.status = '{}'", status.as_str())),
+                    "{sql}"
+                );
+            }
+        }
+        // A search still binds its pattern.
+        let searched = LeadFilter {
+            search: exit3_core::Search::new("ada"),
+            ..LeadFilter::default()
+        };
+        let sql = page_query("", &searched, Ordering::default(), page).into_sql();
+        assert!(sql.contains('$'), "{sql}");
     }
 }

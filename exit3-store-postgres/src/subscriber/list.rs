@@ -11,7 +11,8 @@ use super::{COLUMNS, SubscriberRow};
 use crate::{
     error::from_sqlx,
     query::{
-        NULL_TAIL, SortValue, TOTAL, fetch_page, push_after, push_order, push_page, push_search,
+        NULL_TAIL, SortValue, TOTAL, fetch_page, push_after, push_choice, push_order, push_page,
+        push_search,
     },
 };
 
@@ -75,7 +76,8 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &SubscriberFilter) {
         QuarantineFilter::All => " WHERE TRUE",
     });
     if let Some(status) = filter.status {
-        qb.push(" AND s.status = ").push_bind(status.as_str());
+        qb.push(" AND s.status = ");
+        push_choice(qb, status.as_str());
     }
     if let Some(source) = &filter.source {
         qb.push(" AND s.source = ").push_bind(source.clone());
