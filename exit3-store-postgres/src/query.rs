@@ -187,14 +187,17 @@ pub(crate) fn push_page(qb: &mut QueryBuilder<'_, Postgres>, page: PageRequest) 
     }
 }
 
-/// Appends `choice` as an SQL string literal: a status of a list's filter is written
-/// into the statement, not bound, so that PostgreSQL plans each status with its own
-/// selectivity and can keep the plan (see [`push_page`]). Safe because a choice's name
-/// is a static identifier (`[a-z_]`), which [`choice_literals_are_plain_identifiers`]
-/// checks for every choice the lists filter by.
+/// Appends `choice`, a status of a list's filter, written into the statement as an SQL
+/// string literal rather than bound, so that PostgreSQL plans each status with its own
+/// selectivity and can keep the plan (see [`push_page`]). Only a plain identifier
+/// (`[a-z_]`, nothing to quote) is written in — every choice the lists filter by is one
+/// (the test `choice_literals_are_plain_identifiers`); anything else is bound.
 pub(crate) fn push_choice(qb: &mut QueryBuilder<'_, Postgres>, choice: &'static str) {
-    debug_assert!(is_plain_identifier(choice), "{choice:?}");
-    qb.push(format_args!("'{choice}'"));
+    if is_plain_identifier(choice) {
+        qb.push(format_args!("'{choice}'"));
+    } else {
+        qb.push_bind(choice);
+    }
 }
 
 /// Whether `name` is non-empty and only `[a-z_]`: nothing to quote in a literal.
@@ -229,6 +232,17 @@ mod tests {
         };
         assert_eq!(sql(1), "SELECT 1 LIMIT 50");
         assert_eq!(sql(3), "SELECT 1 LIMIT 50 OFFSET $1");
+    }
+
+    #[test]
+    fn a_choice_that_needs_quoting_is_bound() {
+        let sql = |choice| {
+            let mut qb = QueryBuilder::<Postgres>::new("SELECT ");
+            push_choice(&mut qb, choice);
+            qb.into_sql()
+        };
+        assert_eq!(sql("new"), "SELECT 'new'");
+        assert_eq!(sql("it's"), "SELECT $1");
     }
 
     #[test]
